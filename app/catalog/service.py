@@ -1,0 +1,120 @@
+"""The loaded catalog: look-ups by reference, version comparison, and the committed JSON Schemas."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+from app.catalog.checks import successors
+from app.catalog.models import CriteriaVersion, Criterion, Questionnaire, Status
+
+Picked = TypeVar("Picked", CriteriaVersion, Questionnaire)
+
+SCHEMA_FILES = {
+    "criteria/criteria.schema.json": CriteriaVersion,
+    "questionnaires/questionnaire.schema.json": Questionnaire,
+}
+DIFFED_FIELDS = tuple(
+    name for name in Criterion.model_fields if name not in {"id", "status", "replaced_by", "merged_into"}
+)
+
+
+def version_key(version: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in version.split("."))
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """Every criteria version and questionnaire, keyed by `name@version`, with file hashes."""
+
+    root: Path
+    criteria: dict[str, CriteriaVersion]
+    criteria_hashes: dict[str, str]
+    questionnaires: dict[str, Questionnaire]
+    questionnaire_hashes: dict[str, str]
+
+    def criteria_version(self, ref: str) -> CriteriaVersion:
+        """Find `referential@version`, or the latest released version for a bare referential."""
+        return _pick(self.criteria, ref, "criteria version")
+
+    def questionnaire(self, ref: str) -> Questionnaire:
+        """Find `id@version`, or the latest released version for a bare id."""
+        return _pick(self.questionnaires, ref, "questionnaire")
+
+    def referentials(self) -> dict[str, list[CriteriaVersion]]:
+        """Versions of each referential, newest first."""
+        grouped: dict[str, list[CriteriaVersion]] = {}
+        for version in sorted(self.criteria.values(), key=lambda v: version_key(v.version), reverse=True):
+            grouped.setdefault(version.referential, []).append(version)
+        return dict(sorted(grouped.items()))
+
+    def questionnaires_for(self, criteria_ref: str) -> list[Questionnaire]:
+        return sorted(
+            (q for q in self.questionnaires.values() if q.criteria == criteria_ref),
+            key=lambda q: (q.partial, q.id, version_key(q.version)),
+        )
+
+
+def _pick(items: dict[str, Picked], ref: str, kind: str) -> Picked:
+    if "@" in ref:
+        if ref in items:
+            return items[ref]
+        raise LookupError(f"unknown {kind} {ref} (known: {', '.join(sorted(items)) or 'none'})")
+    released = [
+        item for key, item in items.items() if key.split("@")[0] == ref and item.status == Status.RELEASED
+    ]
+    if not released:
+        raise LookupError(f"no released {kind} named {ref!r} (known: {', '.join(sorted(items)) or 'none'})")
+    return max(released, key=lambda item: version_key(item.version))
+
+
+@dataclass(frozen=True)
+class CriteriaDiff:
+    """What changed between two versions of one referential."""
+
+    old: str
+    new: str
+    added: list[str]
+    withdrawn: list[tuple[str, tuple[str, ...]]]
+    changed: dict[str, list[str]]
+    scoring_changed: list[str]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "from": self.old,
+            "to": self.new,
+            "added": self.added,
+            "withdrawn": [{"criterion": c, "successors": list(s)} for c, s in self.withdrawn],
+            "changed": self.changed,
+            "scoring_changed": self.scoring_changed,
+        }
+
+
+def diff(old: CriteriaVersion, new: CriteriaVersion) -> CriteriaDiff:
+    """Compare two versions: criteria added, withdrawn (with successors), fields changed, scoring."""
+    old_active = {c.id: c for c in old.active}
+    added = [c.id for c in new.active if c.id not in old_active]
+    withdrawn = [
+        (c.id, successors(c)) for c in new.criteria if c.status == "withdrawn" and c.id in old_active
+    ]
+    withdrawn += [(cid, ()) for cid in old_active if cid not in new.by_id]
+    changed: dict[str, list[str]] = {}
+    for criterion in new.active:
+        before = old_active.get(criterion.id)
+        if before is not None:
+            fields = [f for f in DIFFED_FIELDS if getattr(before, f) != getattr(criterion, f)]
+            if fields:
+                changed[criterion.id] = fields
+    scoring_old, scoring_new = old.scoring.model_dump(), new.scoring.model_dump()
+    scoring_changed = [k for k in scoring_new if scoring_old.get(k) != scoring_new[k]]
+    return CriteriaDiff(old.ref, new.ref, added, sorted(withdrawn), changed, scoring_changed)
+
+
+def json_schemas() -> dict[str, str]:
+    """The JSON Schema text of each file format, keyed by its committed path."""
+    return {
+        path: json.dumps(model.model_json_schema(), indent=2, ensure_ascii=False, sort_keys=True) + "\n"
+        for path, model in SCHEMA_FILES.items()
+    }
