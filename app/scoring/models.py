@@ -1,0 +1,181 @@
+"""What the scoring core takes and returns: plain frozen dataclasses, cheap to build and compare."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+ProfileValue = bool | str | Sequence[str]
+Profile = Mapping[str, ProfileValue]
+
+
+class Finding(StrEnum):
+    """The predicted audit finding for one criterion."""
+
+    CONFORME = "conforme"
+    ECART_MINEUR = "ecart_mineur"
+    ECART_MAJEUR = "ecart_majeur"
+    NON_RENSEIGNE = "non_renseigne"
+    NON_APPLICABLE = "non_applicable"
+
+    @property
+    def label(self) -> str:
+        return FINDING_LABELS[self]
+
+
+FINDING_LABELS = {
+    Finding.CONFORME: "Conforme",
+    Finding.ECART_MINEUR: "Écart mineur",
+    Finding.ECART_MAJEUR: "Écart majeur",
+    Finding.NON_RENSEIGNE: "Non renseigné",
+    Finding.NON_APPLICABLE: "Non applicable",
+}
+GAP_FINDINGS = (Finding.ECART_MAJEUR, Finding.NON_RENSEIGNE, Finding.ECART_MINEUR)
+
+
+class Verdict(StrEnum):
+    PRET = "pret"
+    PRESQUE_PRET = "presque_pret"
+    PAS_PRET = "pas_pret"
+
+    @property
+    def label(self) -> str:
+        return {"pret": "Prêt pour l'audit", "presque_pret": "Presque prêt", "pas_pret": "Pas prêt"}[
+            self.value
+        ]
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    """A piece of evidence attached to an answer; `covers` names expected-evidence ids it proves."""
+
+    title: str
+    covers: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """A director's answer: a level 0–3, or N/A with a justification, or nothing yet."""
+
+    level: int | None = None
+    not_applicable: bool = False
+    justification: str = ""
+    evidence: tuple[Evidence, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class CriterionResult:
+    criterion: str
+    area: str
+    workshop: str
+    critical: bool
+    applicable: bool
+    level: int | None
+    effective_level: int | None
+    finding: Finding
+    reason: str
+    capped: bool = False
+    missing_evidence: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Gap:
+    criterion: str
+    title: str
+    area: str
+    workshop: str
+    severity: Finding
+    critical: bool
+    priority: int
+    effective_level: int | None
+    deadline_days: int
+    missing_evidence: tuple[str, ...]
+    action: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class AreaScore:
+    area: str
+    score: float | None
+    applicable: int
+    answered: int
+
+
+@dataclass(frozen=True, slots=True)
+class Progress:
+    answered: int
+    applicable: int
+
+    @property
+    def percent(self) -> int:
+        return 100 if self.applicable == 0 else self.answered * 100 // self.applicable
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    """Everything an assessment's results page, report or API answer shows."""
+
+    criteria_ref: str
+    scoring_version: str
+    partial: bool
+    verdict: Verdict
+    majors: int
+    minors: int
+    progress: Progress
+    areas: tuple[AreaScore, ...]
+    criteria: tuple[CriterionResult, ...]
+    gaps: tuple[Gap, ...] = field(default=())
+
+    def gaps_by_workshop(self, workshop_ids: Sequence[str]) -> dict[str, list[Gap]]:
+        """Gaps grouped under each workshop (in the given order), each group by priority."""
+        grouped: dict[str, list[Gap]] = {workshop: [] for workshop in workshop_ids}
+        for gap in self.gaps:
+            grouped.setdefault(gap.workshop, []).append(gap)
+        return grouped
+
+    def as_dict(self) -> dict[str, Any]:
+        """The result as plain JSON-ready data, in a stable order."""
+        return {
+            "criteria": self.criteria_ref,
+            "scoring_version": self.scoring_version,
+            "partial": self.partial,
+            "verdict": self.verdict.value,
+            "verdict_label": self.verdict.label,
+            "counts": {"ecart_majeur": self.majors, "ecart_mineur": self.minors},
+            "progress": {
+                "answered": self.progress.answered,
+                "applicable": self.progress.applicable,
+                "percent": self.progress.percent,
+            },
+            "areas": {area.area: area.score for area in self.areas},
+            "gaps": [
+                {
+                    "criterion": gap.criterion,
+                    "title": gap.title,
+                    "severity": gap.severity.value,
+                    "area": gap.area,
+                    "workshop": gap.workshop,
+                    "priority": gap.priority,
+                    "effective_level": gap.effective_level,
+                    "deadline_days": gap.deadline_days,
+                    "missing_evidence": list(gap.missing_evidence),
+                    "action": gap.action,
+                    "reason": gap.reason,
+                }
+                for gap in self.gaps
+            ],
+            "findings": {r.criterion: r.finding.value for r in self.criteria},
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Migration:
+    """Answers carried to another criteria version, and what happened to each."""
+
+    answers: dict[str, Answer]
+    carried: tuple[str, ...]
+    review: tuple[tuple[str, str], ...]
+    dropped: tuple[tuple[str, str], ...]
