@@ -58,9 +58,11 @@ def _links(criterion: Criterion, by_id: Mapping[str, Criterion]) -> Iterator[Fou
         current = following
     if len(chain) > 1 and current.status == "withdrawn":
         path = " → ".join(chain)
-        yield f"broken {field} chain: {path}, and {current.id} is withdrawn with no successor", (
-            criterion.id
-        ), field
+        yield (
+            f"broken {field} chain: {path}, and {current.id} is withdrawn with no successor",
+            (criterion.id),
+            field,
+        )
 
 
 def successors(criterion: Criterion) -> tuple[str, ...]:
@@ -110,14 +112,18 @@ def questionnaire(q: Questionnaire, known: Mapping[str, CriteriaVersion]) -> Ite
     """Check a questionnaire against the criteria version it asks about."""
     version = known.get(q.criteria)
     if version is None:
-        yield f"unknown criteria version {q.criteria} (known: {', '.join(sorted(known)) or 'none'})", (
-            None
-        ), "criteria"
+        yield (
+            f"unknown criteria version {q.criteria} (known: {', '.join(sorted(known)) or 'none'})",
+            (None),
+            "criteria",
+        )
         return
     if q.status == Status.RELEASED and version.status != Status.RELEASED:
-        yield f"a released questionnaire must ask a released criteria version, and {q.criteria} is {version.status}", (
-            None
-        ), "criteria"
+        yield (
+            f"a released questionnaire must ask a released criteria version, and {q.criteria} is {version.status}",
+            (None),
+            "criteria",
+        )
     yield from _questions(q, version)
     yield from _profile(q, version)
 
@@ -140,9 +146,11 @@ def _questions(q: Questionnaire, version: CriteriaVersion) -> Iterator[Found]:
     if not q.partial:
         missing = [c.id for c in version.active if c.id not in set(q.criterion_ids)]
         if missing:
-            yield f"a complete questionnaire must ask every criterion; missing: {', '.join(missing)}", (
-                None
-            ), "sections"
+            yield (
+                f"a complete questionnaire must ask every criterion; missing: {', '.join(missing)}",
+                (None),
+                "sections",
+            )
 
 
 def _profile(q: Questionnaire, version: CriteriaVersion) -> Iterator[Found]:

@@ -59,7 +59,7 @@ class _UniqueKeyLoader(yaml.SafeLoader):
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         seen: set[Any] = set()
         for key_node, _ in node.value:
-            key = self.construct_object(key_node, deep=deep)  # type: ignore[no-untyped-call]
+            key = self.construct_object(key_node, deep=deep)
             if key in seen:
                 raise yaml.constructor.ConstructorError(
                     None, None, f"duplicate key {key!r}", key_node.start_mark
@@ -135,7 +135,9 @@ def _load_kind(
                 continue
             owner = parsed.referential if isinstance(parsed, CriteriaVersion) else parsed.id
             misnamed = [Problem(shown, m, field=f) for f, m in _naming(parsed, owner, folder, path)]
-            problems += misnamed + [Problem(shown, m, field="status") for m in _lock(parsed, data, path, lock)]
+            problems += misnamed + [
+                Problem(shown, m, field="status") for m in _lock(parsed, data, path, lock)
+            ]
             if misnamed:
                 unreadable.add(f"{folder.name}@{path.stem}")
             else:
@@ -156,9 +158,7 @@ def _version_files(folder: Path, root: Path, problems: list[Problem]) -> Iterato
         if path.suffix == ".yaml":
             yield path
         elif path.name != LOCK_NAME and not path.name.startswith("."):
-            problems.append(
-                Problem(_display(root, path), "unexpected file: versions are <version>.yaml")
-            )
+            problems.append(Problem(_display(root, path), "unexpected file: versions are <version>.yaml"))
 
 
 def read_yaml(text: str) -> Any:
@@ -200,7 +200,7 @@ def _explain(error: Any, raw: dict[str, Any]) -> tuple[str, str | None, str | No
     if len(loc) >= 2 and loc[0] == "criteria" and loc[1].isdigit():
         where, rest = _item_name(raw, ["criteria", int(loc[1])], "id"), loc[2:]
     elif len(loc) >= 4 and loc[0] == "sections" and loc[2] == "questions" and loc[3].isdigit():
-        path = ["sections", int(loc[1]), "questions", int(loc[3])]
+        path: list[str | int] = ["sections", int(loc[1]), "questions", int(loc[3])]
         where, rest = _item_name(raw, path, "criterion", prefix="question "), loc[4:]
     elif len(loc) >= 2 and loc[0] == "profile" and loc[1].isdigit():
         where, rest = _item_name(raw, ["profile", int(loc[1])], "field", "profile question "), loc[2:]

@@ -11,7 +11,7 @@ import re
 from datetime import date
 from enum import StrEnum
 from functools import cached_property
-from typing import Annotated, Literal, Union
+from typing import Annotated, Literal
 
 from pydantic import (
     BaseModel,
@@ -162,17 +162,21 @@ class AllOf(Strict):
 
 def _condition_kind(value: object) -> str | None:
     """Pick the condition model by its operator key, so errors name the right fields."""
-    keys = value.keys() if isinstance(value, dict) else type(value).model_fields.keys() if isinstance(value, BaseModel) else ()
+    keys = (
+        value.keys()
+        if isinstance(value, dict)
+        else type(value).model_fields.keys()
+        if isinstance(value, BaseModel)
+        else ()
+    )
     return next((key for key in ("equals", "includes", "any", "all") if key in keys), None)
 
 
 Condition = Annotated[
-    Union[
-        Annotated[Equals, Tag("equals")],
-        Annotated[Includes, Tag("includes")],
-        Annotated[AnyOf, Tag("any")],
-        Annotated[AllOf, Tag("all")],
-    ],
+    Annotated[Equals, Tag("equals")]
+    | Annotated[Includes, Tag("includes")]
+    | Annotated[AnyOf, Tag("any")]
+    | Annotated[AllOf, Tag("all")],
     Discriminator(
         _condition_kind,
         custom_error_type="condition",

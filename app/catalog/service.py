@@ -7,12 +7,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
+from pydantic import BaseModel
+
 from app.catalog.checks import successors
 from app.catalog.models import CriteriaVersion, Criterion, Questionnaire, Status
 
 Picked = TypeVar("Picked", CriteriaVersion, Questionnaire)
 
-SCHEMA_FILES = {
+SCHEMA_FILES: dict[str, type[BaseModel]] = {
     "criteria/criteria.schema.json": CriteriaVersion,
     "questionnaires/questionnaire.schema.json": Questionnaire,
 }

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import Any, NamedTuple
 
 ProfileValue = bool | str | Sequence[str]
 Profile = Mapping[str, ProfileValue]
@@ -65,8 +65,9 @@ class Answer:
     evidence: tuple[Evidence, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
-class CriterionResult:
+class CriterionResult(NamedTuple):
+    """One criterion's outcome (a named tuple: thousands are built per second)."""
+
     criterion: str
     area: str
     workshop: str
@@ -80,8 +81,7 @@ class CriterionResult:
     missing_evidence: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
-class Gap:
+class Gap(NamedTuple):
     criterion: str
     title: str
     area: str

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
+from operator import itemgetter
 
 from app.catalog.checks import successors
 from app.catalog.models import (
@@ -33,31 +34,66 @@ from app.scoring.models import (
     Verdict,
 )
 
+_UNANSWERED, _MAJOR, _MINOR = Finding.NON_RENSEIGNE, Finding.ECART_MAJEUR, Finding.ECART_MINEUR
+_NOT_APPLICABLE = Finding.NON_APPLICABLE
 _SEVERITY_RANK = {Finding.ECART_MAJEUR: 0, Finding.NON_RENSEIGNE: 1, Finding.ECART_MINEUR: 2}
 
 
 @dataclass(frozen=True, slots=True)
 class _Item:
-    """A criterion prepared once per version for the hot loop."""
+    """A criterion prepared once per version, so the per-assessment loop only looks things up."""
 
     criterion: Criterion
     index: int
-    expected: tuple[tuple[str, str], ...]
+    weight: float
+    labels: tuple[str, ...]
+    pairs: tuple[tuple[str, str], ...]
+    by_title: dict[str, str]
+    judged: tuple[tuple[Finding, str], ...]
+    capped: Finding | None
+    target: int
+    cap: int
 
 
-_PLANS: dict[int, tuple[CriteriaVersion, tuple[_Item, ...]]] = {}
+_PLANS: dict[int, tuple[CriteriaVersion, tuple[_Item, ...], dict[Finding, int]]] = {}
+NOT_APPLICABLE = "Ne s'applique pas au profil de la structure"
 
 
 def _plan(version: CriteriaVersion) -> tuple[_Item, ...]:
     """Prepare a version once; versions are immutable and few, so the cache stays small."""
+    return _prepared(version)[1]
+
+
+def _prepared(version: CriteriaVersion) -> tuple[CriteriaVersion, tuple[_Item, ...], dict[Finding, int]]:
     cached = _PLANS.get(id(version))
     if cached is None or cached[0] is not version:
-        items = tuple(
-            _Item(c, index, tuple((e.id, e.label) for e in c.expected_evidence))
-            for index, c in enumerate(version.active)
-        )
-        cached = _PLANS[id(version)] = (version, items)
-    return cached[1]
+        items = tuple(_prepare(version, index, c) for index, c in enumerate(version.active))
+        deadlines = {Finding(name): days for name, days in version.scoring.deadlines_days}
+        cached = _PLANS[id(version)] = (version, items, deadlines)
+    return cached
+
+
+def _prepare(version: CriteriaVersion, index: int, criterion: Criterion) -> _Item:
+    rules = version.scoring
+    judged = tuple(_finding(version, criterion, level) for level in range(len(version.scale)))
+    cap = rules.evidence_cap_level
+    capped = judged[cap][0] if criterion.evidence_required else None
+    by_title = {e.id.casefold(): e.id for e in criterion.expected_evidence}
+    by_title |= {e.label.casefold(): e.id for e in criterion.expected_evidence}
+    pairs = tuple((e.id, e.label) for e in criterion.expected_evidence)
+    labels = tuple(label for _, label in pairs)
+    return _Item(
+        criterion, index, criterion.weight, labels, pairs, by_title, judged, capped, rules.target_level, cap
+    )
+
+
+def _finding(version: CriteriaVersion, criterion: Criterion, level: int) -> tuple[Finding, str]:
+    rules, label = version.scoring, version.scale[level].label
+    if level >= rules.target_level:
+        return Finding.CONFORME, f"Niveau {level} ({label})"
+    if criterion.critical and level <= rules.major_at_or_below:
+        return Finding.ECART_MAJEUR, f"Critère critique au niveau {level} ({label})"
+    return Finding.ECART_MINEUR, f"Niveau {level} ({label}) sur {rules.target_level} attendu"
 
 
 def holds(condition: Condition, profile: Profile) -> bool:
@@ -84,17 +120,49 @@ def score(
     """Score `answers` against `version` for a structure with `profile`.
 
     `scope` limits scoring to the criteria a partial questionnaire asks; the result says partial.
+    Area scores are weighted means of effective levels (unanswered counts as 0, N/A is left out).
+    An unanswered criterion weighs on the verdict as it would at level 0.
     """
-    results = [
-        _judge(version, item.criterion, item.expected, profile, answers.get(item.criterion.id))
-        for item in _plan(version)
-        if scope is None or item.criterion.id in scope
-    ]
-    applicable = [r for r in results if r.applicable]
-    unanswered = sum(r.finding is Finding.NON_RENSEIGNE for r in applicable)
-    # An unanswered criterion weighs on the verdict as it would at level 0.
-    majors = sum(_counts_as(r) is Finding.ECART_MAJEUR for r in applicable)
-    minors = sum(_counts_as(r) is Finding.ECART_MINEUR for r in applicable)
+    plan = _plan(version) if scope is None else [i for i in _plan(version) if i.criterion.id in scope]
+    results = []
+    reached: dict[str, float] = dict.fromkeys(AREA_IDS, 0.0)
+    possible: dict[str, float] = dict.fromkeys(AREA_IDS, 0.0)
+    counted: dict[str, list[int]] = {area: [0, 0] for area in AREA_IDS}  # applicable, answered
+    majors = minors = 0
+    for item in plan:
+        r = _judge(item, profile, answers.get(item.criterion.id))
+        results.append(r)
+        if not r.applicable:
+            continue
+        tally = counted[r.area]
+        tally[0] += 1
+        finding = r.finding
+        if finding is _UNANSWERED:
+            if r.critical:
+                majors += 1
+            else:
+                minors += 1
+            possible[item.criterion.area] += item.weight
+            continue
+        tally[1] += 1
+        if finding is _MAJOR:
+            majors += 1
+        elif finding is _MINOR:
+            minors += 1
+        if finding is not _NOT_APPLICABLE:
+            reached[item.criterion.area] += item.weight * (r.effective_level or 0)
+            possible[item.criterion.area] += item.weight
+    target = version.scoring.target_level
+    areas = tuple(
+        AreaScore(
+            area=area,
+            score=round(100 * reached[area] / (possible[area] * target), 1) if possible[area] else None,
+            applicable=counted[area][0],
+            answered=counted[area][1],
+        )
+        for area in AREA_IDS
+    )
+    applicable = sum(c[0] for c in counted.values())
     return Result(
         criteria_ref=version.ref,
         scoring_version=version.scoring.version,
@@ -102,70 +170,81 @@ def score(
         verdict=_verdict(version, majors, minors),
         majors=majors,
         minors=minors,
-        progress=Progress(answered=len(applicable) - unanswered, applicable=len(applicable)),
-        areas=tuple(_area(version, area, applicable) for area in AREA_IDS),
+        progress=Progress(answered=sum(c[1] for c in counted.values()), applicable=applicable),
+        areas=areas,
         criteria=tuple(results),
-        gaps=_gaps(version, applicable),
+        gaps=_gaps(version, list(plan), results),
     )
 
 
-def _judge(
-    version: CriteriaVersion,
-    criterion: Criterion,
-    expected: tuple[tuple[str, str], ...],
-    profile: Profile,
-    answer: Answer | None,
-) -> CriterionResult:
-    base = (criterion.id, criterion.area, criterion.workshop, criterion.critical)
-    if criterion.applies_if is not None and not holds(criterion.applies_if, profile):
-        reason = "Ne s'applique pas au profil de la structure"
-        return CriterionResult(*base, False, None, None, Finding.NON_APPLICABLE, reason)
+def _judge(item: _Item, profile: Profile, answer: Answer | None) -> CriterionResult:
+    c = item.criterion
+    if c.applies_if is not None and not holds(c.applies_if, profile):
+        return CriterionResult(
+            c.id, c.area, c.workshop, c.critical, False, None, None, Finding.NON_APPLICABLE, NOT_APPLICABLE
+        )
     if answer is None or (answer.level is None and not answer.not_applicable):
-        return CriterionResult(*base, True, None, None, Finding.NON_RENSEIGNE, "Non renseigné")
+        return CriterionResult(
+            c.id, c.area, c.workshop, c.critical, True, None, None, Finding.NON_RENSEIGNE, "Non renseigné"
+        )
     if answer.not_applicable:
-        if not answer.justification.strip():
+        justification = answer.justification.strip()
+        if not justification:
             reason = "Déclaré non applicable sans justification"
-            return CriterionResult(*base, True, None, None, Finding.NON_RENSEIGNE, reason)
-        reason = f"Non applicable : {answer.justification.strip()}"
-        return CriterionResult(*base, True, None, None, Finding.NON_APPLICABLE, reason)
-    rules, level = version.scoring, answer.level
+            return CriterionResult(
+                c.id, c.area, c.workshop, c.critical, True, None, None, Finding.NON_RENSEIGNE, reason
+            )
+        reason = f"Non applicable : {justification}"
+        return CriterionResult(
+            c.id, c.area, c.workshop, c.critical, True, None, None, Finding.NON_APPLICABLE, reason
+        )
+    level = answer.level
     assert level is not None
-    missing = _missing_evidence(expected, answer)
-    capped = level >= rules.target_level and criterion.evidence_required and not answer.evidence
-    effective = rules.evidence_cap_level if capped else level
-    label = version.scale[effective].label
-    if effective >= rules.target_level:
-        finding, reason = Finding.CONFORME, f"Niveau {effective} ({label})"
-    elif criterion.critical and effective <= rules.major_at_or_below:
-        finding, reason = Finding.ECART_MAJEUR, f"Critère critique au niveau {effective} ({label})"
+    if answer.evidence:
+        missing = _missing_evidence(item, answer)
     else:
-        finding = Finding.ECART_MINEUR
-        reason = f"Niveau {effective} ({label}) sur {rules.target_level} attendu"
-    if capped:
-        reason = f"Déclaré au niveau {level} sans preuve jointe : plafonné au niveau {effective} (déclaré, non prouvé)"
-    return CriterionResult(*base, True, level, effective, finding, reason, capped, missing)
+        missing = item.labels
+        if item.capped is not None and level >= item.target:
+            reason = (
+                f"Déclaré au niveau {level} sans preuve jointe : "
+                f"plafonné au niveau {item.cap} (déclaré, non prouvé)"
+            )
+            return CriterionResult(
+                c.id,
+                c.area,
+                c.workshop,
+                c.critical,
+                True,
+                level,
+                item.cap,
+                item.capped,
+                reason,
+                True,
+                missing,
+            )
+    finding, reason = item.judged[level]
+    return CriterionResult(
+        c.id, c.area, c.workshop, c.critical, True, level, level, finding, reason, False, missing
+    )
 
 
-def _missing_evidence(expected: tuple[tuple[str, str], ...], answer: Answer) -> tuple[str, ...]:
+def _missing_evidence(item: _Item, answer: Answer) -> tuple[str, ...]:
     """Expected evidence that no attached piece covers, by label.
 
     A piece covers an expected item when it names its id in `covers`, or when its title is the
     item's id or label (so a plain answers file can say `evidence: [charte-signee]`).
     """
-    if not answer.evidence:
-        return tuple(label for _, label in expected)
     covered: set[str] = set()
+    by_title = item.by_title
     for piece in answer.evidence:
-        covered |= piece.covers
-        title = piece.title.strip().casefold()
-        covered |= {eid for eid, label in expected if title in (eid, label.casefold())}
-    return tuple(label for eid, label in expected if eid not in covered)
-
-
-def _counts_as(result: CriterionResult) -> Finding:
-    if result.finding is Finding.NON_RENSEIGNE:
-        return Finding.ECART_MAJEUR if result.critical else Finding.ECART_MINEUR
-    return result.finding
+        if piece.covers:
+            covered |= piece.covers
+        match = by_title.get(piece.title.strip().casefold())
+        if match is not None:
+            covered.add(match)
+    if not covered:
+        return item.labels
+    return tuple([label for eid, label in item.pairs if eid not in covered])
 
 
 def _verdict(version: CriteriaVersion, majors: int, minors: int) -> Verdict:
@@ -177,50 +256,33 @@ def _verdict(version: CriteriaVersion, majors: int, minors: int) -> Verdict:
     return Verdict.PAS_PRET
 
 
-def _area(version: CriteriaVersion, area: str, applicable: list[CriterionResult]) -> AreaScore:
-    """Weighted mean of effective levels, 0–100; unanswered counts as 0, N/A is left out."""
-    mine = [r for r in applicable if r.area == area]
-    scored = [r for r in mine if r.finding is not Finding.NON_APPLICABLE]
-    by_id = version.by_id
-    total = sum(by_id[r.criterion].weight for r in scored)
-    reached = sum(by_id[r.criterion].weight * (r.effective_level or 0) for r in scored)
-    value = round(100 * reached / (total * version.scoring.target_level), 1) if total else None
-    answered = sum(r.finding is not Finding.NON_RENSEIGNE for r in mine)
-    return AreaScore(area=area, score=value, applicable=len(mine), answered=answered)
-
-
-def _gaps(version: CriteriaVersion, applicable: list[CriterionResult]) -> tuple[Gap, ...]:
+def _gaps(version: CriteriaVersion, plan: list[_Item], results: list[CriterionResult]) -> tuple[Gap, ...]:
     """Every non-conforming applicable criterion, by severity then weight × distance to target."""
-    target, by_id = version.scoring.target_level, version.by_id
-    deadlines = version.scoring.deadlines_days
-    found = [r for r in applicable if r.finding in _SEVERITY_RANK]
-    order = {c.id: index for index, c in enumerate(version.active)}
-
-    def urgency(r: CriterionResult) -> tuple[int, float, int]:
-        distance = target - (r.effective_level or 0)
-        return (_SEVERITY_RANK[r.finding], -by_id[r.criterion].weight * distance, order[r.criterion])
-
-    gaps = []
-    for priority, r in enumerate(sorted(found, key=urgency), start=1):
-        criterion = by_id[r.criterion]
-        gaps.append(
-            Gap(
-                criterion=r.criterion,
-                title=criterion.title,
-                area=r.area,
-                workshop=r.workshop,
-                severity=r.finding,
-                critical=r.critical,
-                priority=priority,
-                effective_level=r.effective_level,
-                deadline_days=getattr(deadlines, r.finding.value),
-                missing_evidence=r.missing_evidence
-                or (tuple(e.label for e in criterion.expected_evidence) if r.level is None else ()),
-                action=_action(criterion, r),
-                reason=r.reason,
-            )
+    target, deadlines = version.scoring.target_level, _prepared(version)[2]
+    found = [
+        ((_SEVERITY_RANK[r.finding], -item.weight * (target - (r.effective_level or 0)), item.index), item, r)
+        for item, r in zip(plan, results, strict=True)
+        if r.applicable and r.finding in _SEVERITY_RANK
+    ]
+    found.sort(key=itemgetter(0))
+    ranked = [(item, r) for _, item, r in found]
+    return tuple(
+        Gap(
+            r.criterion,
+            item.criterion.title,
+            r.area,
+            r.workshop,
+            r.finding,
+            r.critical,
+            priority,
+            r.effective_level,
+            deadlines[r.finding],
+            r.missing_evidence or (item.labels if r.level is None else ()),
+            _action(item.criterion, r),
+            r.reason,
         )
-    return tuple(gaps)
+        for priority, (item, r) in enumerate(ranked, start=1)
+    )
 
 
 def _action(criterion: Criterion, result: CriterionResult) -> str:
@@ -297,13 +359,15 @@ def _combine(answers: list[Answer]) -> Answer:
     return Answer(justification=notes, evidence=evidence)
 
 
-def _review_reason(
-    old: CriteriaVersion, new: CriteriaVersion, target: str, sources: list[str]
-) -> str:
+def _review_reason(old: CriteriaVersion, new: CriteriaVersion, target: str, sources: list[str]) -> str:
     if sources != [target]:
         return "repris de " + ", ".join(sources) + f" (critère remplacé ou fusionné dans {new.ref})"
     before, after = old.by_id.get(target), new.by_id[target]
     if before is None:
         return ""
-    changed = [f for f in ("requirement", "levels", "applies_if", "critical") if getattr(before, f) != getattr(after, f)]
+    changed = [
+        f
+        for f in ("requirement", "levels", "applies_if", "critical")
+        if getattr(before, f) != getattr(after, f)
+    ]
     return f"critère modifié dans {new.ref} ({', '.join(changed)})" if changed else ""

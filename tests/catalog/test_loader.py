@@ -71,68 +71,178 @@ def text_file(relative: str, text: str | bytes) -> Callable[[Path], None]:
 
 
 CASES: list[tuple[str, Callable[[Path], None], str]] = [
-    ("invalid YAML", text_file(CRITERIA, "referential: mini\ncriteria: [\n"),
-     "criteria/mini/1.0.0.yaml: invalid YAML at line 3, column 1"),
-    ("duplicate YAML key", text_file(CRITERIA, "referential: mini\nreferential: other\n"),
-     "criteria/mini/1.0.0.yaml: invalid YAML at line 2, column 1: duplicate key 'referential'"),
-    ("not a mapping", text_file(CRITERIA, "- just\n- a list\n"),
-     "criteria/mini/1.0.0.yaml: expected a mapping at the top of the file"),
+    (
+        "invalid YAML",
+        text_file(CRITERIA, "referential: mini\ncriteria: [\n"),
+        "criteria/mini/1.0.0.yaml: invalid YAML at line 3, column 1",
+    ),
+    (
+        "duplicate YAML key",
+        text_file(CRITERIA, "referential: mini\nreferential: other\n"),
+        "criteria/mini/1.0.0.yaml: invalid YAML at line 2, column 1: duplicate key 'referential'",
+    ),
+    (
+        "not a mapping",
+        text_file(CRITERIA, "- just\n- a list\n"),
+        "criteria/mini/1.0.0.yaml: expected a mapping at the top of the file",
+    ),
     ("not UTF-8", text_file(CRITERIA, b"title: \xe9t\xe9\n"), "criteria/mini/1.0.0.yaml: not UTF-8 text"),
-    ("duplicate criterion id", edit_criterion(1, id="DEO-01"),
-     "criteria/mini/1.0.0.yaml: DEO-01: id: duplicate criterion id (2 times)"),
-    ("unknown area", edit_criterion(2, area="gouvernance"), "criteria/mini/1.0.0.yaml: PRO-01: area: Input should be"),
-    ("unknown workshop", edit_criterion(2, workshop="atelier_5"),
-     "criteria/mini/1.0.0.yaml: PRO-01: workshop: Input should be"),
-    ("weight zero", edit_criterion(0, weight=0),
-     "criteria/mini/1.0.0.yaml: DEO-01: weight: Input should be greater than 0"),
-    ("negative weight", edit_criterion(3, weight=-1), "criteria/mini/1.0.0.yaml: PRO-02: weight: Input should be greater than 0"),
-    ("misspelt field", edit_criterion(0, guidence="x"), "criteria/mini/1.0.0.yaml: DEO-01: guidence: Extra inputs are not permitted"),
-    ("missing field", edit_criterion(0, title=None), "criteria/mini/1.0.0.yaml: DEO-01: title: Input should be a valid string"),
-    ("bad confidence", edit_criterion(0, confidence="X"), "criteria/mini/1.0.0.yaml: DEO-01: confidence: Input should be 'H', 'M' or 'L'"),
-    ("bad criterion id", edit_criterion(0, id="deo 1"), "criteria/mini/1.0.0.yaml: deo 1: id: String should match pattern"),
-    ("bad version string", edit_file(CRITERIA, lambda d: d.update(version="1.0")),
-     "criteria/mini/1.0.0.yaml: version: String should match pattern"),
-    ("version does not match file name", edit_file(CRITERIA, lambda d: d.update(version="1.0.1")),
-     "criteria/mini/1.0.0.yaml: version: is '1.0.1' but the file is named '1.0.0.yaml'"),
-    ("unknown replaced_by target", edit_criterion(5, status="withdrawn", replaced_by=["EVA-09"]),
-     "criteria/mini/1.0.0.yaml: EVA-01: replaced_by: unknown criterion EVA-09"),
-    ("replaced_by cycle", lambda root: (edit_criterion(4, status="withdrawn", replaced_by=["EVA-01"])(root),
-                                        edit_criterion(5, status="withdrawn", replaced_by=["STR-01"])(root)),
-     "STR-01: replaced_by: replaced_by cycle: STR-01 → EVA-01 → STR-01"),
-    ("broken chain", lambda root: (edit_criterion(4, status="withdrawn", merged_into="EVA-01")(root),
-                                   edit_criterion(5, status="withdrawn")(root)),
-     "STR-01: merged_into: broken merged_into chain: STR-01 → EVA-01, and EVA-01 is withdrawn with no successor"),
-    ("link on an active criterion", edit_criterion(0, replaced_by=["DEO-02"]),
-     "DEO-01: only a withdrawn criterion may have replaced_by or merged_into"),
-    ("applies_if on unknown field", edit_criterion(3, applies_if={"field": "ville", "equals": True}),
-     "PRO-02: applies_if: unknown profile field 'ville' (known: nuit, registres)"),
-    ("applies_if with unknown option", edit_criterion(3, applies_if={"field": "registres", "includes": "z"}),
-     "PRO-02: applies_if: 'z' is not an option of 'registres'"),
-    ("malformed condition", edit_criterion(3, applies_if={"field": "nuit", "is": True}),
-     "PRO-02: applies_if: a condition is {field, equals}"),
-    ("areas incomplete", edit_file(CRITERIA, lambda d: d["areas"].pop()),
-     "criteria/mini/1.0.0.yaml: areas must define exactly deontologie, processus, structuration, evaluation"),
-    ("scale out of order", edit_file(CRITERIA, lambda d: d["scale"].reverse()), "scale must list levels 0, 1, 2, 3 in order"),
-    ("incoherent scoring", edit_file(CRITERIA, lambda d: d["scoring"].update(evidence_cap_level=3)),
-     "scoring: evidence_cap_level must be below target_level"),
-    ("question on a missing criterion", edit_file(EXPRESS, lambda d: d["sections"][0]["questions"][0].update(criterion="DEO-77")),
-     "questionnaires/mini-express/1.0.0.yaml: question DEO-77: criterion: unknown criterion in mini@1.0.0"),
-    ("question asked twice", edit_file(EXPRESS, lambda d: d["sections"][0]["questions"][1].update(criterion="DEO-01")),
-     "questionnaires/mini-express/1.0.0.yaml: question DEO-01: criterion: criterion asked 2 times"),
-    ("complete questionnaire missing a criterion", edit_file(FULL, lambda d: d["sections"][0]["questions"].pop()),
-     "questionnaires/mini-full/1.0.0.yaml: sections: a complete questionnaire must ask every criterion; missing: EVA-01"),
-    ("unknown criteria version", edit_file(EXPRESS, lambda d: d.update(criteria="mini@9.0.0")),
-     "questionnaires/mini-express/1.0.0.yaml: criteria: unknown criteria version mini@9.0.0 (known: mini@1.0.0, mini@1.1.0)"),
-    ("released questionnaire on a draft version", edit_file(EXPRESS, lambda d: d.update(criteria="mini@1.1.0")),
-     "criteria: a released questionnaire must ask a released criteria version, and mini@1.1.0 is draft"),
-    ("show_if naming an unknown question", edit_file(FULL, lambda d: d["profile"][1].update(show_if={"field": "taille", "equals": True})),
-     "questionnaires/mini-full/1.0.0.yaml: profile question registres: show_if: unknown profile question 'taille'"),
-    ("profile question on unknown field", edit_file(FULL, lambda d: d["profile"].append({"field": "taille", "text": "?"})),
-     "questionnaires/mini-full/1.0.0.yaml: profile question taille: field: unknown profile field in mini@1.0.0"),
-    ("profile field needed but not asked", edit_file(FULL, lambda d: d["profile"].pop()),
-     "questionnaires/mini-full/1.0.0.yaml: profile: criteria depend on profile field 'registres', which is not asked"),
-    ("folder and id disagree", edit_file(FULL, lambda d: d.update(id="other")),
-     "questionnaires/mini-full/1.0.0.yaml: id: is 'other' but the folder is 'mini-full'"),
+    (
+        "duplicate criterion id",
+        edit_criterion(1, id="DEO-01"),
+        "criteria/mini/1.0.0.yaml: DEO-01: id: duplicate criterion id (2 times)",
+    ),
+    (
+        "unknown area",
+        edit_criterion(2, area="gouvernance"),
+        "criteria/mini/1.0.0.yaml: PRO-01: area: Input should be",
+    ),
+    (
+        "unknown workshop",
+        edit_criterion(2, workshop="atelier_5"),
+        "criteria/mini/1.0.0.yaml: PRO-01: workshop: Input should be",
+    ),
+    (
+        "weight zero",
+        edit_criterion(0, weight=0),
+        "criteria/mini/1.0.0.yaml: DEO-01: weight: Input should be greater than 0",
+    ),
+    (
+        "negative weight",
+        edit_criterion(3, weight=-1),
+        "criteria/mini/1.0.0.yaml: PRO-02: weight: Input should be greater than 0",
+    ),
+    (
+        "misspelt field",
+        edit_criterion(0, guidence="x"),
+        "criteria/mini/1.0.0.yaml: DEO-01: guidence: Extra inputs are not permitted",
+    ),
+    (
+        "missing field",
+        edit_criterion(0, title=None),
+        "criteria/mini/1.0.0.yaml: DEO-01: title: Input should be a valid string",
+    ),
+    (
+        "bad confidence",
+        edit_criterion(0, confidence="X"),
+        "criteria/mini/1.0.0.yaml: DEO-01: confidence: Input should be 'H', 'M' or 'L'",
+    ),
+    (
+        "bad criterion id",
+        edit_criterion(0, id="deo 1"),
+        "criteria/mini/1.0.0.yaml: deo 1: id: String should match pattern",
+    ),
+    (
+        "bad version string",
+        edit_file(CRITERIA, lambda d: d.update(version="1.0")),
+        "criteria/mini/1.0.0.yaml: version: String should match pattern",
+    ),
+    (
+        "version does not match file name",
+        edit_file(CRITERIA, lambda d: d.update(version="1.0.1")),
+        "criteria/mini/1.0.0.yaml: version: is '1.0.1' but the file is named '1.0.0.yaml'",
+    ),
+    (
+        "unknown replaced_by target",
+        edit_criterion(5, status="withdrawn", replaced_by=["EVA-09"]),
+        "criteria/mini/1.0.0.yaml: EVA-01: replaced_by: unknown criterion EVA-09",
+    ),
+    (
+        "replaced_by cycle",
+        lambda root: (
+            edit_criterion(4, status="withdrawn", replaced_by=["EVA-01"])(root),
+            edit_criterion(5, status="withdrawn", replaced_by=["STR-01"])(root),
+        ),
+        "STR-01: replaced_by: replaced_by cycle: STR-01 → EVA-01 → STR-01",
+    ),
+    (
+        "broken chain",
+        lambda root: (
+            edit_criterion(4, status="withdrawn", merged_into="EVA-01")(root),
+            edit_criterion(5, status="withdrawn")(root),
+        ),
+        "STR-01: merged_into: broken merged_into chain: STR-01 → EVA-01, and EVA-01 is withdrawn with no successor",
+    ),
+    (
+        "link on an active criterion",
+        edit_criterion(0, replaced_by=["DEO-02"]),
+        "DEO-01: only a withdrawn criterion may have replaced_by or merged_into",
+    ),
+    (
+        "applies_if on unknown field",
+        edit_criterion(3, applies_if={"field": "ville", "equals": True}),
+        "PRO-02: applies_if: unknown profile field 'ville' (known: nuit, registres)",
+    ),
+    (
+        "applies_if with unknown option",
+        edit_criterion(3, applies_if={"field": "registres", "includes": "z"}),
+        "PRO-02: applies_if: 'z' is not an option of 'registres'",
+    ),
+    (
+        "malformed condition",
+        edit_criterion(3, applies_if={"field": "nuit", "is": True}),
+        "PRO-02: applies_if: a condition is {field, equals}",
+    ),
+    (
+        "areas incomplete",
+        edit_file(CRITERIA, lambda d: d["areas"].pop()),
+        "criteria/mini/1.0.0.yaml: areas must define exactly deontologie, processus, structuration, evaluation",
+    ),
+    (
+        "scale out of order",
+        edit_file(CRITERIA, lambda d: d["scale"].reverse()),
+        "scale must list levels 0, 1, 2, 3 in order",
+    ),
+    (
+        "incoherent scoring",
+        edit_file(CRITERIA, lambda d: d["scoring"].update(evidence_cap_level=3)),
+        "scoring: evidence_cap_level must be below target_level",
+    ),
+    (
+        "question on a missing criterion",
+        edit_file(EXPRESS, lambda d: d["sections"][0]["questions"][0].update(criterion="DEO-77")),
+        "questionnaires/mini-express/1.0.0.yaml: question DEO-77: criterion: unknown criterion in mini@1.0.0",
+    ),
+    (
+        "question asked twice",
+        edit_file(EXPRESS, lambda d: d["sections"][0]["questions"][1].update(criterion="DEO-01")),
+        "questionnaires/mini-express/1.0.0.yaml: question DEO-01: criterion: criterion asked 2 times",
+    ),
+    (
+        "complete questionnaire missing a criterion",
+        edit_file(FULL, lambda d: d["sections"][0]["questions"].pop()),
+        "questionnaires/mini-full/1.0.0.yaml: sections: a complete questionnaire must ask every criterion; missing: EVA-01",
+    ),
+    (
+        "unknown criteria version",
+        edit_file(EXPRESS, lambda d: d.update(criteria="mini@9.0.0")),
+        "questionnaires/mini-express/1.0.0.yaml: criteria: unknown criteria version mini@9.0.0 (known: mini@1.0.0, mini@1.1.0)",
+    ),
+    (
+        "released questionnaire on a draft version",
+        edit_file(EXPRESS, lambda d: d.update(criteria="mini@1.1.0")),
+        "criteria: a released questionnaire must ask a released criteria version, and mini@1.1.0 is draft",
+    ),
+    (
+        "show_if naming an unknown question",
+        edit_file(FULL, lambda d: d["profile"][1].update(show_if={"field": "taille", "equals": True})),
+        "questionnaires/mini-full/1.0.0.yaml: profile question registres: show_if: unknown profile question 'taille'",
+    ),
+    (
+        "profile question on unknown field",
+        edit_file(FULL, lambda d: d["profile"].append({"field": "taille", "text": "?"})),
+        "questionnaires/mini-full/1.0.0.yaml: profile question taille: field: unknown profile field in mini@1.0.0",
+    ),
+    (
+        "profile field needed but not asked",
+        edit_file(FULL, lambda d: d["profile"].pop()),
+        "questionnaires/mini-full/1.0.0.yaml: profile: criteria depend on profile field 'registres', which is not asked",
+    ),
+    (
+        "folder and id disagree",
+        edit_file(FULL, lambda d: d.update(id="other")),
+        "questionnaires/mini-full/1.0.0.yaml: id: is 'other' but the folder is 'mini-full'",
+    ),
 ]
 
 
@@ -148,7 +258,9 @@ def test_malformed_catalog_is_refused_with_a_one_line_message(
 
 def test_a_changed_released_file_must_become_a_new_version(root: Path) -> None:
     path = root / CRITERIA
-    path.write_text(path.read_text(encoding="utf-8").replace("Une charte existe.", "Une charte existe !"), "utf-8")
+    path.write_text(
+        path.read_text(encoding="utf-8").replace("Une charte existe.", "Une charte existe !"), "utf-8"
+    )
     (line,) = problems(root)
     assert line.startswith("criteria/mini/1.0.0.yaml: status: released file changed")
     assert line.endswith("a released version never changes; publish a new version instead")
@@ -156,7 +268,9 @@ def test_a_changed_released_file_must_become_a_new_version(root: Path) -> None:
 
 def test_a_released_file_may_only_turn_withdrawn(root: Path, tmp_path: Path) -> None:
     path = root / "questionnaires/mini-express/1.0.0.yaml"
-    path.write_text(path.read_text(encoding="utf-8").replace("status: released", "status: withdrawn"), "utf-8")
+    path.write_text(
+        path.read_text(encoding="utf-8").replace("status: released", "status: withdrawn"), "utf-8"
+    )
     catalog = load_catalog(root)
     assert catalog.questionnaires["mini-express@1.0.0"].status == "withdrawn"
 

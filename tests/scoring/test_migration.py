@@ -18,15 +18,20 @@ def versions(mini_catalog: Catalog) -> tuple[CriteriaVersion, CriteriaVersion]:
     return mini_catalog.criteria_version("mini@1.0.0"), mini_catalog.criteria_version("mini@1.1.0")
 
 
-def test_unchanged_criteria_are_carried_as_they_are(versions: tuple[CriteriaVersion, CriteriaVersion]) -> None:
+def test_unchanged_criteria_are_carried_as_they_are(
+    versions: tuple[CriteriaVersion, CriteriaVersion],
+) -> None:
     answer = Answer(level=3, evidence=(Evidence("Charte"),))
     migration = migrate_answers(*versions, {"DEO-01": answer})
     assert migration.carried == ("DEO-01",)
     assert migration.answers == {"DEO-01": answer}
-    assert migration.review == () and migration.dropped == ()
+    assert migration.review == ()
+    assert migration.dropped == ()
 
 
-def test_a_changed_requirement_is_carried_but_needs_review(versions: tuple[CriteriaVersion, CriteriaVersion]) -> None:
+def test_a_changed_requirement_is_carried_but_needs_review(
+    versions: tuple[CriteriaVersion, CriteriaVersion],
+) -> None:
     migration = migrate_answers(*versions, {"PRO-01": Answer(level=2)})
     assert migration.answers["PRO-01"] == Answer(level=2)
     assert migration.review == (("PRO-01", "critère modifié dans mini@1.1.0 (requirement)"),)
@@ -52,7 +57,9 @@ def test_merged_criteria_keep_the_most_cautious_level_and_all_evidence(
     merged = migration.answers["STR-02"]
     assert merged.level == 1
     assert merged.evidence == (Evidence("Procédure B"), *PROOF)
-    assert migration.review == (("STR-02", "repris de PRO-02, STR-01 (critère remplacé ou fusionné dans mini@1.1.0)"),)
+    assert migration.review == (
+        ("STR-02", "repris de PRO-02, STR-01 (critère remplacé ou fusionné dans mini@1.1.0)"),
+    )
 
 
 def test_a_criterion_withdrawn_without_successor_is_dropped_with_the_reason(
@@ -75,7 +82,9 @@ def test_merging_not_applicable_answers_stays_not_applicable(
     assert merged.justification == "pas de registre B / pas de nuit"
 
 
-def test_answers_cannot_cross_referentials(versions: tuple[CriteriaVersion, CriteriaVersion], catalog: Catalog) -> None:
+def test_answers_cannot_cross_referentials(
+    versions: tuple[CriteriaVersion, CriteriaVersion], catalog: Catalog
+) -> None:
     with pytest.raises(ValueError, match="cannot migrate"):
         migrate_answers(versions[0], catalog.criteria_version("x60-600"), {})
 

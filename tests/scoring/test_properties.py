@@ -15,7 +15,9 @@ from app.scoring.models import Answer, Evidence, Finding, Result, Verdict
 from app.scoring.service import score
 
 VERDICT_RANK = {Verdict.PAS_PRET: 0, Verdict.PRESQUE_PRET: 1, Verdict.PRET: 2}
-FIXTURE = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+FIXTURE = settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 
 
 @pytest.fixture(params=["mini", "x60-600"])
@@ -42,7 +44,9 @@ def answers_for(version: CriteriaVersion) -> st.SearchStrategy[dict[str, Answer]
     ).map(tuple)
     answer = st.one_of(
         st.builds(Answer, level=st.integers(0, 3), evidence=evidence),
-        st.builds(Answer, not_applicable=st.just(True), justification=st.sampled_from(["", "Sans objet ici"])),
+        st.builds(
+            Answer, not_applicable=st.just(True), justification=st.sampled_from(["", "Sans objet ici"])
+        ),
         st.just(Answer(justification="commentaire seul")),
     )
     ids = [c.id for c in version.active]
@@ -59,7 +63,9 @@ def serialised(result: Result) -> bytes:
 
 @FIXTURE
 @given(data=st.data())
-def test_raising_one_level_never_lowers_a_score_nor_adds_a_gap(version: CriteriaVersion, data: st.DataObject) -> None:
+def test_raising_one_level_never_lowers_a_score_nor_adds_a_gap(
+    version: CriteriaVersion, data: st.DataObject
+) -> None:
     profile, answers = data.draw(scenario(version))
     raisable = sorted(cid for cid, a in answers.items() if a.level is not None and a.level < 3)
     if not raisable:
@@ -77,7 +83,9 @@ def test_raising_one_level_never_lowers_a_score_nor_adds_a_gap(version: Criteria
 
 @FIXTURE
 @given(data=st.data())
-def test_not_applicable_never_changes_other_criteria_results(version: CriteriaVersion, data: st.DataObject) -> None:
+def test_not_applicable_never_changes_other_criteria_results(
+    version: CriteriaVersion, data: st.DataObject
+) -> None:
     profile, answers = data.draw(scenario(version))
     chosen = data.draw(st.sampled_from([c.id for c in version.active]))
     marked = {**answers, chosen: Answer(not_applicable=True, justification="Hors de notre champ")}
@@ -100,7 +108,9 @@ def test_same_input_gives_the_same_bytes_whatever_the_answer_order(
 
 @FIXTURE
 @given(data=st.data())
-def test_an_unanswered_criterion_never_counts_as_conforming(version: CriteriaVersion, data: st.DataObject) -> None:
+def test_an_unanswered_criterion_never_counts_as_conforming(
+    version: CriteriaVersion, data: st.DataObject
+) -> None:
     profile, answers = data.draw(scenario(version))
     chosen = data.draw(st.sampled_from([c.id for c in version.active]))
     answers.pop(chosen, None)

@@ -136,13 +136,21 @@ def test_partial_scope_scores_only_the_asked_criteria(mini: CriteriaVersion) -> 
         ({"field": "nuit", "equals": True}, {"nuit": False}, False),
         ({"field": "nuit", "equals": True}, {}, True),  # not yet known: asked, to be safe
         ({"field": "registres", "includes": "b"}, {"registres": ["a"]}, False),
-        ({"any": [{"field": "nuit", "equals": True}, {"field": "registres", "includes": "b"}]},
-         {"nuit": False, "registres": ["b"]}, True),
-        ({"all": [{"field": "nuit", "equals": True}, {"field": "registres", "includes": "b"}]},
-         {"nuit": True, "registres": ["a"]}, False),
+        (
+            {"any": [{"field": "nuit", "equals": True}, {"field": "registres", "includes": "b"}]},
+            {"nuit": False, "registres": ["b"]},
+            True,
+        ),
+        (
+            {"all": [{"field": "nuit", "equals": True}, {"field": "registres", "includes": "b"}]},
+            {"nuit": True, "registres": ["a"]},
+            False,
+        ),
     ],
 )
-def test_applicability_conditions(condition: dict[str, object], profile: dict[str, object], expected: bool) -> None:
+def test_applicability_conditions(
+    condition: dict[str, object], profile: dict[str, object], expected: bool
+) -> None:
     from pydantic import TypeAdapter
 
     from app.catalog.models import Condition
@@ -156,7 +164,13 @@ def test_result_as_dict_has_the_documented_shape(mini: CriteriaVersion) -> None:
     assert {"verdict", "progress", "areas", "gaps"} <= set(data)
     assert set(data["areas"]) == {"deontologie", "processus", "structuration", "evaluation"}
     assert set(data["gaps"][0]) >= {
-        "criterion", "severity", "workshop", "priority", "deadline_days", "missing_evidence", "action"
+        "criterion",
+        "severity",
+        "workshop",
+        "priority",
+        "deadline_days",
+        "missing_evidence",
+        "action",
     }
     assert data["verdict"] == "presque_pret"
 
