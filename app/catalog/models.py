@@ -78,10 +78,20 @@ class ScaleLevel(Strict):
 
 
 class VerdictRule(Strict):
-    """Largest gap counts a verdict tolerates; unanswered criteria count as at level 0."""
+    """Largest gap counts a verdict tolerates; unanswered criteria count as at level 0.
+
+    `max_gaps` counts gaps of every severity, majors included, so that turning a major gap into a
+    minor one can never make the verdict worse.
+    """
 
     max_major: int = Field(ge=0)
-    max_minor: int = Field(ge=0)
+    max_gaps: int = Field(ge=0)
+
+    @model_validator(mode="after")
+    def _majors_within_gaps(self) -> VerdictRule:
+        if self.max_major > self.max_gaps:
+            raise ValueError("max_major cannot exceed max_gaps")
+        return self
 
 
 class Deadlines(Strict):
@@ -112,7 +122,7 @@ class Scoring(Strict):
         if self.major_at_or_below >= self.target_level:
             raise ValueError("major_at_or_below must be below target_level")
         ready, almost = self.ready, self.almost_ready
-        if ready.max_major > almost.max_major or ready.max_minor > almost.max_minor:
+        if ready.max_major > almost.max_major or ready.max_gaps > almost.max_gaps:
             raise ValueError("ready must not tolerate more gaps than almost_ready")
         return self
 

@@ -249,10 +249,9 @@ def _missing_evidence(item: _Item, answer: Answer) -> tuple[str, ...]:
 
 def _verdict(version: CriteriaVersion, majors: int, minors: int) -> Verdict:
     rules = version.scoring
-    if majors <= rules.ready.max_major and minors <= rules.ready.max_minor:
-        return Verdict.PRET
-    if majors <= rules.almost_ready.max_major and minors <= rules.almost_ready.max_minor:
-        return Verdict.PRESQUE_PRET
+    for rule, verdict in ((rules.ready, Verdict.PRET), (rules.almost_ready, Verdict.PRESQUE_PRET)):
+        if majors <= rule.max_major and majors + minors <= rule.max_gaps:
+            return verdict
     return Verdict.PAS_PRET
 
 
