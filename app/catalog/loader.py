@@ -27,6 +27,7 @@ from app.catalog.models import CriteriaVersion, Questionnaire, Status
 from app.catalog.service import Catalog
 
 LOCK_NAME = "releases.lock"
+EXAMPLES = "examples"  # questionnaires/examples/ holds example answers files, not a questionnaire
 Model = TypeVar("Model", CriteriaVersion, Questionnaire)
 _WITHDRAWN_LINE = re.compile(rb"^status:[ \t]*withdrawn[ \t]*$", re.MULTILINE)
 
@@ -119,7 +120,7 @@ def _load_kind(
     if not base.is_dir():
         problems.append(Problem(kind, f"folder not found under {root}"))
         return loaded
-    for folder in sorted(p for p in base.iterdir() if p.is_dir()):
+    for folder in sorted(p for p in base.iterdir() if p.is_dir() and p.name != EXAMPLES):
         lock_path = folder / LOCK_NAME
         try:
             lock = read_lock(lock_path)
