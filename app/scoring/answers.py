@@ -33,13 +33,13 @@ class _Strict(BaseModel):
 
 class EvidenceEntry(_Strict):
     title: Title
-    covers: tuple[str, ...] = ()
+    covers: list[str] = Field(default_factory=list)
 
 
 class AnswerEntry(_Strict):
     level: Literal[0, 1, 2, 3, "na"]
     justification: Annotated[str, StringConstraints(max_length=5000)] = ""
-    evidence: tuple[Title | EvidenceEntry, ...] = ()
+    evidence: list[Title | EvidenceEntry] = Field(default_factory=list)
 
 
 class AnswersDocument(_Strict):
@@ -66,9 +66,12 @@ def parse_text(text: str, *, json_only: bool = False) -> Any:
     """Read a YAML or JSON document, refusing duplicate keys."""
     try:
         return json.loads(text) if json_only else read_yaml(text)
+    except json.JSONDecodeError as error:
+        raise AnswersError(
+            [f"invalid JSON at line {error.lineno}, column {error.colno}: {error.msg}"]
+        ) from None
     except ValueError as error:
-        kind = "JSON" if json_only else "YAML or JSON"
-        raise AnswersError([f"not valid {kind}: {error}".replace("invalid YAML: ", "")]) from None
+        raise AnswersError([str(error)]) from None
 
 
 def resolve(catalog: Catalog, data: Any) -> ScoringRequest:

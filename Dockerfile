@@ -1,0 +1,27 @@
+# Serves Autodiag Médiation with uvicorn as a non-root user.
+# Same install as the README (uv, from the lock file), without the development tools.
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    UV_LINK_MODE=copy \
+    UV_PROJECT_ENVIRONMENT=/opt/venv \
+    PATH=/opt/venv/bin:$PATH
+RUN pip install --no-cache-dir "uv==0.13.8" \
+    && useradd --create-home --uid 10001 autodiag
+
+WORKDIR /srv/autodiag
+COPY pyproject.toml uv.lock README.md ./
+RUN uv sync --frozen --no-dev --no-install-project
+COPY app ./app
+COPY criteria ./criteria
+COPY questionnaires ./questionnaires
+COPY templates ./templates
+RUN uv sync --frozen --no-dev \
+    && autodiag criteria validate \
+    && mkdir -p data && chown autodiag data
+
+USER autodiag
+EXPOSE 8000
+HEALTHCHECK --interval=30s --timeout=3s CMD python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/healthz')"
+CMD ["autodiag", "serve", "--host", "0.0.0.0", "--port", "8000"]
