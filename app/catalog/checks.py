@@ -40,29 +40,33 @@ def criteria_version(version: CriteriaVersion) -> Iterator[Found]:
 
 def _links(criterion: Criterion, by_id: Mapping[str, Criterion]) -> Iterator[Found]:
     field = "merged_into" if criterion.merged_into else "replaced_by"
-    for target in successors(criterion):
-        if target not in by_id:
-            yield f"unknown criterion {target}", criterion.id, field
-            return
-    chain = [criterion.id]
-    current = criterion
-    while current.status == "withdrawn" and successors(current):
-        following = by_id.get(successors(current)[0])
-        if following is None:
-            return  # reported above, for the criterion that names it
-        if following.id in chain:
-            loop = " → ".join([*chain, following.id])
-            yield f"{field} cycle: {loop}", criterion.id, field
-            return
-        chain.append(following.id)
-        current = following
-    if len(chain) > 1 and current.status == "withdrawn":
-        path = " → ".join(chain)
-        yield (
-            f"broken {field} chain: {path}, and {current.id} is withdrawn with no successor",
-            (criterion.id),
-            field,
-        )
+    unknown = [target for target in successors(criterion) if target not in by_id]
+    for target in unknown:
+        yield f"unknown criterion {target}", criterion.id, field
+    if criterion.status == "withdrawn" and not unknown:
+        problem = _dead_end([criterion.id], by_id, field)
+        if problem:
+            yield problem, criterion.id, field
+
+
+def _dead_end(path: list[str], by_id: Mapping[str, Criterion], field: str) -> str | None:
+    """Follow every successor from the end of `path`; say how a chain fails to reach an active one."""
+    current = by_id[path[-1]]
+    if current.status == "active":
+        return None
+    if not successors(current):
+        if len(path) == 1:
+            return None  # withdrawn on purpose with no successor: its answers are dropped
+        chain = " → ".join(path)
+        return f"broken {field} chain: {chain}, and {current.id} is withdrawn with no successor"
+    for target in successors(current):
+        if target in path:
+            return f"{field} cycle: {' → '.join([*path, target])}"
+        if target in by_id:  # an unknown target is reported for the criterion that names it
+            problem = _dead_end([*path, target], by_id, field)
+            if problem:
+                return problem
+    return None
 
 
 def successors(criterion: Criterion) -> tuple[str, ...]:

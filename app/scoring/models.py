@@ -82,18 +82,42 @@ class CriterionResult(NamedTuple):
 
 
 class Gap(NamedTuple):
-    criterion: str
+    """A criterion to work on: its result, rank, suggested deadline, missing evidence and action."""
+
+    result: CriterionResult
     title: str
-    area: str
-    workshop: str
-    severity: Finding
-    critical: bool
     priority: int
-    effective_level: int | None
     deadline_days: int
     missing_evidence: tuple[str, ...]
     action: str
-    reason: str
+
+    @property
+    def criterion(self) -> str:
+        return self.result.criterion
+
+    @property
+    def area(self) -> str:
+        return self.result.area
+
+    @property
+    def workshop(self) -> str:
+        return self.result.workshop
+
+    @property
+    def severity(self) -> Finding:
+        return self.result.finding
+
+    @property
+    def critical(self) -> bool:
+        return self.result.critical
+
+    @property
+    def effective_level(self) -> int | None:
+        return self.result.effective_level
+
+    @property
+    def reason(self) -> str:
+        return self.result.reason
 
 
 @dataclass(frozen=True, slots=True)

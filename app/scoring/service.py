@@ -7,7 +7,7 @@ criteria file's `scoring` block; the method is described in design §4 and the R
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from operator import itemgetter
 
@@ -45,6 +45,7 @@ class _Item:
 
     criterion: Criterion
     index: int
+    applies: Callable[[Profile], bool] | None
     weight: float
     labels: tuple[str, ...]
     pairs: tuple[tuple[str, str], ...]
@@ -82,8 +83,9 @@ def _prepare(version: CriteriaVersion, index: int, criterion: Criterion) -> _Ite
     by_title |= {e.label.casefold(): e.id for e in criterion.expected_evidence}
     pairs = tuple((e.id, e.label) for e in criterion.expected_evidence)
     labels = tuple(label for _, label in pairs)
+    applies = _compile(criterion.applies_if) if criterion.applies_if is not None else None
     return _Item(
-        criterion, index, criterion.weight, labels, pairs, by_title, judged, capped, rules.target_level, cap
+        criterion, index, applies, criterion.weight, labels, pairs, by_title, judged, capped, rules.target_level, cap
     )
 
 
@@ -98,16 +100,26 @@ def _finding(version: CriteriaVersion, criterion: Criterion, level: int) -> tupl
 
 def holds(condition: Condition, profile: Profile) -> bool:
     """Evaluate an applicability condition; a profile fact not yet given counts as true."""
-    if isinstance(condition, AnyOf):
-        return any(holds(part, profile) for part in condition.any)
-    if isinstance(condition, AllOf):
-        return all(holds(part, profile) for part in condition.all)
-    value = profile.get(condition.field)
-    if value is None:
-        return True
+    return _compile(condition)(profile)
+
+
+def _compile(condition: Condition) -> Callable[[Profile], bool]:
+    """Turn a condition into a function of the profile, once per version."""
+    if isinstance(condition, AnyOf | AllOf):
+        parts = [_compile(part) for part in (condition.any if isinstance(condition, AnyOf) else condition.all)]
+        combine = any if isinstance(condition, AnyOf) else all
+        return lambda profile: combine(part(profile) for part in parts)
+    field = condition.field
     if isinstance(condition, Equals):
-        return bool(value == condition.equals)
-    return not isinstance(value, bool | str) and condition.includes in value
+        expected = condition.equals
+        return lambda profile: (value := profile.get(field)) is None or value == expected
+    wanted = condition.includes
+
+    def includes(profile: Profile) -> bool:
+        value = profile.get(field)
+        return value is None or (not isinstance(value, bool | str) and wanted in value)
+
+    return includes
 
 
 def score(
@@ -179,7 +191,7 @@ def score(
 
 def _judge(item: _Item, profile: Profile, answer: Answer | None) -> CriterionResult:
     c = item.criterion
-    if c.applies_if is not None and not holds(c.applies_if, profile):
+    if item.applies is not None and not item.applies(profile):
         return CriterionResult(
             c.id, c.area, c.workshop, c.critical, False, None, None, Finding.NON_APPLICABLE, NOT_APPLICABLE
         )
@@ -267,18 +279,12 @@ def _gaps(version: CriteriaVersion, plan: list[_Item], results: list[CriterionRe
     ranked = [(item, r) for _, item, r in found]
     return tuple(
         Gap(
-            r.criterion,
+            r,
             item.criterion.title,
-            r.area,
-            r.workshop,
-            r.finding,
-            r.critical,
             priority,
-            r.effective_level,
             deadlines[r.finding],
             r.missing_evidence or (item.labels if r.level is None else ()),
             _action(item.criterion, r),
-            r.reason,
         )
         for priority, (item, r) in enumerate(ranked, start=1)
     )

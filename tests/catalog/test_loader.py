@@ -320,3 +320,91 @@ def test_a_valid_catalog_loads_with_hashes(root: Path) -> None:
     assert sorted(catalog.criteria) == ["mini@1.0.0", "mini@1.1.0"]
     expected = hashlib.sha256((root / CRITERIA).read_bytes()).hexdigest()
     assert catalog.criteria_hashes["mini@1.0.0"] == expected
+
+
+MORE_CASES: list[tuple[str, Callable[[Path], None], str]] = [
+    (
+        "includes on a boolean field",
+        edit_criterion(3, applies_if={"field": "nuit", "includes": "a"}),
+        "PRO-02: applies_if: 'includes' needs a multi field, and 'nuit' is boolean",
+    ),
+    (
+        "boolean compared to a word",
+        edit_criterion(3, applies_if={"field": "nuit", "equals": "oui"}),
+        "PRO-02: applies_if: 'nuit' is boolean: compare it to true or false",
+    ),
+    (
+        "equals on a multi field",
+        edit_criterion(3, applies_if={"field": "registres", "equals": "a"}),
+        "PRO-02: applies_if: 'registres' is multi: use 'includes'",
+    ),
+    (
+        "nested condition problem",
+        edit_criterion(
+            3, applies_if={"any": [{"field": "nuit", "equals": True}, {"field": "ville", "equals": True}]}
+        ),
+        "PRO-02: applies_if: unknown profile field 'ville'",
+    ),
+    (
+        "second successor leads to a cycle",
+        lambda root: (
+            edit_criterion(1, status="withdrawn", replaced_by=["DEO-01", "STR-01"])(root),
+            edit_criterion(4, status="withdrawn", replaced_by=["DEO-02"])(root),
+        ),
+        "DEO-02: replaced_by: replaced_by cycle: DEO-02 → STR-01 → DEO-02",
+    ),
+    (
+        "duplicate section",
+        edit_file(
+            FULL,
+            lambda d: d["sections"].append(
+                dict(d["sections"][0], questions=[{"criterion": "DEO-01", "text": "x"}])
+            ),
+        ),
+        "questionnaires/mini-full/1.0.0.yaml: section tout: id: duplicate section id (2 times)",
+    ),
+    (
+        "profile question asked twice",
+        edit_file(FULL, lambda d: d["profile"].append(d["profile"][0])),
+        "questionnaires/mini-full/1.0.0.yaml: profile question nuit: field: profile field asked 2 times",
+    ),
+    (
+        "show_if on itself",
+        edit_file(FULL, lambda d: d["profile"][0].update(show_if={"field": "nuit", "equals": True})),
+        "profile question nuit: show_if: a question cannot depend on itself",
+    ),
+    (
+        "boolean field with options",
+        edit_file(CRITERIA, lambda d: d["profile_fields"][1].update(options=[{"value": "x", "label": "X"}])),
+        "profile_fields.1: a boolean field takes no options",
+    ),
+    (
+        "choice field without options",
+        edit_file(CRITERIA, lambda d: d["profile_fields"][0].update(options=[])),
+        "profile_fields.0: a multi field needs options",
+    ),
+    (
+        "released without date",
+        edit_file(CRITERIA, lambda d: d.pop("published")),
+        "a released version needs a published date",
+    ),
+    (
+        "lenient verdict stricter than ready",
+        edit_file(CRITERIA, lambda d: d["scoring"]["ready"].update(max_gaps=9)),
+        "scoring: ready must not tolerate more gaps than almost_ready",
+    ),
+]
+
+
+@pytest.mark.parametrize(("mutate", "expected"), [c[1:] for c in MORE_CASES], ids=[c[0] for c in MORE_CASES])
+def test_more_malformations_are_named(root: Path, mutate: Callable[[Path], None], expected: str) -> None:
+    mutate(root)
+    found = problems(root)
+    assert any(expected in line for line in found), found
+
+
+def test_a_criterion_withdrawn_without_successor_is_allowed(root: Path) -> None:
+    edit_criterion(5, status="withdrawn")(root)
+    edit_file(FULL, lambda d: d["sections"][0]["questions"].pop())(root)
+    edit_file(EXPRESS, lambda d: d["sections"][0]["questions"].pop())(root)
+    assert "EVA-01" not in {c.id for c in load_catalog(root).criteria_version("mini").active}
