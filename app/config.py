@@ -5,9 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
+from pydantic import AliasChoices, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_DATA_DIR = PROJECT_ROOT / "data"
 
 
 class Settings(BaseSettings):
@@ -18,8 +20,29 @@ class Settings(BaseSettings):
     """Folder holding `criteria/` and `questionnaires/`."""
     templates_dir: Path = PROJECT_ROOT / "templates"
     static_dir: Path = PROJECT_ROOT / "app" / "static"
+    data_dir: Path = DEFAULT_DATA_DIR
+    """Where the embedded database, the evidence files and the generated keys live."""
+    database_url: str = Field("", validation_alias=AliasChoices("DATABASE_URL", "AUTODIAG_DATABASE_URL"))
+    """SQLAlchemy URL; empty means the embedded SQLite file `<data_dir>/autodiag.sqlite3`."""
+    secret_key: str = ""
+    """Signs session cookies; empty means a random key generated once and kept in `data_dir`."""
+    max_upload_bytes: int = 20 * 1024 * 1024
     host: str = "127.0.0.1"
     port: int = 8000
+
+    @model_validator(mode="after")
+    def _production_needs_explicit_secrets(self) -> Settings:
+        if self.environment == "production" and (not self.secret_key or len(self.secret_key) < 32):
+            raise ValueError("AUTODIAG_SECRET_KEY must be set to at least 32 characters in production")
+        return self
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir / 'autodiag.sqlite3'}"
+
+    @property
+    def evidence_dir(self) -> Path:
+        return self.data_dir / "evidence"
 
 
 settings = Settings()

@@ -1,15 +1,23 @@
 from __future__ import annotations
 
+import itertools
+import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy import Engine
+from sqlmodel import Session
 
 from app.catalog.loader import load_catalog
 from app.catalog.models import CriteriaVersion
 from app.catalog.service import Catalog
 from app.config import PROJECT_ROOT
+from app.db import make_engine, upgrade
+from tests.postgres import PostgresServer
 
 FIXTURES = Path(__file__).parent / "fixtures"
+_DATABASE_NUMBERS = itertools.count(1)
 
 
 @pytest.fixture(scope="session")
@@ -27,3 +35,62 @@ def mini_catalog() -> Catalog:
 @pytest.fixture(scope="session")
 def mini(mini_catalog: Catalog) -> CriteriaVersion:
     return mini_catalog.criteria_version("mini@1.0.0")
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    server = PostgresServer()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def database_kind(request: pytest.FixtureRequest) -> str:
+    """Every test that uses the database runs once on SQLite and once on PostgreSQL."""
+    return str(request.param)
+
+
+@pytest.fixture(scope="session")
+def migrated_template(
+    database_kind: str, tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> str:
+    """A database migrated once per session; each test gets a copy of it."""
+    if database_kind == "sqlite":
+        path = tmp_path_factory.mktemp("sqlite") / "template.sqlite3"
+        url = f"sqlite:///{path}"
+    else:
+        server: PostgresServer = request.getfixturevalue("postgres")
+        server.execute("CREATE DATABASE template_autodiag")
+        url = server.url("template_autodiag")
+    engine = make_engine(url)
+    upgrade(engine)
+    engine.dispose()
+    return url
+
+
+@pytest.fixture
+def database_url(
+    database_kind: str, migrated_template: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> str:
+    """A fresh, migrated database for one test."""
+    if database_kind == "sqlite":
+        copy = tmp_path / "test.sqlite3"
+        shutil.copyfile(migrated_template.removeprefix("sqlite:///"), copy)
+        return f"sqlite:///{copy}"
+    server: PostgresServer = request.getfixturevalue("postgres")
+    name = f"test_{next(_DATABASE_NUMBERS)}"
+    server.execute(f"CREATE DATABASE {name} TEMPLATE template_autodiag")
+    return server.url(name)
+
+
+@pytest.fixture
+def engine(database_url: str) -> Iterator[Engine]:
+    engine = make_engine(database_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def session(engine: Engine) -> Iterator[Session]:
+    with Session(engine) as session:
+        yield session

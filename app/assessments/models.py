@@ -1,0 +1,133 @@
+"""Assessments, their answers and evidence, submitted snapshots, and the action plan."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+
+from sqlalchemy import UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from app.db import stored_enum, utcnow
+
+
+class AssessmentStatus(StrEnum):
+    DRAFT = "draft"
+    SUBMITTED = "submitted"
+
+
+class Assessment(SQLModel, table=True):
+    """One self-assessment of a structure, bound to the exact questionnaire and criteria it used."""
+
+    __tablename__ = "assessment"
+
+    id: int | None = Field(default=None, primary_key=True)
+    structure_id: int = Field(foreign_key="structure.id", index=True)
+    questionnaire_ref: str = Field(max_length=80)
+    questionnaire_sha256: str = Field(max_length=64)
+    criteria_ref: str = Field(max_length=80)
+    criteria_sha256: str = Field(max_length=64)
+    status: AssessmentStatus = Field(
+        default=AssessmentStatus.DRAFT, sa_type=stored_enum(AssessmentStatus), index=True
+    )
+    previous_id: int | None = Field(default=None, foreign_key="assessment.id")
+    created_by: int = Field(foreign_key="user.id")
+    created_at: datetime = Field(default_factory=utcnow)
+    submitted_at: datetime | None = None
+
+
+class Answer(SQLModel, table=True):
+    """The director's answer to one criterion. `revision` grows with every write."""
+
+    __tablename__ = "answer"
+    __table_args__ = (UniqueConstraint("assessment_id", "criterion_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    assessment_id: int = Field(foreign_key="assessment.id", index=True)
+    criterion_id: str = Field(max_length=16)
+    level: int | None = None
+    not_applicable: bool = False
+    justification: str = Field(default="", max_length=5000)
+    comment: str = Field(default="", max_length=5000)
+    carried_over: bool = False
+    """Copied from the previous assessment and not yet re-confirmed."""
+    revision: int = 1
+    updated_by: int = Field(foreign_key="user.id")
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class EvidenceKind(StrEnum):
+    FILE = "file"
+    REFERENCE = "reference"
+
+
+class Evidence(SQLModel, table=True):
+    """A document of the structure: an uploaded file (stored by SHA-256) or a reference."""
+
+    __tablename__ = "evidence"
+
+    id: int | None = Field(default=None, primary_key=True)
+    structure_id: int = Field(foreign_key="structure.id", index=True)
+    kind: EvidenceKind = Field(sa_type=stored_enum(EvidenceKind))
+    title: str = Field(max_length=300)
+    document_date: date | None = None
+    owner: str = Field(default="", max_length=120)
+    link: str = Field(default="", max_length=2000)
+    filename: str = Field(default="", max_length=255)
+    content_type: str = Field(default="", max_length=120)
+    size: int | None = None
+    sha256: str = Field(default="", max_length=64, index=True)
+    created_by: int = Field(foreign_key="user.id")
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class EvidenceLink(SQLModel, table=True):
+    """Evidence supporting one criterion of one assessment; one piece may support many."""
+
+    __tablename__ = "evidence_link"
+    __table_args__ = (UniqueConstraint("assessment_id", "criterion_id", "evidence_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    assessment_id: int = Field(foreign_key="assessment.id", index=True)
+    criterion_id: str = Field(max_length=16)
+    evidence_id: int = Field(foreign_key="evidence.id", index=True)
+    covers: str = Field(default="", max_length=500)
+    """Comma-separated expected-evidence ids this piece proves for the criterion."""
+    carried_over: bool = False
+
+
+class Snapshot(SQLModel, table=True):
+    """The signed, immutable record of a submitted assessment (canonical JSON)."""
+
+    __tablename__ = "snapshot"
+
+    id: int | None = Field(default=None, primary_key=True)
+    assessment_id: int = Field(foreign_key="assessment.id", unique=True)
+    canonical_json: str
+    sha256: str = Field(max_length=64)
+    signature: str = Field(max_length=200)
+    """Ed25519 signature of the canonical JSON bytes, base64."""
+    key_id: str = Field(max_length=64)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class ActionStatus(StrEnum):
+    TODO = "a_faire"
+    IN_PROGRESS = "en_cours"
+    DONE = "fait"
+
+
+class ActionItem(SQLModel, table=True):
+    """One line of the action plan, by default one per gap."""
+
+    __tablename__ = "action_item"
+    __table_args__ = (UniqueConstraint("assessment_id", "criterion_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    assessment_id: int = Field(foreign_key="assessment.id", index=True)
+    criterion_id: str = Field(max_length=16)
+    title: str = Field(max_length=300)
+    owner: str = Field(default="", max_length=120)
+    due_on: date | None = None
+    status: ActionStatus = Field(default=ActionStatus.TODO, sa_type=stored_enum(ActionStatus))
+    updated_at: datetime = Field(default_factory=utcnow)

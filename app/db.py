@@ -1,0 +1,129 @@
+"""Database engine, the session dependency, migrations, and the append-only audit log."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+from alembic import command
+from alembic.config import Config
+from fastapi import Depends, Request
+from sqlalchemy import JSON, Engine, event
+from sqlalchemy import Enum as SAEnum
+from sqlalchemy.engine import make_url
+from sqlmodel import Field, Session, SQLModel, create_engine
+
+SQLModel.metadata.naming_convention = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def stored_enum(enum: type[StrEnum]) -> SAEnum:
+    """Store a StrEnum by value in a plain string column (no database enum type to migrate)."""
+    return SAEnum(
+        enum,
+        native_enum=False,
+        create_constraint=False,
+        length=max(len(member.value) for member in enum),
+        values_callable=lambda members: [member.value for member in members],
+    )
+
+
+def make_engine(url: str) -> Engine:
+    """Create an engine; SQLite runs in WAL mode with foreign keys enforced."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        return create_engine(url, pool_pre_ping=True)
+    if parsed.database and parsed.database != ":memory:":
+        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+
+    @event.listens_for(engine, "connect")
+    def _pragmas(connection: Any, _record: Any) -> None:
+        # WAL lets readers work during a write; synchronous=NORMAL keeps every committed
+        # transaction through a crash of the server process (not of the whole machine).
+        cursor = connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+
+    return engine
+
+
+def alembic_config(engine: Engine) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["engine"] = engine
+    return config
+
+
+def upgrade(engine: Engine) -> None:
+    """Bring the schema to the latest migration."""
+    command.upgrade(alembic_config(engine), "head")
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    with Session(request.app.state.engine) as session:
+        yield session
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
+
+
+class AuditEntry(SQLModel, table=True):
+    """One write: who did what to which object, with the values before and after. Never updated."""
+
+    __tablename__ = "audit_entry"
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(default_factory=utcnow, index=True)
+    actor_id: int | None = Field(default=None, foreign_key="user.id", index=True)
+    action: str = Field(max_length=80)
+    object_type: str = Field(max_length=40)
+    object_id: str = Field(max_length=80)
+    structure_id: int | None = Field(default=None, index=True)
+    before: dict[str, Any] | None = Field(default=None, sa_type=JSON)
+    after: dict[str, Any] | None = Field(default=None, sa_type=JSON)
+
+
+def audit(
+    session: Session,
+    *,
+    actor_id: int | None,
+    action: str,
+    obj: SQLModel,
+    structure_id: int | None = None,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+) -> None:
+    """Add an audit entry to the current transaction (committed with the change it records)."""
+    session.add(
+        AuditEntry(
+            actor_id=actor_id,
+            action=action,
+            object_type=type(obj).__tablename__,  # type: ignore[arg-type]
+            object_id=str(getattr(obj, "id", "")),
+            structure_id=structure_id,
+            before=_plain(before),
+            after=_plain(after),
+        )
+    )
+
+
+def _plain(values: dict[str, Any] | None) -> dict[str, Any] | None:
+    return None if values is None else json.loads(json.dumps(values, default=str))

@@ -1,0 +1,20 @@
+"""Every table, imported in one place so migrations and tests see the whole schema."""
+
+from app.accounts.models import LoginAttempt, User
+from app.assessments.models import ActionItem, Answer, Assessment, Evidence, EvidenceLink, Snapshot
+from app.db import AuditEntry
+from app.structures.models import Membership, Structure
+
+__all__ = [
+    "ActionItem",
+    "Answer",
+    "Assessment",
+    "AuditEntry",
+    "Evidence",
+    "EvidenceLink",
+    "LoginAttempt",
+    "Membership",
+    "Snapshot",
+    "Structure",
+    "User",
+]
