@@ -85,7 +85,17 @@ def _prepare(version: CriteriaVersion, index: int, criterion: Criterion) -> _Ite
     labels = tuple(label for _, label in pairs)
     applies = _compile(criterion.applies_if) if criterion.applies_if is not None else None
     return _Item(
-        criterion, index, applies, criterion.weight, labels, pairs, by_title, judged, capped, rules.target_level, cap
+        criterion,
+        index,
+        applies,
+        criterion.weight,
+        labels,
+        pairs,
+        by_title,
+        judged,
+        capped,
+        rules.target_level,
+        cap,
     )
 
 
@@ -106,7 +116,9 @@ def holds(condition: Condition, profile: Profile) -> bool:
 def _compile(condition: Condition) -> Callable[[Profile], bool]:
     """Turn a condition into a function of the profile, once per version."""
     if isinstance(condition, AnyOf | AllOf):
-        parts = [_compile(part) for part in (condition.any if isinstance(condition, AnyOf) else condition.all)]
+        parts = [
+            _compile(part) for part in (condition.any if isinstance(condition, AnyOf) else condition.all)
+        ]
         combine = any if isinstance(condition, AnyOf) else all
         return lambda profile: combine(part(profile) for part in parts)
     field = condition.field
