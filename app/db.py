@@ -31,6 +31,14 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def pk(row: SQLModel) -> int:
+    """The primary key of a row that has been flushed (so it has one)."""
+    value = getattr(row, "id", None)
+    if not isinstance(value, int):
+        raise ValueError(f"{type(row).__name__} has no id yet: flush it first")
+    return value
+
+
 def stored_enum(enum: type[StrEnum]) -> SAEnum:
     """Store a StrEnum by value in a plain string column (no database enum type to migrate)."""
     return SAEnum(

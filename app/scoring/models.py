@@ -203,3 +203,5 @@ class Migration:
     carried: tuple[str, ...]
     review: tuple[tuple[str, str], ...]
     dropped: tuple[tuple[str, str], ...]
+    sources: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    """For each migrated answer, the criteria of the old version it comes from."""

@@ -334,14 +334,15 @@ def migrate_answers(
     review: list[tuple[str, str]] = []
     migrated: dict[str, Answer] = {}
     for target in sorted(landed):
-        sources = landed[target]
-        migrated[target] = _combine([answer for _, answer in sources])
-        reason = _review_reason(from_version, to_version, target, [old for old, _ in sources])
+        arrivals = landed[target]
+        migrated[target] = _combine([answer for _, answer in arrivals])
+        reason = _review_reason(from_version, to_version, target, [old for old, _ in arrivals])
         if reason:
             review.append((target, reason))
         else:
             carried.append(target)
-    return Migration(migrated, tuple(carried), tuple(review), tuple(dropped))
+    sources = {target: tuple(old for old, _ in landed[target]) for target in sorted(landed)}
+    return Migration(migrated, tuple(carried), tuple(review), tuple(dropped), sources)
 
 
 def _successors_in(version: CriteriaVersion, criterion_id: str) -> tuple[list[str], str]:

@@ -56,6 +56,7 @@ def test_merged_criteria_keep_the_most_cautious_level_and_all_evidence(
     merged = migration.answers["STR-02"]
     assert merged.level == 1
     assert merged.evidence == (Evidence("Procédure B"), *PROOF)
+    assert migration.sources == {"STR-02": ("PRO-02", "STR-01")}
     assert migration.review == (
         ("STR-02", "repris de PRO-02, STR-01 (critère remplacé ou fusionné dans mini@1.1.0)"),
     )

@@ -1,0 +1,244 @@
+"""Evidence: files stored by SHA-256 outside the web root, references, and their links to criteria."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import tempfile
+import unicodedata
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import BinaryIO
+
+import filetype
+from sqlmodel import Session, select
+
+from app.accounts.models import User
+from app.assessments.models import (
+    Assessment,
+    AssessmentStatus,
+    Evidence,
+    EvidenceKind,
+    EvidenceLink,
+)
+from app.db import audit, pk
+from app.structures.models import Structure
+
+CHUNK = 1024 * 1024
+ACCEPTED = {
+    "pdf": "Document PDF",
+    "png": "Image PNG",
+    "jpg": "Image JPEG",
+    "gif": "Image GIF",
+    "webp": "Image WebP",
+    "doc": "Document Word",
+    "docx": "Document Word",
+    "xls": "Classeur Excel",
+    "xlsx": "Classeur Excel",
+    "ppt": "Présentation PowerPoint",
+    "pptx": "Présentation PowerPoint",
+    "odt": "Texte OpenDocument",
+    "ods": "Classeur OpenDocument",
+    "odp": "Présentation OpenDocument",
+    "rtf": "Document RTF",
+}
+
+
+class EvidenceError(Exception):
+    """A refused file or link; `status_code` is the HTTP status that fits."""
+
+    status_code = 422
+
+
+class TooLargeError(EvidenceError):
+    status_code = 413
+
+
+class UnsupportedTypeError(EvidenceError):
+    status_code = 415
+
+
+@dataclass(frozen=True)
+class StoredFile:
+    sha256: str
+    size: int
+    content_type: str
+    extension: str
+
+
+def store_file(evidence_dir: Path, stream: BinaryIO, *, max_bytes: int) -> StoredFile:
+    """Copy an upload into the store, named by its SHA-256; nothing half-written is ever visible.
+
+    The bytes go to a temporary file in the store's folder, are checked (size while reading,
+    type from the content, never from the name), then renamed into place in one step.
+    """
+    evidence_dir.mkdir(parents=True, exist_ok=True)
+    digest, size = hashlib.sha256(), 0
+    descriptor, temporary = tempfile.mkstemp(dir=evidence_dir, prefix=".upload-")
+    try:
+        with os.fdopen(descriptor, "wb") as handle:
+            while chunk := stream.read(CHUNK):
+                size += len(chunk)
+                if size > max_bytes:
+                    raise TooLargeError(
+                        f"Le fichier dépasse la taille maximale de {max_bytes // (1024 * 1024)} Mo."
+                    )
+                digest.update(chunk)
+                handle.write(chunk)
+            handle.flush()
+            os.fsync(handle.fileno())
+        if size == 0:
+            raise EvidenceError("Le fichier est vide.")
+        kind = filetype.guess(temporary)
+        if kind is None or kind.extension not in ACCEPTED:
+            raise UnsupportedTypeError(
+                "Type de fichier refusé : sont acceptés les PDF, images (PNG, JPEG, GIF, WebP), "
+                "documents Word, Excel, PowerPoint, OpenDocument et RTF."
+            )
+        final = file_path(evidence_dir, digest.hexdigest())
+        final.parent.mkdir(exist_ok=True)
+        os.replace(temporary, final)  # the same content may already be there: same bytes, same name
+        return StoredFile(digest.hexdigest(), size, kind.mime, kind.extension)
+    finally:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+
+
+def file_path(evidence_dir: Path, sha256: str) -> Path:
+    if not re.fullmatch(r"[0-9a-f]{64}", sha256):
+        raise ValueError("not a SHA-256")
+    return evidence_dir / sha256[:2] / sha256
+
+
+def download_name(filename: str, extension: str) -> str:
+    """A safe attachment name: no path, no control characters, the detected extension."""
+    stem = Path(filename.replace("\\", "/")).name.rsplit(".", 1)[0]
+    stem = "".join(
+        ch for ch in unicodedata.normalize("NFC", stem) if ch.isprintable() and ch not in '"<>:/|?*'
+    )
+    return f"{stem.strip(' .')[:120] or 'preuve'}.{extension}"
+
+
+def add(
+    session: Session,
+    *,
+    structure: Structure,
+    user: User,
+    title: str,
+    stored: StoredFile | None = None,
+    filename: str = "",
+    document_date: date | None = None,
+    owner: str = "",
+    link: str = "",
+) -> Evidence:
+    """Record a stored file, or a reference when `stored` is None."""
+    if not title.strip():
+        raise EvidenceError("Donnez un titre à la preuve.")
+    if link and not re.match(r"^https?://[^\s]+$", link):
+        raise EvidenceError("Le lien doit commencer par http:// ou https://.")
+    evidence = Evidence(
+        structure_id=pk(structure),
+        kind=EvidenceKind.FILE if stored else EvidenceKind.REFERENCE,
+        title=title.strip(),
+        document_date=document_date,
+        owner=owner.strip(),
+        link=link,
+        filename=download_name(filename, stored.extension) if stored else "",
+        content_type=stored.content_type if stored else "",
+        size=stored.size if stored else None,
+        sha256=stored.sha256 if stored else "",
+        created_by=pk(user),
+    )
+    session.add(evidence)
+    session.flush()
+    audit(
+        session,
+        actor_id=user.id,
+        action="evidence.add",
+        obj=evidence,
+        structure_id=structure.id,
+        after=evidence.model_dump(exclude={"created_at"}),
+    )
+    session.commit()
+    session.refresh(evidence)
+    return evidence
+
+
+def attach(
+    session: Session,
+    *,
+    assessment: Assessment,
+    evidence: Evidence,
+    criterion_id: str,
+    covers: list[str],
+    user: User,
+) -> EvidenceLink:
+    """Let a piece of the structure's evidence support one criterion of a draft assessment."""
+    if evidence.structure_id != assessment.structure_id:
+        raise EvidenceError("Cette preuve appartient à une autre structure.")
+    if assessment.status != AssessmentStatus.DRAFT:
+        raise EvidenceError("Cette autoévaluation a été soumise : elle ne peut plus être modifiée.")
+    existing = session.exec(
+        select(EvidenceLink).where(
+            EvidenceLink.assessment_id == assessment.id,
+            EvidenceLink.criterion_id == criterion_id,
+            EvidenceLink.evidence_id == evidence.id,
+        )
+    ).first()
+    link = existing or EvidenceLink(
+        assessment_id=pk(assessment), criterion_id=criterion_id, evidence_id=pk(evidence)
+    )
+    link.covers, link.carried_over = ",".join(sorted(set(covers))), False
+    session.add(link)
+    session.flush()
+    audit(
+        session,
+        actor_id=user.id,
+        action="evidence.attach",
+        obj=link,
+        structure_id=assessment.structure_id,
+        after={"criterion": criterion_id, "evidence": evidence.id, "covers": link.covers},
+    )
+    session.commit()
+    session.refresh(link)
+    return link
+
+
+def detach(session: Session, *, assessment: Assessment, link: EvidenceLink, user: User) -> None:
+    if assessment.status != AssessmentStatus.DRAFT:
+        raise EvidenceError("Cette autoévaluation a été soumise : elle ne peut plus être modifiée.")
+    audit(
+        session,
+        actor_id=user.id,
+        action="evidence.detach",
+        obj=link,
+        structure_id=assessment.structure_id,
+        before={"criterion": link.criterion_id, "evidence": link.evidence_id},
+    )
+    session.delete(link)
+    session.commit()
+
+
+def delete(session: Session, *, evidence: Evidence, user: User) -> None:
+    """Delete a piece of evidence unless a submitted assessment relies on it."""
+    used = session.exec(
+        select(Assessment.status).join(EvidenceLink).where(EvidenceLink.evidence_id == evidence.id)
+    )
+    if AssessmentStatus.SUBMITTED in set(used):
+        raise EvidenceError(
+            "Cette preuve appuie une autoévaluation soumise : elle ne peut plus être supprimée."
+        )
+    for link in session.exec(select(EvidenceLink).where(EvidenceLink.evidence_id == evidence.id)):
+        session.delete(link)
+    audit(
+        session,
+        actor_id=user.id,
+        action="evidence.delete",
+        obj=evidence,
+        structure_id=evidence.structure_id,
+        before=evidence.model_dump(exclude={"created_at"}),
+    )
+    session.delete(evidence)
+    session.commit()

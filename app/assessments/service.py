@@ -1,0 +1,379 @@
+"""Assessments: start, answer (with revisions), score, review before submitting, submit and sign."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import update
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from app.accounts.models import User
+from app.assessments.models import (
+    Answer,
+    Assessment,
+    AssessmentStatus,
+    Evidence,
+    EvidenceLink,
+    Snapshot,
+)
+from app.assessments.snapshot import Signer
+from app.catalog.models import CriteriaVersion, Questionnaire
+from app.catalog.service import Catalog
+from app.db import audit, pk, utcnow
+from app.scoring import models as scoring
+from app.scoring.service import migrate_answers, score
+from app.structures.models import Structure
+
+ANSWER_FIELDS = ("level", "not_applicable", "justification", "comment", "carried_over", "revision")
+
+
+class AssessmentError(Exception):
+    """A refused change, with a message for the director (French)."""
+
+
+class SubmittedError(AssessmentError):
+    def __init__(self) -> None:
+        super().__init__("Cette autoévaluation a été soumise : elle ne peut plus être modifiée.")
+
+
+class StaleAnswerError(AssessmentError):
+    """The answer changed since the form was loaded; `current` is the newer value."""
+
+    def __init__(self, current: Answer | None) -> None:
+        self.current = current
+        super().__init__(
+            "Cette réponse a été modifiée entre-temps (autre onglet ou autre personne). "
+            "Voici la version enregistrée : vérifiez-la avant de la modifier à nouveau."
+        )
+
+
+@dataclass(frozen=True)
+class Bound:
+    """The questionnaire and criteria version an assessment was started with."""
+
+    questionnaire: Questionnaire
+    criteria: CriteriaVersion
+
+
+def bound(catalog: Catalog, assessment: Assessment) -> Bound:
+    return Bound(
+        catalog.questionnaire(assessment.questionnaire_ref), catalog.criteria[assessment.criteria_ref]
+    )
+
+
+def start(
+    session: Session,
+    *,
+    catalog: Catalog,
+    structure: Structure,
+    user: User,
+    questionnaire_ref: str,
+    previous: Assessment | None = None,
+) -> Assessment:
+    """Start an assessment bound to a questionnaire; from `previous`, carry answers for re-confirmation."""
+    questionnaire = catalog.questionnaire(questionnaire_ref)
+    assessment = Assessment(
+        structure_id=pk(structure),
+        questionnaire_ref=questionnaire.ref,
+        questionnaire_sha256=catalog.questionnaire_hashes[questionnaire.ref],
+        criteria_ref=questionnaire.criteria,
+        criteria_sha256=catalog.criteria_hashes[questionnaire.criteria],
+        previous_id=previous.id if previous else None,
+        created_by=pk(user),
+    )
+    session.add(assessment)
+    session.flush()
+    carried: dict[str, Any] = {}
+    if previous is not None:
+        carried = _carry_over(session, catalog=catalog, previous=previous, to=assessment, user=user)
+    audit(
+        session,
+        actor_id=user.id,
+        action="assessment.start",
+        obj=assessment,
+        structure_id=structure.id,
+        after={"questionnaire": questionnaire.ref, **carried},
+    )
+    session.commit()
+    session.refresh(assessment)
+    return assessment
+
+
+def _carry_over(
+    session: Session, *, catalog: Catalog, previous: Assessment, to: Assessment, user: User
+) -> dict[str, Any]:
+    """Copy answers and evidence links, migrated through the criteria files' links when needed."""
+    old_answers = {a.criterion_id: a for a in answers_of(session, previous)}
+    inputs = {
+        cid: scoring.Answer(a.level, a.not_applicable, a.justification) for cid, a in old_answers.items()
+    }
+    migration = migrate_answers(
+        catalog.criteria[previous.criteria_ref], catalog.criteria[to.criteria_ref], inputs
+    )
+    asked = set(catalog.questionnaire(to.questionnaire_ref).criterion_ids)
+    sources = migration.sources
+    for criterion_id, answer in migration.answers.items():
+        if criterion_id not in asked:
+            continue
+        comment = " / ".join(old_answers[s].comment for s in sources[criterion_id] if old_answers[s].comment)
+        session.add(
+            Answer(
+                assessment_id=pk(to),
+                criterion_id=criterion_id,
+                level=answer.level,
+                not_applicable=answer.not_applicable,
+                justification=answer.justification,
+                comment=comment,
+                carried_over=True,
+                updated_by=pk(user),
+            )
+        )
+        links = session.exec(
+            select(EvidenceLink).where(
+                EvidenceLink.assessment_id == previous.id,
+                col(EvidenceLink.criterion_id).in_(sources[criterion_id]),
+            )
+        )
+        for evidence_id in dict.fromkeys(link.evidence_id for link in links):
+            session.add(
+                EvidenceLink(
+                    assessment_id=pk(to),
+                    criterion_id=criterion_id,
+                    evidence_id=evidence_id,
+                    carried_over=True,
+                )
+            )
+    return {"carried_from": previous.id, "review": dict(migration.review), "dropped": dict(migration.dropped)}
+
+
+def answers_of(session: Session, assessment: Assessment) -> list[Answer]:
+    return list(session.exec(select(Answer).where(Answer.assessment_id == assessment.id)))
+
+
+def save_answer(
+    session: Session,
+    *,
+    catalog: Catalog,
+    assessment: Assessment,
+    user: User,
+    criterion_id: str,
+    base_revision: int,
+    level: int | None,
+    not_applicable: bool,
+    justification: str,
+    comment: str,
+) -> Answer:
+    """Write one answer if nobody changed it since `base_revision` (0: not answered yet)."""
+    if criterion_id not in bound(catalog, assessment).questionnaire.criterion_ids:
+        raise AssessmentError(f"Le critère {criterion_id} n'est pas posé dans ce questionnaire.")
+    if level is not None and level not in (0, 1, 2, 3):
+        raise AssessmentError("Le niveau doit être 0, 1, 2 ou 3.")
+    _lock_draft(session, assessment)
+    values: dict[str, Any] = {
+        "level": None if not_applicable else level,
+        "not_applicable": not_applicable,
+        "justification": justification.strip(),
+        "comment": comment.strip(),
+        "carried_over": False,
+    }
+    current = _answer(session, assessment, criterion_id)
+    before = _answer_state(current)
+    if current is None:
+        if base_revision != 0:
+            raise StaleAnswerError(None)
+        current = Answer(
+            assessment_id=pk(assessment),
+            criterion_id=criterion_id,
+            updated_by=pk(user),
+            **values,
+        )
+        session.add(current)
+        try:
+            session.flush()
+        except IntegrityError:  # created meanwhile by another request
+            session.rollback()
+            raise StaleAnswerError(_answer(session, assessment, criterion_id)) from None
+    else:
+        # One conditional UPDATE: two writers based on the same revision cannot both succeed.
+        done = session.execute(
+            update(Answer)
+            .where(col(Answer.id) == current.id, col(Answer.revision) == base_revision)
+            .values(**values, revision=Answer.revision + 1, updated_by=pk(user), updated_at=utcnow())
+        )
+        if done.rowcount != 1:  # type: ignore[attr-defined]
+            session.rollback()
+            raise StaleAnswerError(_answer(session, assessment, criterion_id))
+    audit(
+        session,
+        actor_id=user.id,
+        action="answer.save",
+        obj=current,
+        structure_id=assessment.structure_id,
+        before=before,
+        after={"criterion": criterion_id, **values},
+    )
+    session.commit()
+    session.refresh(current)
+    return current
+
+
+def _answer(session: Session, assessment: Assessment, criterion_id: str) -> Answer | None:
+    query = select(Answer).where(Answer.assessment_id == assessment.id, Answer.criterion_id == criterion_id)
+    return session.exec(query.execution_options(populate_existing=True)).first()
+
+
+def _answer_state(answer: Answer | None) -> dict[str, Any] | None:
+    return None if answer is None else {field: getattr(answer, field) for field in ANSWER_FIELDS}
+
+
+def _lock_draft(session: Session, assessment: Assessment) -> None:
+    """Re-read the assessment (row-locked where the database can) and refuse if submitted."""
+    query = select(Assessment).where(Assessment.id == assessment.id).with_for_update()
+    fresh = session.exec(query.execution_options(populate_existing=True)).one()
+    if fresh.status != AssessmentStatus.DRAFT:
+        raise SubmittedError()
+
+
+def scoring_inputs(session: Session, assessment: Assessment) -> dict[str, scoring.Answer]:
+    """The assessment's answers and evidence as the scoring core takes them."""
+    pieces: dict[str, list[scoring.Evidence]] = {}
+    rows = session.exec(
+        select(EvidenceLink, Evidence).join(Evidence).where(EvidenceLink.assessment_id == assessment.id)
+    )
+    for link, evidence in rows:
+        covers = frozenset(filter(None, link.covers.split(",")))
+        pieces.setdefault(link.criterion_id, []).append(scoring.Evidence(evidence.title, covers))
+    inputs = {
+        a.criterion_id: scoring.Answer(
+            a.level, a.not_applicable, a.justification, tuple(pieces.get(a.criterion_id, ()))
+        )
+        for a in answers_of(session, assessment)
+    }
+    return inputs
+
+
+def evaluate(
+    session: Session, *, catalog: Catalog, assessment: Assessment, structure: Structure
+) -> scoring.Result:
+    """Score the assessment as it stands (a live preview for a draft)."""
+    context = bound(catalog, assessment)
+    scope = context.questionnaire.criterion_ids if context.questionnaire.partial else None
+    return score(
+        context.criteria, profile=structure.profile, answers=scoring_inputs(session, assessment), scope=scope
+    )
+
+
+@dataclass(frozen=True)
+class Review:
+    """What to look at before submitting; `blocking` problems prevent submission."""
+
+    unanswered: list[str]
+    unjustified_na: list[str]
+    unproven: list[str]
+
+    @property
+    def blocking(self) -> bool:
+        return bool(self.unjustified_na)
+
+
+def review(session: Session, *, catalog: Catalog, assessment: Assessment, structure: Structure) -> Review:
+    result = evaluate(session, catalog=catalog, assessment=assessment, structure=structure)
+    unjustified = [r.criterion for r in result.criteria if r.reason.startswith("Déclaré non applicable sans")]
+    unanswered = [
+        r.criterion
+        for r in result.criteria
+        if r.finding is scoring.Finding.NON_RENSEIGNE and r.criterion not in unjustified
+    ]
+    unproven = [r.criterion for r in result.criteria if r.capped]
+    return Review(unanswered, unjustified, unproven)
+
+
+def submit(
+    session: Session,
+    *,
+    catalog: Catalog,
+    assessment: Assessment,
+    structure: Structure,
+    user: User,
+    signer: Signer,
+) -> Snapshot:
+    """Freeze the assessment and store its signed snapshot."""
+    _lock_draft(session, assessment)
+    if review(session, catalog=catalog, assessment=assessment, structure=structure).blocking:
+        raise AssessmentError("Des réponses « non applicable » n'ont pas de justification.")
+    assessment.status = AssessmentStatus.SUBMITTED
+    assessment.submitted_at = utcnow()
+    canonical, digest, signature = signer.sign(
+        snapshot_content(session, catalog=catalog, assessment=assessment, structure=structure, user=user)
+    )
+    snapshot = Snapshot(
+        assessment_id=pk(assessment),
+        canonical_json=canonical,
+        sha256=digest,
+        signature=signature,
+        key_id=signer.key_id,
+    )
+    session.add_all([assessment, snapshot])
+    audit(
+        session,
+        actor_id=user.id,
+        action="assessment.submit",
+        obj=assessment,
+        structure_id=structure.id,
+        after={"snapshot_sha256": digest},
+    )
+    session.commit()
+    session.refresh(snapshot)
+    return snapshot
+
+
+def snapshot_content(
+    session: Session, *, catalog: Catalog, assessment: Assessment, structure: Structure, user: User
+) -> dict[str, Any]:
+    """Everything the result depends on, as plain data."""
+    result = evaluate(session, catalog=catalog, assessment=assessment, structure=structure)
+    evidence: dict[str, list[dict[str, Any]]] = {}
+    rows = session.exec(
+        select(EvidenceLink, Evidence).join(Evidence).where(EvidenceLink.assessment_id == assessment.id)
+    )
+    for link, piece in sorted(rows, key=lambda row: (row[0].criterion_id, row[1].id or 0)):
+        evidence.setdefault(link.criterion_id, []).append(
+            {
+                "id": piece.id,
+                "kind": piece.kind,
+                "title": piece.title,
+                "filename": piece.filename,
+                "content_type": piece.content_type,
+                "size": piece.size,
+                "sha256": piece.sha256,
+                "document_date": piece.document_date.isoformat() if piece.document_date else None,
+                "owner": piece.owner,
+                "link": piece.link,
+                "covers": sorted(filter(None, link.covers.split(","))),
+            }
+        )
+    answers = {
+        a.criterion_id: {
+            "level": a.level,
+            "not_applicable": a.not_applicable,
+            "justification": a.justification,
+            "comment": a.comment,
+            "evidence": evidence.get(a.criterion_id, []),
+        }
+        for a in sorted(answers_of(session, assessment), key=lambda a: a.criterion_id)
+    }
+    return {
+        "format": "autodiag-snapshot/1",
+        "assessment": {
+            "id": assessment.id,
+            "submitted_at": assessment.submitted_at.isoformat(),  # type: ignore[union-attr]
+            "submitted_by": user.email,
+        },
+        "structure": {"id": structure.id, "name": structure.name, "profile": structure.profile},
+        "questionnaire": {"ref": assessment.questionnaire_ref, "sha256": assessment.questionnaire_sha256},
+        "criteria": {"ref": assessment.criteria_ref, "sha256": assessment.criteria_sha256},
+        "answers": answers,
+        "result": result.as_dict(),
+    }
