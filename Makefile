@@ -3,7 +3,7 @@ UV_VERSION := 0.13.8
 UV := python3 -m uv
 COVERED := app/catalog/*,app/scoring/*
 
-.PHONY: setup serve test lint
+.PHONY: setup serve test lint browser-deps
 
 setup:  # install uv (pinned) if missing, then exactly the locked dependencies
 	@python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
@@ -18,6 +18,15 @@ lint: setup  # style, formatting, types, and every criteria and questionnaire fi
 	$(UV) run mypy
 	$(UV) run autodiag criteria validate
 
-test: lint  # the whole suite, with the coverage floor on the catalog and scoring code
+# What tests/browser needs: Debian's Chromium (Playwright's own download cannot work here) and
+# axe-core from package-lock.json. Each step runs only when its result is missing. fonts-liberation
+# is only a recommendation of chromium's, but a bare machine has no other font to draw text with.
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+browser-deps:  # Chromium and the npm packages, each only if missing
+	@test -x /usr/bin/chromium || { $(SUDO) apt-get update -q && \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium fonts-liberation; }
+	@test -d node_modules/axe-core || npm ci --no-audit --no-fund
+
+test: lint browser-deps  # the whole suite, with the coverage floor on the catalog and scoring code
 	$(UV) run pytest --cov --cov-report=
 	$(UV) run coverage report --include="$(COVERED)" --fail-under=90
