@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
@@ -10,11 +11,17 @@ from typing import Annotated, Any, NoReturn
 import typer
 from rich.console import Console
 from rich.table import Table
+from sqlalchemy.exc import SQLAlchemyError
+from sqlmodel import Session
 
+from app.accounts.models import Role
+from app.accounts.service import AccountError, create_user
 from app.catalog.loader import LOCK_NAME, CatalogError, load_catalog, read_lock, sha256
 from app.catalog.models import CriteriaVersion
 from app.catalog.service import Catalog, diff, json_schemas
 from app.config import settings
+from app.db import make_engine, upgrade
+from app.main import open_database
 from app.scoring.answers import AnswersError, parse_text, resolve
 from app.scoring.models import Result
 from app.scoring.service import score
@@ -22,6 +29,10 @@ from app.scoring.service import score
 app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
 criteria_app = typer.Typer(no_args_is_help=True, help="Browse, check and compare criteria versions.")
 app.add_typer(criteria_app, name="criteria")
+db_app = typer.Typer(no_args_is_help=True, help="Manage the database schema.")
+app.add_typer(db_app, name="db")
+users_app = typer.Typer(no_args_is_help=True, help="Manage user accounts.")
+app.add_typer(users_app, name="users")
 out = Console(soft_wrap=False, width=None if sys.stdout.isatty() else 120)
 
 RefOption = Annotated[
@@ -245,6 +256,52 @@ def _print_result(version: CriteriaVersion, questionnaire_ref: str, result: Resu
                 "; ".join(gap.missing_evidence),
             )
         out.print(table)
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Migrate the database to the latest schema; in production, run it before starting a new version."""
+    engine = make_engine(settings.sqlalchemy_url)
+    where = engine.url.render_as_string(hide_password=True)
+    try:
+        upgrade(engine)
+    except SQLAlchemyError as error:
+        fail(f"cannot migrate {where}: {str(error).splitlines()[0]}")
+    finally:
+        engine.dispose()
+    typer.echo(f"{where} is at the latest schema")
+
+
+@users_app.command("create")
+def users_create(
+    email: Annotated[str, typer.Option(help="Sign-in address.")],
+    name: Annotated[str, typer.Option(help="Name shown in the app.")],
+    role: Annotated[str, typer.Option(help=f"One of: {', '.join(Role)}.")],
+) -> None:
+    """Create an account; the password comes from AUTODIAG_NEW_PASSWORD, or is typed twice."""
+    if role not in set(Role):
+        fail(f"unknown role {role!r}: choose one of {', '.join(Role)}")
+    password = _new_password()
+    try:
+        engine = open_database(settings)
+        with Session(engine) as session:
+            user = create_user(session, email=email, name=name, role=Role(role), password=password)
+        engine.dispose()
+    except AccountError as error:
+        fail(error.message)
+    except SQLAlchemyError as error:
+        fail(f"database error (is it migrated? see `autodiag db upgrade`): {str(error).splitlines()[0]}")
+    typer.echo(f"created {user.role.value} account {user.email} (id {user.id})")
+
+
+def _new_password() -> str:
+    # An operator's one-off input rather than configuration, so not a `Settings` field.
+    password = os.environ.get("AUTODIAG_NEW_PASSWORD")
+    if password is not None:
+        return password
+    if not sys.stdin.isatty():
+        fail("set AUTODIAG_NEW_PASSWORD, or run the command in a terminal to type the password")
+    return str(typer.prompt("Password", hide_input=True, confirmation_prompt=True))
 
 
 @app.command("serve")

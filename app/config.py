@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import secrets
 from pathlib import Path
 from typing import Literal
 
@@ -43,6 +45,32 @@ class Settings(BaseSettings):
     @property
     def evidence_dir(self) -> Path:
         return self.data_dir / "evidence"
+
+
+def secret_key(settings: Settings) -> str:
+    """Return the configured secret key, or one generated once and kept in `<data_dir>/secret_key`.
+
+    Production refuses to start without `AUTODIAG_SECRET_KEY` (see `Settings`); elsewhere a random
+    key survives restarts so sessions do too. The file is written aside and linked into place, so
+    two workers starting together agree on one key and nobody ever reads a half-written file.
+    """
+    if settings.secret_key:
+        return settings.secret_key
+    path = settings.data_dir / "secret_key"
+    if path.exists():
+        return path.read_text(encoding="ascii").strip()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    draft = path.with_name(f"secret_key.{os.getpid()}.{secrets.token_hex(4)}")
+    descriptor = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w", encoding="ascii") as handle:
+        handle.write(secrets.token_urlsafe(48))
+    try:
+        os.link(draft, path)
+    except FileExistsError:
+        pass  # another process won the race: use its key
+    finally:
+        draft.unlink()
+    return path.read_text(encoding="ascii").strip()
 
 
 settings = Settings()

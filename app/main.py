@@ -1,35 +1,71 @@
-"""Build the web application: settings, catalog, templates, routes."""
+"""Build the web application: settings, catalog, database, templates, sessions, routes."""
 
 from __future__ import annotations
 
-from fastapi import FastAPI, Request, Response
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import Depends, FastAPI, Request, Response
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy import Engine
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from app.accounts.routes import SignInRequiredError, optional_user, sign_in_redirect
+from app.accounts.routes import router as accounts_router
 from app.catalog.loader import load_catalog
 from app.catalog.routes import router as catalog_router
 from app.config import Settings
 from app.config import settings as default_settings
-from app.web import make_templates, render, security_headers
+from app.db import make_engine, upgrade
+from app.web import check_csrf, make_templates, render, security_headers, session_middleware
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Create the app; refuse to start unless every criteria and questionnaire file is valid."""
     settings = settings or default_settings
-    app = FastAPI(title="Autodiag Médiation", docs_url=None, redoc_url=None)
+    app = FastAPI(
+        title="Autodiag Médiation",
+        docs_url=None,
+        redoc_url=None,
+        lifespan=_dispose_engine,
+        middleware=[session_middleware(settings)],
+        dependencies=[Depends(optional_user), Depends(check_csrf)],
+    )
     app.state.settings = settings
     app.state.catalog = load_catalog(settings.catalog_dir)
+    app.state.engine = open_database(settings)
     app.state.templates = make_templates(settings)
     app.middleware("http")(security_headers)
     app.mount("/static", StaticFiles(directory=settings.static_dir), name="static")
     app.include_router(catalog_router)
+    app.include_router(accounts_router)
     app.add_exception_handler(StarletteHTTPException, _http_error)  # type: ignore[arg-type]
+    app.add_exception_handler(SignInRequiredError, sign_in_redirect)
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, object]:
         return {"status": "ok", "criteria_versions": sorted(app.state.catalog.criteria)}
 
     return app
+
+
+def open_database(settings: Settings) -> Engine:
+    """Create the engine; in development and test, migrate the schema first.
+
+    So the embedded SQLite works out of the box. In production migrations are a deliberate step,
+    `autodiag db upgrade`, run once before the new version starts: workers starting together must
+    not race to migrate, and a failed migration must stop the deployment, not every worker.
+    """
+    engine = make_engine(settings.sqlalchemy_url)
+    if settings.environment != "production":
+        upgrade(engine)
+    return engine
+
+
+@asynccontextmanager
+async def _dispose_engine(app: FastAPI) -> AsyncIterator[None]:
+    yield
+    app.state.engine.dispose()
 
 
 async def _http_error(request: Request, error: StarletteHTTPException) -> Response:

@@ -1,14 +1,20 @@
-"""Templates, the one `render` helper, and the headers every response carries."""
+"""Templates, the one `render` helper, the headers every response carries, sessions and CSRF."""
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from fastapi import Request, Response
+from fastapi import HTTPException, Request, Response
 from fastapi.templating import Jinja2Templates
+from jinja2 import pass_context
+from jinja2.runtime import Context
+from markupsafe import Markup
+from starlette.middleware import Middleware
+from starlette.middleware.sessions import SessionMiddleware
 
-from app.config import Settings
+from app.config import Settings, secret_key
 
 HTMX_SCRIPT = "htmx-2.0.11.min.js"
 SECURITY_HEADERS = {
@@ -26,6 +32,9 @@ SECURITY_HEADERS = {
 def make_templates(settings: Settings) -> Jinja2Templates:
     templates = Jinja2Templates(directory=settings.templates_dir)
     templates.env.globals["htmx_script"] = HTMX_SCRIPT
+    templates.env.globals["csrf_token"] = _template_csrf_token
+    templates.env.globals["csrf_field"] = _template_csrf_field
+    templates.env.globals["current_user"] = _template_current_user
     templates.env.filters["score"] = format_score
     return templates
 
@@ -59,3 +68,76 @@ async def security_headers(request: Request, call_next: Callable[[Request], Awai
     for name, value in SECURITY_HEADERS.items():
         response.headers.setdefault(name, value)
     return response
+
+
+# Sessions: a signed cookie holding the CSRF token and the signed-in user's id, nothing else.
+SESSION_COOKIE = "autodiag_session"
+SESSION_MAX_AGE = 12 * 60 * 60
+CSRF_KEY = "csrf_token"
+CSRF_HEADER = "X-CSRF-Token"
+UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+CSRF_FAILED = (
+    "La vérification de sécurité du formulaire a échoué : votre session a peut-être expiré. "
+    "Rechargez la page, puis recommencez. Rien n'a été enregistré."
+)
+
+
+def session_middleware(settings: Settings) -> Middleware:
+    """Sessions in a signed cookie: HttpOnly, SameSite=Lax, Secure in production, 12 hours at most.
+
+    The cookie is signed again only when the session changes, so the 12 hours run from sign-in.
+    """
+    return Middleware(
+        SessionMiddleware,
+        secret_key=secret_key(settings),
+        session_cookie=SESSION_COOKIE,
+        max_age=SESSION_MAX_AGE,
+        same_site="lax",
+        https_only=settings.environment == "production",
+    )
+
+
+def csrf_token(request: Request) -> str:
+    """The session's CSRF token, created on first use."""
+    token = request.session.get(CSRF_KEY)
+    if not isinstance(token, str):
+        token = request.session[CSRF_KEY] = secrets.token_urlsafe(32)
+    return token
+
+
+async def check_csrf(request: Request) -> None:
+    """Refuse (403) a state-changing request without the session's CSRF token; `/api/` uses tokens.
+
+    The token comes from the `csrf_token` form field or the `X-CSRF-Token` header (htmx sends it
+    from `hx-headers` on `<body>`). This is an app-wide dependency rather than an ASGI middleware:
+    Starlette caches the parsed form on the request, so FastAPI and this check share one parse of
+    the body (a middleware would have to buffer, parse and replay it, uploads included); and
+    app-wide dependencies run before the route's own, so a refused request changes nothing.
+    """
+    if request.method not in UNSAFE_METHODS or request.url.path.startswith("/api/"):
+        return
+    expected = request.session.get(CSRF_KEY)
+    sent: list[object] = [request.headers.get(CSRF_HEADER)]
+    if request.headers.get("content-type", "").startswith(FORM_TYPES):
+        sent.append((await request.form()).get("csrf_token"))
+    if not isinstance(expected, str) or not any(
+        isinstance(token, str) and secrets.compare_digest(token.encode(), expected.encode()) for token in sent
+    ):
+        raise HTTPException(403, CSRF_FAILED)
+
+
+@pass_context
+def _template_csrf_token(context: Context) -> str:
+    return csrf_token(context["request"])
+
+
+@pass_context
+def _template_csrf_field(context: Context) -> Markup:
+    return Markup('<input type="hidden" name="csrf_token" value="{}">').format(csrf_token(context["request"]))
+
+
+@pass_context
+def _template_current_user(context: Context) -> Any:
+    # Set for every route by `optional_user` (app/accounts/routes.py); unset on a 404 for an unknown path.
+    return getattr(context["request"].state, "user", None)

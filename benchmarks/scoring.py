@@ -51,7 +51,9 @@ def make_assessment(
     return profile, answers
 
 
-def interleaved_medians(works: dict[str, Callable[[], object]], rounds: int, per_round: int) -> dict[str, float]:
+def interleaved_medians(
+    works: dict[str, Callable[[], object]], rounds: int, per_round: int
+) -> dict[str, float]:
     """Median µs of each work, alternating them round by round so machine noise hits all alike.
 
     Each figure is the lowest of the per-round medians: noise only ever adds time.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import shutil
 import subprocess
@@ -10,9 +11,13 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from sqlalchemy import inspect
+from sqlmodel import Session, select
 
 from app import cli
+from app.accounts.models import Role, User
 from app.config import PROJECT_ROOT
+from app.db import make_engine
 
 FIXTURE = Path(__file__).parent / "fixtures" / "catalog"
 EXAMPLE = PROJECT_ROOT / "questionnaires" / "examples" / "answers.yaml"
@@ -279,3 +284,96 @@ def test_score_refuses_malformed_json(run: Run, tmp_path: Path, mini_root: Path)
     code, _, err = run("score", str(path))
     assert code == 2
     assert f"{path}: invalid JSON at line 1, column 31: Expecting property name" in err
+
+
+@pytest.fixture
+def database(monkeypatch: pytest.MonkeyPatch, database_url: str, tmp_path: Path) -> str:
+    """Point the CLI at a fresh migrated database (SQLite, then PostgreSQL); give the password by env."""
+    monkeypatch.setattr(cli.settings, "database_url", database_url)
+    monkeypatch.setattr(cli.settings, "data_dir", tmp_path)
+    monkeypatch.setenv("AUTODIAG_NEW_PASSWORD", "une phrase de passe solide")
+    return database_url
+
+
+def users_in(database_url: str) -> list[User]:
+    engine = make_engine(database_url)
+    with Session(engine) as session:
+        users = list(session.exec(select(User)).all())
+    engine.dispose()
+    return users
+
+
+CREATE_CAMILLE = (
+    "users",
+    "create",
+    "--email",
+    "Camille@Example.org",
+    "--name",
+    "Camille Martin",
+    "--role",
+    "director",
+)
+
+
+def test_users_create_makes_an_account_with_an_argon2_hash(run: Run, database: str) -> None:
+    code, out, err = run(*CREATE_CAMILLE)
+    assert (code, err) == (0, "")
+    assert "camille@example.org" in out
+    [user] = users_in(database)
+    assert (user.email, user.name, user.role) == ("camille@example.org", "Camille Martin", Role.DIRECTOR)
+    assert user.password_hash.startswith("$argon2id$")
+
+
+def test_users_create_refuses_a_taken_email_in_one_line(run: Run, database: str) -> None:
+    assert run(*CREATE_CAMILLE)[0] == 0
+    code, _, err = run(*CREATE_CAMILLE)
+    assert (code, err) == (2, "error: L'adresse électronique « camille@example.org » est déjà utilisée.\n")
+    assert len(users_in(database)) == 1
+
+
+def test_users_create_refuses_a_short_password_in_one_line(
+    run: Run, database: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AUTODIAG_NEW_PASSWORD", "trop court")
+    code, _, err = run(*CREATE_CAMILLE)
+    assert (code, err) == (2, "error: Le mot de passe doit compter au moins 12 caractères.\n")
+    assert users_in(database) == []
+
+
+def test_users_create_refuses_an_unknown_role_in_one_line(run: Run, database: str) -> None:
+    code, _, err = run(*CREATE_CAMILLE[:-1], "chef")
+    assert (code, err) == (2, "error: unknown role 'chef': choose one of admin, director, trainer, auditor\n")
+
+
+def test_users_create_without_a_password_or_a_terminal_says_how_to_give_one(
+    run: Run, database: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("AUTODIAG_NEW_PASSWORD")
+    monkeypatch.setattr(sys, "stdin", io.StringIO(""))
+    code, _, err = run(*CREATE_CAMILLE)
+    assert code == 2
+    assert err.count("\n") == 1
+    assert "AUTODIAG_NEW_PASSWORD" in err
+
+
+def test_db_upgrade_builds_the_schema_of_a_new_database(
+    run: Run, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    url = f"sqlite:///{tmp_path / 'new.sqlite3'}"
+    monkeypatch.setattr(cli.settings, "database_url", url)
+    code, out, _ = run("db", "upgrade")
+    assert code == 0
+    assert "is at the latest schema" in out
+    engine = make_engine(url)
+    assert {"user", "login_attempt", "audit_entry"} <= set(inspect(engine).get_table_names())
+    engine.dispose()
+
+
+def test_db_upgrade_reports_an_unreachable_database_in_one_line(
+    run: Run, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(cli.settings, "database_url", "postgresql+psycopg://autodiag:secret@127.0.0.1:1/none")
+    code, _, err = run("db", "upgrade")
+    assert code == 2
+    assert err.count("\n") == 1
+    assert err.startswith("error: cannot migrate postgresql+psycopg://autodiag:***@127.0.0.1:1/none: ")
