@@ -9,7 +9,8 @@ setup:  # install uv (pinned) if missing, then exactly the locked dependencies
 	@python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
 	$(UV) sync --frozen
 
-serve: setup  # serve the app on http://127.0.0.1:8000
+serve: setup  # seed the demo (once) and serve the app on http://127.0.0.1:8000
+	$(UV) run autodiag demo
 	$(UV) run autodiag serve
 
 lint: setup  # style, formatting, types, and every criteria and questionnaire file

@@ -25,6 +25,7 @@ from app.main import open_database
 from app.scoring.answers import AnswersError, parse_text, resolve
 from app.scoring.models import Result
 from app.scoring.service import score
+from app.structures import demo as demo_data
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
 criteria_app = typer.Typer(no_args_is_help=True, help="Browse, check and compare criteria versions.")
@@ -302,6 +303,22 @@ def _new_password() -> str:
     if not sys.stdin.isatty():
         fail("set AUTODIAG_NEW_PASSWORD, or run the command in a terminal to type the password")
     return str(typer.prompt("Password", hide_input=True, confirmation_prompt=True))
+
+
+@app.command("demo")
+def demo() -> None:
+    """Seed a demo structure, its accounts and a half-filled assessment (refused in production)."""
+    if settings.environment == "production":
+        fail("the demo has fixed passwords: it is refused in production")
+    catalog = _catalog()
+    engine = make_engine(settings.sqlalchemy_url)
+    upgrade(engine)
+    with Session(engine) as session:
+        seeded = demo_data.seed(session, catalog=catalog)
+    engine.dispose()
+    typer.echo("Démo créée :" if seeded.created else "Démo déjà en place :")
+    for email, _, role, password in seeded.accounts:
+        typer.echo(f"  {role.label:<28} {email:<30} mot de passe : {password}")
 
 
 @app.command("serve")

@@ -29,6 +29,9 @@ class Settings(BaseSettings):
     secret_key: str = ""
     """Signs session cookies; empty means a random key generated once and kept in `data_dir`."""
     max_upload_bytes: int = 20 * 1024 * 1024
+    snapshot_signing_key: str = ""
+    """Ed25519 private key (PEM, PKCS#8) that signs snapshots; empty means one generated once and
+    kept in `data_dir` (`snapshot_signing_key.pem`)."""
     host: str = "127.0.0.1"
     port: int = 8000
 

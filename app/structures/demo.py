@@ -1,0 +1,90 @@
+"""Demo data for a local try-out: one structure, its director, a trainer, an auditor, and an
+assessment half filled from `questionnaires/examples/answers.yaml`.
+
+The demo passwords are fixed and printed, so `make serve` can be run again and still show them;
+for that reason the demo refuses to run in production.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlmodel import Session, select
+
+from app.accounts.models import Role, User
+from app.accounts.service import create_user
+from app.assessments import evidence, service
+from app.assessments.models import Evidence
+from app.catalog.service import Catalog
+from app.scoring.answers import ScoringRequest, parse_text, resolve
+from app.structures import service as structures
+from app.structures.models import Structure
+
+EXAMPLE = Path("questionnaires") / "examples" / "answers.yaml"
+ACCOUNTS = (
+    ("directrice@demo.autodiag.fr", "Nadia Benali", Role.DIRECTOR, "Horizon-directrice-2026"),
+    ("formateur@demo.autodiag.fr", "Julien Morel", Role.TRAINER, "Horizon-formateur-2026"),
+    ("auditrice@demo.autodiag.fr", "Claire Fontaine", Role.AUDITOR, "Horizon-auditrice-2026"),
+    ("admin@demo.autodiag.fr", "Admin Démo", Role.ADMIN, "Horizon-admin-2026"),
+)
+
+
+@dataclass(frozen=True)
+class Demo:
+    created: bool
+    accounts: tuple[tuple[str, str, Role, str], ...] = ACCOUNTS
+
+
+def seed(session: Session, *, catalog: Catalog) -> Demo:
+    """Create the demo once; later calls change nothing and say so."""
+    if session.exec(select(User).where(User.email == ACCOUNTS[0][0])).first() is not None:
+        return Demo(created=False)
+    users = {
+        role: create_user(session, email=email, name=name, role=role, password=password)
+        for email, name, role, password in ACCOUNTS
+    }
+    director = users[Role.DIRECTOR]
+    structure = structures.create(session, name="Médiation Horizon", city="Roubaix", actor=users[Role.ADMIN])
+    structures.add_member(session, structure=structure, user=director, actor=users[Role.ADMIN])
+    example = resolve(catalog, parse_text((catalog.root / EXAMPLE).read_text(encoding="utf-8")))
+    structures.update_profile(
+        session, structure=structure, version=example.version, values=example.profile, actor=director
+    )
+    _half_filled_assessment(session, catalog=catalog, structure=structure, director=director, example=example)
+    return Demo(created=True)
+
+
+def _half_filled_assessment(
+    session: Session, *, catalog: Catalog, structure: Structure, director: User, example: ScoringRequest
+) -> None:
+    assessment = service.start(
+        session, catalog=catalog, structure=structure, user=director, questionnaire_ref="full"
+    )
+    pieces: dict[str, Evidence] = {}
+    for criterion_id, answer in example.answers.items():
+        service.save_answer(
+            session,
+            catalog=catalog,
+            assessment=assessment,
+            user=director,
+            criterion_id=criterion_id,
+            base_revision=0,
+            level=answer.level,
+            not_applicable=answer.not_applicable,
+            justification=answer.justification,
+            comment="",
+        )
+        for piece in answer.evidence:
+            if piece.title not in pieces:
+                pieces[piece.title] = evidence.add(
+                    session, structure=structure, user=director, title=piece.title, owner="Direction"
+                )
+            evidence.attach(
+                session,
+                assessment=assessment,
+                evidence=pieces[piece.title],
+                criterion_id=criterion_id,
+                covers=sorted(piece.covers),
+                user=director,
+            )
