@@ -14,9 +14,11 @@ from typing import Any
 import pytest
 import uvicorn
 from playwright.sync_api import Browser, Page, sync_playwright
+from sqlmodel import Session
 
 from app.config import PROJECT_ROOT, Settings
 from app.main import create_app
+from app.structures import demo
 
 CHROMIUM = Path("/usr/bin/chromium")
 AXE_SCRIPT = PROJECT_ROOT / "node_modules" / "axe-core" / "axe.min.js"
@@ -36,18 +38,21 @@ WCAG_21_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 Axe = Callable[[Page], list[dict[str, Any]]]
 
 
-def live_server_settings() -> Settings:
-    """Settings of the app the browser talks to: the one place to add a test database later."""
-    return Settings()
+def live_server_settings(data_dir: Path) -> Settings:
+    """Settings of the app the browser talks to: its own SQLite file and evidence store."""
+    return Settings(data_dir=data_dir, environment="test")
 
 
 @pytest.fixture(scope="session")
-def live_server() -> Iterator[str]:
-    """Serve the real app on a free port of 127.0.0.1 for the whole session; yield its base URL."""
+def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Serve the real app, with the demo data, on a free port of 127.0.0.1; yield its base URL."""
+    app = create_app(live_server_settings(tmp_path_factory.mktemp("live")))
+    with Session(app.state.engine) as session:
+        demo.seed(session, catalog=app.state.catalog)
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))  # bound here and handed over, so no other process can take the port
     base_url = f"http://127.0.0.1:{sock.getsockname()[1]}"
-    config = uvicorn.Config(create_app(live_server_settings()), log_level="warning")
+    config = uvicorn.Config(app, log_level="warning")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()

@@ -121,3 +121,13 @@ def test_page_has_no_serious_or_critical_accessibility_violation(
     expect(heading(page)).to_be_visible()
     blocking = [v for v in axe(page) if v["impact"] in {"serious", "critical"}]
     assert not blocking, "axe-core (WCAG 2.1 A/AA) found:\n" + describe(blocking)
+
+
+@pytest.mark.parametrize("path", ["/", "/referentiels/x60-600/1.0.0/criteres/STR-14"])
+def test_pages_load_without_console_errors_or_blocked_resources(page: Page, path: str) -> None:
+    """A Content-Security-Policy violation or a missing file shows up as a console error."""
+    errors: list[str] = []
+    page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+    page.goto(path)
+    page.wait_for_load_state("networkidle")
+    assert errors == []
