@@ -20,8 +20,11 @@ COPY templates ./templates
 RUN uv sync --frozen --no-dev \
     && autodiag criteria validate \
     && mkdir -p data && chown autodiag data
+VOLUME ["/srv/autodiag/data"]
 
 USER autodiag
 EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=3s CMD python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/healthz')"
-CMD ["autodiag", "serve", "--host", "0.0.0.0", "--port", "8000"]
+# Migrate (a no-op when up to date), then serve. With several replicas, run `autodiag db upgrade`
+# as a one-off job before starting them instead.
+CMD ["sh", "-c", "autodiag db upgrade && exec autodiag serve --host 0.0.0.0 --port 8000"]
