@@ -7,13 +7,15 @@ import os
 import re
 import tempfile
 import unicodedata
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import BinaryIO
+from urllib.parse import quote
 
 import filetype
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from app.accounts.models import User
 from app.assessments.models import (
@@ -82,9 +84,7 @@ def store_file(evidence_dir: Path, stream: BinaryIO, *, max_bytes: int) -> Store
             while chunk := stream.read(CHUNK):
                 size += len(chunk)
                 if size > max_bytes:
-                    raise TooLargeError(
-                        f"Le fichier dépasse la taille maximale de {max_bytes // (1024 * 1024)} Mo."
-                    )
+                    raise TooLargeError(too_large(max_bytes))
                 digest.update(chunk)
                 handle.write(chunk)
             handle.flush()
@@ -106,6 +106,19 @@ def store_file(evidence_dir: Path, stream: BinaryIO, *, max_bytes: int) -> Store
             os.unlink(temporary)
 
 
+def too_large(max_bytes: int) -> str:
+    return f"Le fichier dépasse la taille maximale de {size_label(max_bytes)} : réduisez-le ou découpez-le."
+
+
+def size_label(size: int) -> str:
+    """A size in French units: « 850 octets », « 12 ko », « 3,4 Mo »."""
+    if size < 1024:
+        return f"{size} octets"
+    if size < 1024 * 1024:
+        return f"{round(size / 1024)} ko"
+    return f"{size / (1024 * 1024):.1f}".replace(".", ",").removesuffix(",0") + " Mo"
+
+
 def file_path(evidence_dir: Path, sha256: str) -> Path:
     if not re.fullmatch(r"[0-9a-f]{64}", sha256):
         raise ValueError("not a SHA-256")
@@ -121,6 +134,28 @@ def download_name(filename: str, extension: str) -> str:
     return f"{stem.strip(' .')[:120] or 'preuve'}.{extension}"
 
 
+def content_disposition(filename: str) -> str:
+    """`attachment`, with an ASCII fallback name and the real one in RFC 5987 `filename*`."""
+    extension = filename.rsplit(".", 1)[-1] if "." in filename else "bin"
+    ascii_name = unicodedata.normalize("NFKD", filename).encode("ascii", "ignore").decode("ascii")
+    fallback = download_name(ascii_name.replace("\\", "").replace(";", ""), extension)
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"
+
+
+def check_details(*, title: str, owner: str = "", link: str = "") -> None:
+    """Refuse (EvidenceError) a missing title, a field too long to keep, or a link that is not a web address."""
+    if not title.strip():
+        raise EvidenceError("Donnez un titre à la preuve.")
+    if len(title.strip()) > 300:
+        raise EvidenceError("Le titre est trop long : 300 caractères au plus.")
+    if len(owner.strip()) > 120:
+        raise EvidenceError("Le nom du responsable est trop long : 120 caractères au plus.")
+    if len(link) > 2000:
+        raise EvidenceError("Le lien est trop long : 2 000 caractères au plus.")
+    if link and not re.match(r"^https?://[^\s]+$", link):
+        raise EvidenceError("Le lien doit commencer par http:// ou https://.")
+
+
 def add(
     session: Session,
     *,
@@ -134,10 +169,7 @@ def add(
     link: str = "",
 ) -> Evidence:
     """Record a stored file, or a reference when `stored` is None."""
-    if not title.strip():
-        raise EvidenceError("Donnez un titre à la preuve.")
-    if link and not re.match(r"^https?://[^\s]+$", link):
-        raise EvidenceError("Le lien doit commencer par http:// ou https://.")
+    check_details(title=title, owner=owner, link=link)
     evidence = Evidence(
         structure_id=pk(structure),
         kind=EvidenceKind.FILE if stored else EvidenceKind.REFERENCE,
@@ -164,6 +196,40 @@ def add(
     session.commit()
     session.refresh(evidence)
     return evidence
+
+
+def add_checked(
+    session: Session,
+    *,
+    structure: Structure,
+    user: User,
+    title: str,
+    upload: BinaryIO | None,
+    filename: str = "",
+    evidence_dir: Path,
+    max_bytes: int,
+    document_date: date | None = None,
+    owner: str = "",
+    link: str = "",
+) -> Evidence:
+    """Check the details, then store the upload (if any), then record it: a refusal leaves nothing.
+
+    Without a title, a file is named after its file name.
+    """
+    title = title.strip() or Path(filename.replace("\\", "/")).stem[:300]
+    check_details(title=title, owner=owner, link=link)
+    stored = store_file(evidence_dir, upload, max_bytes=max_bytes) if upload is not None else None
+    return add(
+        session,
+        structure=structure,
+        user=user,
+        title=title,
+        stored=stored,
+        filename=filename,
+        document_date=document_date,
+        owner=owner,
+        link=link,
+    )
 
 
 def attach(
@@ -232,6 +298,7 @@ def delete(session: Session, *, evidence: Evidence, user: User) -> None:
         )
     for link in session.exec(select(EvidenceLink).where(EvidenceLink.evidence_id == evidence.id)):
         session.delete(link)
+    session.flush()  # the links first: without a relationship, nothing else orders the two deletes
     audit(
         session,
         actor_id=user.id,
@@ -242,3 +309,35 @@ def delete(session: Session, *, evidence: Evidence, user: User) -> None:
     )
     session.delete(evidence)
     session.commit()
+
+
+def links_of(session: Session, assessment: Assessment) -> dict[str, list[tuple[EvidenceLink, Evidence]]]:
+    """The evidence supporting each criterion of an assessment, by title."""
+    rows = session.exec(
+        select(EvidenceLink, Evidence)
+        .join(Evidence)
+        .where(EvidenceLink.assessment_id == assessment.id)
+        .order_by(col(Evidence.title), col(Evidence.id))
+    )
+    found: dict[str, list[tuple[EvidenceLink, Evidence]]] = {}
+    for link, piece in rows:
+        found.setdefault(link.criterion_id, []).append((link, piece))
+    return found
+
+
+def library(session: Session, *, structure_id: int) -> list[Evidence]:
+    """Every piece of evidence of a structure, by title."""
+    query = select(Evidence).where(Evidence.structure_id == structure_id)
+    return list(session.exec(query.order_by(col(Evidence.title), col(Evidence.id))))
+
+
+def relied_on(session: Session, evidence_ids: Collection[int]) -> set[int]:
+    """The pieces among `evidence_ids` that a submitted assessment relies on (they cannot be deleted)."""
+    query = (
+        select(EvidenceLink.evidence_id)
+        .join(Assessment)
+        .where(
+            Assessment.status == AssessmentStatus.SUBMITTED, col(EvidenceLink.evidence_id).in_(evidence_ids)
+        )
+    )
+    return set(session.exec(query))

@@ -27,6 +27,8 @@ from app.scoring.service import migrate_answers, score
 from app.structures.models import Structure
 
 ANSWER_FIELDS = ("level", "not_applicable", "justification", "comment", "carried_over", "revision")
+TEXT_MAX = 5000
+TOO_LONG = "Ce texte est trop long : 5 000 caractères au plus."
 
 
 class AssessmentError(Exception):
@@ -170,6 +172,8 @@ def save_answer(
         raise AssessmentError(f"Le critère {criterion_id} n'est pas posé dans ce questionnaire.")
     if level is not None and level not in (0, 1, 2, 3):
         raise AssessmentError("Le niveau doit être 0, 1, 2 ou 3.")
+    if max(len(justification), len(comment)) > TEXT_MAX:
+        raise AssessmentError(TOO_LONG)
     _lock_draft(session, assessment)
     values: dict[str, Any] = {
         "level": None if not_applicable else level,
@@ -263,6 +267,30 @@ def evaluate(
     return score(
         context.criteria, profile=structure.profile, answers=scoring_inputs(session, assessment), scope=scope
     )
+
+
+def evaluate_sections(
+    session: Session, *, catalog: Catalog, assessment: Assessment, structure: Structure
+) -> tuple[scoring.Result, dict[str, scoring.Result]]:
+    """The live result, and each section scored on its own questions: its progress and area scores."""
+    context = bound(catalog, assessment)
+    inputs, questionnaire = scoring_inputs(session, assessment), context.questionnaire
+    overall = score(
+        context.criteria,
+        profile=structure.profile,
+        answers=inputs,
+        scope=questionnaire.criterion_ids if questionnaire.partial else None,
+    )
+    sections = {
+        section.id: score(
+            context.criteria,
+            profile=structure.profile,
+            answers=inputs,
+            scope={question.criterion for question in section.questions},
+        )
+        for section in questionnaire.sections
+    }
+    return overall, sections
 
 
 @dataclass(frozen=True)
