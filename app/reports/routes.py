@@ -1,0 +1,113 @@
+"""Results pages: the verdict, the radar of the four areas, gaps by workshop, the action plan."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, Request, Response
+from fastapi.responses import RedirectResponse
+
+from app.accounts.permissions import Access, can
+from app.accounts.routes import CurrentUser
+from app.assessments import service as assessments
+from app.assessments.models import ActionItem, Assessment
+from app.assessments.routes import Readable, Writable
+from app.catalog.routes import CatalogDep
+from app.catalog.service import Catalog
+from app.db import SessionDep
+from app.reports import service
+from app.reports.charts import radar
+from app.structures.models import Structure
+from app.web import render
+
+router = APIRouter()
+ITEM_NOT_FOUND = "Cette action n'existe pas dans ce plan."
+
+
+@router.get("/autoevaluations/{assessment_id}/resultats")
+def results(request: Request, session: SessionDep, catalog: CatalogDep, assessment: Readable) -> Response:
+    return render(request, "reports/results.html", _context(session, catalog, assessment))
+
+
+@router.get("/autoevaluations/{assessment_id}/plan")
+def plan(
+    request: Request, session: SessionDep, catalog: CatalogDep, user: CurrentUser, assessment: Readable
+) -> Response:
+    """The action plan; opened by someone who may write, it first gains an item for each new gap."""
+    context = _context(session, catalog, assessment)
+    if can(session, user, Access.WRITE, assessment.structure_id):
+        items = service.ensure_action_plan(
+            session, assessment=assessment, result=context["result"], user=user
+        )
+        context["can_write"] = True
+    else:
+        items = service.action_plan(session, assessment=assessment)
+    context["rows"] = service.plan_rows(items, context["result"])
+    return render(request, "reports/plan.html", context)
+
+
+@router.post("/autoevaluations/{assessment_id}/plan/{item_id}")
+async def edit_item(
+    request: Request,
+    *,
+    session: SessionDep,
+    catalog: CatalogDep,
+    user: CurrentUser,
+    assessment: Writable,
+    item_id: int,
+) -> Response:
+    item = session.get(ActionItem, item_id)
+    if item is None or item.assessment_id != assessment.id:
+        raise HTTPException(404, ITEM_NOT_FOUND)
+    form = await request.form()
+    posted = {name: str(form.get(name, "")) for name in ("responsable", "echeance", "statut")}
+    status_code, errors = 200, {}
+    try:
+        service.update_action_item(
+            session,
+            assessment=assessment,
+            item=item,
+            owner=posted["responsable"],
+            due_on=posted["echeance"],
+            status=posted["statut"],
+            user=user,
+        )
+    except service.ActionItemError as error:
+        status_code, errors = 422, error.problems
+    fragment = request.headers.get("HX-Request") == "true" and not request.headers.get("HX-Boosted")
+    if not errors and not fragment:
+        return RedirectResponse(f"/autoevaluations/{assessment.id}/plan#action-{item_id}", status_code=303)
+    context = _context(session, catalog, assessment)
+    rows = service.plan_rows(service.action_plan(session, assessment=assessment), context["result"])
+    context |= {"rows": rows, "can_write": True, "edited": item_id, "errors": errors, "posted": posted}
+    context["row"] = next(row for row in rows if row.item.id == item_id)
+    context["saved"] = not errors
+    partial = "reports/partials/action_row.html"
+    return render(request, "reports/plan.html", context, partial=partial, status_code=status_code)
+
+
+def _context(session: SessionDep, catalog: Catalog, assessment: Assessment) -> dict[str, Any]:
+    """What the results and plan pages show: the live result, its radar, gaps by workshop."""
+    structure = session.get(Structure, assessment.structure_id)
+    assert structure is not None  # an assessment's structure is never deleted
+    bound = assessments.bound(catalog, assessment)
+    result = assessments.evaluate(session, catalog=catalog, assessment=assessment, structure=structure)
+    version = bound.criteria
+    return {
+        "assessment": assessment,
+        "structure": structure,
+        "questionnaire": bound.questionnaire,
+        "version": version,
+        "result": result,
+        "radar": radar([(version.area(a.area).title, a.score) for a in result.areas]),
+        "gaps": result.gaps_by_workshop([w.id for w in version.workshops]),
+        "sections": {q.criterion: s.id for s in bound.questionnaire.sections for q in s.questions},
+        "reference_date": service.reference_date(assessment),
+        "due_dates": {gap.criterion: service.due_date(assessment, gap) for gap in result.gaps},
+        "status_labels": service.STATUS_LABELS,
+        "can_write": False,
+        "edited": None,
+        "errors": {},
+        "posted": {},
+        "saved": False,
+    }

@@ -1,0 +1,246 @@
+"""What the results pages add to a score: each structure's assessments, score history, action plan.
+
+Scores always come from `app.assessments.service.evaluate`; this module only arranges them and
+keeps the action plan, the follow-up a director edits after (and before) submitting.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from sqlalchemy import func
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from app.accounts.models import User
+from app.accounts.permissions import structure_ids
+from app.assessments import service as assessments
+from app.assessments.models import ActionItem, ActionStatus, Assessment, AssessmentStatus
+from app.catalog.service import Catalog
+from app.db import audit, pk, utcnow
+from app.scoring.models import Gap, Result
+from app.structures.models import Structure
+
+STATUS_LABELS = {
+    ActionStatus.TODO: "À faire",
+    ActionStatus.IN_PROGRESS: "En cours",
+    ActionStatus.DONE: "Fait",
+}
+OWNER_MAX_LENGTH = 120
+TITLE_MAX_LENGTH = 300
+
+
+@dataclass(frozen=True)
+class Evaluated:
+    """An assessment with its result as it stands (a live preview for a draft)."""
+
+    assessment: Assessment
+    result: Result
+
+
+def evaluated(
+    session: Session, *, catalog: Catalog, assessment: Assessment, structure: Structure
+) -> Evaluated:
+    result = assessments.evaluate(session, catalog=catalog, assessment=assessment, structure=structure)
+    return Evaluated(assessment, result)
+
+
+def readable_structures(
+    session: Session, *, catalog: Catalog, user: User
+) -> list[tuple[Structure, Evaluated | None]]:
+    """The structures `user` may read, by name, each with its latest assessment."""
+    allowed = structure_ids(session, user)
+    query = select(Structure).order_by(col(Structure.name), col(Structure.id))
+    if allowed is not None:
+        query = query.where(col(Structure.id).in_(allowed))
+    structures = list(session.exec(query))
+    latest_ids = select(func.max(Assessment.id)).group_by(col(Assessment.structure_id))
+    if allowed is not None:
+        latest_ids = latest_ids.where(col(Assessment.structure_id).in_(allowed))
+    latest = {
+        a.structure_id: a for a in session.exec(select(Assessment).where(col(Assessment.id).in_(latest_ids)))
+    }
+    return [
+        (
+            s,
+            evaluated(session, catalog=catalog, assessment=latest[pk(s)], structure=s)
+            if pk(s) in latest
+            else None,
+        )
+        for s in structures
+    ]
+
+
+def structure_assessments(session: Session, *, catalog: Catalog, structure: Structure) -> list[Evaluated]:
+    """Every assessment of the structure with its result, newest first."""
+    query = (
+        select(Assessment)
+        .where(Assessment.structure_id == structure.id)
+        .order_by(col(Assessment.created_at).desc(), col(Assessment.id).desc())
+    )
+    return [
+        evaluated(session, catalog=catalog, assessment=a, structure=structure) for a in session.exec(query)
+    ]
+
+
+@dataclass(frozen=True)
+class History:
+    """Area scores of the submitted assessments, oldest first; `areas` pairs each area id with its title."""
+
+    areas: tuple[tuple[str, str], ...]
+    points: tuple[Evaluated, ...]
+
+    def scores(self, area_id: str) -> list[float | None]:
+        return [next(a.score for a in p.result.areas if a.area == area_id) for p in self.points]
+
+
+def score_history(catalog: Catalog, *, rows: Sequence[Evaluated]) -> History:
+    """The submitted assessments in submission order; area titles come from their own criteria versions."""
+    points = sorted(
+        (e for e in rows if e.assessment.status == AssessmentStatus.SUBMITTED),
+        key=lambda e: (e.assessment.submitted_at, e.assessment.id),
+    )
+    titles: dict[str, str] = {}
+    for point in points:  # the newest version names an area when versions disagree
+        version = catalog.criteria[point.assessment.criteria_ref]
+        titles |= {area.area: version.area(area.area).title for area in point.result.areas}
+    return History(tuple(titles.items()), tuple(points))
+
+
+def reference_date(assessment: Assessment) -> date:
+    """The day suggested deadlines count from: the submission day, or today for a draft."""
+    moment = assessment.submitted_at or utcnow()
+    return moment.date()
+
+
+def due_date(assessment: Assessment, gap: Gap) -> date:
+    return reference_date(assessment) + timedelta(days=gap.deadline_days)
+
+
+def action_plan(session: Session, *, assessment: Assessment) -> list[ActionItem]:
+    query = select(ActionItem).where(ActionItem.assessment_id == assessment.id).order_by(col(ActionItem.id))
+    return list(session.exec(query.execution_options(populate_existing=True)))
+
+
+def ensure_action_plan(
+    session: Session, *, assessment: Assessment, result: Result, user: User
+) -> list[ActionItem]:
+    """Add an item for every gap that has none yet: the suggested action, due by its suggested deadline.
+
+    Items are never removed or rewritten here: once created, an item is the director's to edit, even
+    when its criterion stops being a gap.
+    """
+    planned = {item.criterion_id for item in action_plan(session, assessment=assessment)}
+    created = [
+        ActionItem(
+            assessment_id=pk(assessment),
+            criterion_id=gap.criterion,
+            title=gap.action[:TITLE_MAX_LENGTH],
+            due_on=due_date(assessment, gap),
+        )
+        for gap in result.gaps
+        if gap.criterion not in planned
+    ]
+    if created:
+        try:
+            session.add_all(created)
+            session.flush()
+            for item in created:
+                audit(
+                    session,
+                    actor_id=user.id,
+                    action="action_item.create",
+                    obj=item,
+                    structure_id=assessment.structure_id,
+                    after=_state(item) | {"criterion": item.criterion_id, "title": item.title},
+                )
+            session.commit()
+        except IntegrityError:  # another request created them meanwhile: keep its items
+            session.rollback()
+    return action_plan(session, assessment=assessment)
+
+
+@dataclass(frozen=True)
+class PlanRow:
+    """An action item with the gap it answers in the current result (None once the gap is closed)."""
+
+    item: ActionItem
+    gap: Gap | None
+
+
+def plan_rows(items: Sequence[ActionItem], result: Result) -> list[PlanRow]:
+    """Items in the order of their gaps' priority; items whose gap is closed come last."""
+    gaps = {gap.criterion: gap for gap in result.gaps}
+    rows = [PlanRow(item, gaps.get(item.criterion_id)) for item in items]
+    return sorted(rows, key=lambda r: (r.gap is None, r.gap.priority if r.gap else 0, r.item.id or 0))
+
+
+class ActionItemError(ValueError):
+    """Refused edits of an action item; `problems` maps each form field to a French message."""
+
+    def __init__(self, problems: dict[str, str]) -> None:
+        self.problems = problems
+        super().__init__("; ".join(f"{k}: {v}" for k, v in problems.items()))
+
+
+def checked_edit(*, owner: str, due_on: str, status: str) -> tuple[str, date | None, ActionStatus]:
+    """Owner, due date and status from form text, or ActionItemError naming each bad field."""
+    problems: dict[str, str] = {}
+    owner = owner.strip()
+    if len(owner) > OWNER_MAX_LENGTH:
+        problems["responsable"] = (
+            f"Le nom du responsable ne doit pas dépasser {OWNER_MAX_LENGTH} caractères "
+            f"(il en compte {len(owner)})."
+        )
+    due: date | None = None
+    if due_on.strip():
+        try:
+            due = date.fromisoformat(due_on.strip())
+        except ValueError:
+            problems["echeance"] = "Saisissez une date valide, par exemple 2025-09-30 (année-mois-jour)."
+    if status not in {s.value for s in ActionStatus}:
+        problems["statut"] = "Choisissez un statut : à faire, en cours ou fait."
+    if problems:
+        raise ActionItemError(problems)
+    return owner, due, ActionStatus(status)
+
+
+def update_action_item(
+    session: Session,
+    *,
+    assessment: Assessment,
+    item: ActionItem,
+    owner: str,
+    due_on: str,
+    status: str,
+    user: User,
+) -> ActionItem:
+    """Change an item's owner, due date and status (form text, checked); submitted plans stay editable."""
+    owner_, due, status_ = checked_edit(owner=owner, due_on=due_on, status=status)
+    before = _state(item)
+    item.owner, item.due_on, item.status = owner_, due, status_
+    if _state(item) != before:
+        item.updated_at = utcnow()
+        session.add(item)
+        audit(
+            session,
+            actor_id=user.id,
+            action="action_item.update",
+            obj=item,
+            structure_id=assessment.structure_id,
+            before=before,
+            after=_state(item),
+        )
+        session.commit()
+        session.refresh(item)
+    return item
+
+
+def _state(item: ActionItem) -> dict[str, object]:
+    return {
+        "owner": item.owner,
+        "due_on": item.due_on.isoformat() if item.due_on else None,
+        "status": ActionStatus(item.status).value,
+    }
