@@ -1,0 +1,175 @@
+"""Every object route, generated from the app's route table: nobody reaches another structure.
+
+A new route with an object id in its path is covered here without anyone remembering to: the
+test walks the routes, fills each id with an object of director A's structure, and calls it as
+someone who may not see that structure. Each call must answer 404 and change nothing.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi import FastAPI
+from fastapi.routing import APIRoute
+from fastapi.testclient import TestClient
+from sqlmodel import Session, func, select
+
+from app.accounts.models import Role
+from app.accounts.service import create_user
+from app.assessments import evidence, service
+from app.assessments.models import ActionItem, Answer
+from app.config import Settings
+from app.db import AuditEntry, pk
+from app.main import create_app
+from app.structures import service as structures
+
+PASSWORD = "une phrase de passe solide"
+OBJECT_PARAMETERS = {"structure_id", "assessment_id", "evidence_id", "link_id", "item_id"}
+CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def routes(app: FastAPI) -> Iterator[APIRoute]:
+    """Every APIRoute, including those of included routers."""
+    pending: list[Any] = list(app.routes)
+    while pending:
+        route = pending.pop(0)
+        if isinstance(route, APIRoute):
+            yield route
+        elif hasattr(route, "original_router"):
+            pending.extend(route.original_router.routes)
+
+
+def object_routes(app: FastAPI) -> list[tuple[str, str]]:
+    found = {
+        (method, route.path)
+        for route in routes(app)
+        for method in route.methods - {"HEAD"}
+        if OBJECT_PARAMETERS & set(re.findall(r"{(\w+)}", route.path))
+    }
+    return sorted(found)
+
+
+@pytest.fixture
+def app(database_url: str, tmp_path: Path) -> FastAPI:
+    return create_app(Settings(database_url=database_url, data_dir=tmp_path, environment="test"))
+
+
+@pytest.fixture
+def world(app: FastAPI) -> dict[str, Any]:
+    """Director A's structure with one of everything; the ids fill the route paths."""
+    catalog = app.state.catalog
+    with Session(app.state.engine) as session:
+        owner = create_user(session, email="a@example.org", name="A", role=Role.DIRECTOR, password=PASSWORD)
+        structure = structures.create(session, name="Structure A")
+        structures.add_member(session, structure=structure, user=owner)
+        assessment = service.start(
+            session, catalog=catalog, structure=structure, user=owner, questionnaire_ref="full"
+        )
+        service.save_answer(
+            session,
+            catalog=catalog,
+            assessment=assessment,
+            user=owner,
+            criterion_id="DEO-01",
+            base_revision=0,
+            level=2,
+            not_applicable=False,
+            justification="",
+            comment="",
+        )
+        pdf = (Path(__file__).parent / "fixtures" / "files" / "charte.pdf").read_bytes()
+        stored = evidence.store_file(app.state.settings.evidence_dir, io.BytesIO(pdf), max_bytes=len(pdf))
+        piece = evidence.add(
+            session, structure=structure, user=owner, title="Charte", stored=stored, filename="charte.pdf"
+        )
+        link = evidence.attach(
+            session, assessment=assessment, evidence=piece, criterion_id="DEO-01", covers=[], user=owner
+        )
+        item = ActionItem(assessment_id=pk(assessment), criterion_id="DEO-01", title="Faire signer la charte")
+        session.add(item)
+        session.commit()
+        for email, role in (
+            ("b@example.org", Role.DIRECTOR),
+            ("t@example.org", Role.TRAINER),
+            ("x@example.org", Role.AUDITOR),
+        ):
+            intruder = create_user(session, email=email, name="Intrus", role=role, password=PASSWORD)
+            if role == Role.DIRECTOR:
+                structures.add_member(
+                    session, structure=structures.create(session, name="Structure B"), user=intruder
+                )
+        return {
+            "structure_id": pk(structure),
+            "assessment_id": pk(assessment),
+            "evidence_id": pk(piece),
+            "link_id": pk(link),
+            "item_id": pk(item),
+            "section_id": "deontologie",
+            "criterion_id": "DEO-01",
+        }
+
+
+def state(app: FastAPI) -> tuple[int, list[tuple[str, int | None, int]]]:
+    with Session(app.state.engine) as session:
+        audits = session.exec(select(func.count()).select_from(AuditEntry)).one()
+        answers = [(a.criterion_id, a.level, a.revision) for a in session.exec(select(Answer))]
+    return audits, answers
+
+
+def test_the_route_table_has_object_routes_to_check(app: FastAPI) -> None:
+    found = object_routes(app)
+    assert ("GET", "/structures/{structure_id}") in found
+    assert len(found) >= 5
+
+
+def sign_in(client: TestClient, email: str) -> str:
+    """Sign in through the form; return the CSRF token of the new session."""
+    token = CSRF_FIELD.search(client.get("/connexion").text).group(1)  # type: ignore[union-attr]
+    signed = client.post("/connexion", data={"email": email, "password": PASSWORD, "csrf_token": token})
+    assert signed.status_code == 303
+    return CSRF_FIELD.search(client.get("/").text).group(1)  # type: ignore[union-attr]
+
+
+def test_the_owner_opens_every_object_page(app: FastAPI, world: dict[str, Any]) -> None:
+    """The control for the test below: its 404s come from the permission check, not broken routes."""
+    with TestClient(app, follow_redirects=False) as client:
+        sign_in(client, "a@example.org")
+        statuses = {
+            path: client.get(path.format(**world)).status_code
+            for method, path in object_routes(app)
+            if method == "GET"
+        }
+    assert set(statuses.values()) == {200}, statuses
+
+
+@pytest.mark.parametrize("intruder", ["b@example.org", "t@example.org", "x@example.org"])
+def test_no_object_route_reaches_another_structure(
+    app: FastAPI, world: dict[str, Any], intruder: str
+) -> None:
+    with TestClient(app, follow_redirects=False) as client:
+        token = CSRF_FIELD.search(client.get("/connexion").text).group(1)  # type: ignore[union-attr]
+        signed = client.post(
+            "/connexion", data={"email": intruder, "password": PASSWORD, "csrf_token": token}
+        )
+        assert signed.status_code == 303
+        token = CSRF_FIELD.search(client.get("/").text).group(1)  # type: ignore[union-attr]
+        before = state(app)  # signing in is audited too
+        answers = {}
+        for method, path in object_routes(app):
+            url = path.format(**world)
+            form = {
+                "csrf_token": token,
+                "niveau": "3",
+                "revision": "1",
+                "questionnaire": "full",
+                "titre": "x",
+            }
+            response = client.request(method, url, data=form if method != "GET" else None)
+            answers[f"{method} {path}"] = response.status_code
+    assert set(answers.values()) == {404}, {k: v for k, v in answers.items() if v != 404}
+    assert state(app) == before
