@@ -1,6 +1,7 @@
 """Throughput and latency of the autosave request and of a questionnaire section page.
 
-    uv run python benchmarks/http.py [--clients 32] [--seconds 8]
+    uv run python -m benchmarks.http [--clients 32] [--seconds 8]   (as a module: a script named
+    http.py would shadow the standard library's http package)
 
 Starts two servers, each one uvicorn worker on 127.0.0.1: the app on a fresh SQLite database with
 the demo data, and a bare FastAPI endpoint (the baseline, measured in the same run). Each phase
@@ -91,9 +92,9 @@ async def load(
 
 async def measure(args: argparse.Namespace, app_url: str, bare_url: str) -> None:
     limits = httpx.Limits(max_connections=args.clients, max_keepalive_connections=args.clients)
-    async with httpx.AsyncClient(limits=limits, timeout=30) as bare:
+    async with httpx.AsyncClient(limits=limits, timeout=120) as bare:
         baseline = await load(args.clients, args.seconds, lambda _: _status(bare.get(bare_url)))
-    async with httpx.AsyncClient(base_url=app_url, limits=limits, timeout=30) as app:
+    async with httpx.AsyncClient(base_url=app_url, limits=limits, timeout=120) as app:
         token = CSRF.search((await app.get("/connexion")).text).group(1)  # type: ignore[union-attr]
         await app.post(
             "/connexion",
@@ -110,16 +111,18 @@ async def measure(args: argparse.Namespace, app_url: str, bare_url: str) -> None
         ).group(1)  # type: ignore[union-attr]
         section = f"/autoevaluations/{assessment}/sections/structuration"
         page = await load(args.clients, args.seconds, lambda _: _status(app.get(section)))
-        criteria = re.findall(r'id="(STR-\d+)"', (await app.get(section)).text)
-        revisions = dict.fromkeys(criteria, None)
+        revisions: dict[str, int] = {}  # every answerable question of every section, with its revision
+        for name in ("deontologie", "processus", "structuration", "evaluation"):
+            html = (await app.get(f"/autoevaluations/{assessment}/sections/{name}")).text
+            for found in re.finditer(r'action="[^"]*/reponses/([A-Z]+-\d+)"', html):
+                revision = REVISION.search(html, found.end())
+                revisions[found.group(1)] = int(revision.group(1))  # type: ignore[union-attr]
+        criteria = sorted(revisions)
         headers = {"HX-Request": "true", "X-CSRF-Token": token}
 
         async def autosave(number: int) -> int:
-            criterion = criteria[number % len(criteria)]
-            if revisions[criterion] is None:
-                form_html = (await app.get(section)).text.split(f'id="{criterion}"', 1)[1]
-                revisions[criterion] = int(REVISION.search(form_html).group(1))  # type: ignore[union-attr]
-            level = str((revisions[criterion] or 0) % 4)  # type: ignore[operator]
+            criterion = criteria[number]  # one question per client: no client overwrites another
+            level = str(revisions[criterion] % 4)
             response = await app.post(
                 f"/autoevaluations/{assessment}/reponses/{criterion}",
                 headers=headers,
