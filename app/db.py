@@ -50,14 +50,20 @@ def stored_enum(enum: type[StrEnum]) -> SAEnum:
     )
 
 
+# A request holds one connection from its first query to its end, and a worker runs up to 40
+# requests at once (anyio's thread pool): the pool must let them all through instead of making
+# the 16th wait and fail (seen at 32 concurrent clients with SQLAlchemy's default of 5 + 10).
+POOL = {"pool_size": 10, "max_overflow": 30, "pool_timeout": 30}
+
+
 def make_engine(url: str) -> Engine:
     """Create an engine; SQLite runs in WAL mode with foreign keys enforced."""
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
-        return create_engine(url, pool_pre_ping=True)
+        return create_engine(url, pool_pre_ping=True, **POOL)
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **POOL)
 
     @event.listens_for(engine, "connect")
     def _pragmas(connection: Any, _record: Any) -> None:
