@@ -3,13 +3,19 @@
 from app.accounts.models import LoginAttempt, User
 from app.assessments.models import ActionItem, Answer, Assessment, Evidence, EvidenceLink, Snapshot
 from app.db import AuditEntry
-from app.structures.models import Membership, Structure
+from app.reviews.models import Cohort, CohortStructure, CohortTrainer, CohortWorkshop
+from app.structures.models import AuditorGrant, Membership, Structure
 
 __all__ = [
     "ActionItem",
     "Answer",
     "Assessment",
     "AuditEntry",
+    "AuditorGrant",
+    "Cohort",
+    "CohortStructure",
+    "CohortTrainer",
+    "CohortWorkshop",
     "Evidence",
     "EvidenceLink",
     "LoginAttempt",

@@ -5,14 +5,16 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, inspect, text
 from sqlalchemy.exc import DatabaseError
 from sqlmodel import Session, SQLModel
 
 import app.models  # noqa: F401
-from app.db import AuditEntry, make_engine, upgrade
+from app.db import AuditEntry, alembic_config, make_engine, upgrade
 
 
 def test_autogenerate_finds_no_difference_between_models_and_migrations(engine: Engine) -> None:
@@ -26,9 +28,47 @@ def test_every_table_exists_after_migrating(engine: Engine) -> None:
 
 
 def test_migrating_again_changes_nothing(engine: Engine) -> None:
+    head = ScriptDirectory.from_config(alembic_config(engine)).get_current_head()
     upgrade(engine)
     with engine.connect() as connection:
-        assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0001"
+        assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar() == head
+
+
+def test_existing_assessments_and_snapshots_become_revision_one(tmp_path: Path) -> None:
+    """A database filled under the first schema keeps its rows through the later migrations."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'old.sqlite3'}")
+    command.upgrade(alembic_config(engine), "0001")
+    with engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO user (id, email, name, role, password_hash, is_active, created_at) "
+                "VALUES (1, 'a@example.org', 'A', 'director', 'x', 1, '2026-01-01 00:00:00')"
+            )
+        )
+        connection.execute(
+            text(
+                "INSERT INTO structure (id, name, city, profile, created_at) "
+                "VALUES (1, 'S', '', '{}', '2026-01-01 00:00:00')"
+            )
+        )
+        connection.execute(
+            text(
+                "INSERT INTO assessment (id, structure_id, questionnaire_ref, questionnaire_sha256, "
+                "criteria_ref, criteria_sha256, status, created_by, created_at) "
+                "VALUES (1, 1, 'full@1.0.0', '', 'x60-600@1.0.0', '', 'submitted', 1, '2026-01-01 00:00:00')"
+            )
+        )
+        connection.execute(
+            text(
+                "INSERT INTO snapshot (id, assessment_id, canonical_json, sha256, signature, key_id, "
+                "created_at) VALUES (1, 1, '{}', 'h', 's', 'k', '2026-01-01 00:00:00')"
+            )
+        )
+    upgrade(engine)
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT revision FROM assessment")).scalar() == 1
+        assert connection.execute(text("SELECT revision FROM snapshot")).scalar() == 1
+    engine.dispose()
 
 
 @pytest.mark.parametrize("statement", ["UPDATE audit_entry SET action = 'x'", "DELETE FROM audit_entry"])

@@ -30,6 +30,9 @@ class Assessment(SQLModel, table=True):
     status: AssessmentStatus = Field(
         default=AssessmentStatus.DRAFT, sa_type=stored_enum(AssessmentStatus), index=True
     )
+    revision: int = 1
+    """Grows each time a trainer returns the submitted assessment for changes; each submission of a
+    revision stores its own snapshot."""
     previous_id: int | None = Field(default=None, foreign_key="assessment.id")
     created_by: int = Field(foreign_key="user.id")
     created_at: datetime = Field(default_factory=utcnow)
@@ -97,12 +100,18 @@ class EvidenceLink(SQLModel, table=True):
 
 
 class Snapshot(SQLModel, table=True):
-    """The signed, immutable record of a submitted assessment (canonical JSON)."""
+    """The signed, immutable record of one submission of an assessment (canonical JSON).
+
+    An assessment returned for changes and submitted again gets a new snapshot for its new revision;
+    the earlier ones stay, so what was approved or read under a grant can always be shown again.
+    """
 
     __tablename__ = "snapshot"
+    __table_args__ = (UniqueConstraint("assessment_id", "revision"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    assessment_id: int = Field(foreign_key="assessment.id", unique=True)
+    assessment_id: int = Field(foreign_key="assessment.id", index=True)
+    revision: int = 1
     canonical_json: str
     sha256: str = Field(max_length=64)
     signature: str = Field(max_length=200)

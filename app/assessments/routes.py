@@ -18,7 +18,7 @@ from sqlmodel import Session
 from starlette.datastructures import FormData, UploadFile
 
 from app.accounts.models import User
-from app.accounts.permissions import Access, can
+from app.accounts.permissions import Access, can, reading
 from app.accounts.routes import CurrentUser, local_path
 from app.assessments import evidence, service
 from app.assessments.models import Answer, Assessment, AssessmentStatus, Evidence, EvidenceKind, EvidenceLink
@@ -52,7 +52,11 @@ def _owned(session: Session, user: User, model: type[Owned], object_id: int, acc
 
 
 def readable(session: SessionDep, user: CurrentUser, assessment_id: int) -> Assessment:
-    return _owned(session, user, Assessment, assessment_id, Access.READ)
+    """An assessment `user` may read: a draft needs READ, a submitted one SUBMITTED (`reading`)."""
+    found = session.get(Assessment, assessment_id)
+    if found is None or not can(session, user, reading(found), found.structure_id):
+        raise HTTPException(404, NOT_FOUND[Assessment])
+    return found
 
 
 def writable(session: SessionDep, user: CurrentUser, assessment_id: int) -> Assessment:

@@ -338,6 +338,7 @@ def submit(
     )
     snapshot = Snapshot(
         assessment_id=pk(assessment),
+        revision=assessment.revision,
         canonical_json=canonical,
         sha256=digest,
         signature=signature,
@@ -396,6 +397,7 @@ def snapshot_content(
         "format": "autodiag-snapshot/1",
         "assessment": {
             "id": assessment.id,
+            "revision": assessment.revision,
             "submitted_at": assessment.submitted_at.isoformat(),  # type: ignore[union-attr]
             "submitted_by": user.email,
         },

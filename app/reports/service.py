@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from app.accounts.models import User
-from app.accounts.permissions import structure_ids
+from app.accounts.permissions import Access, structure_ids
 from app.assessments import service as assessments
 from app.assessments.models import ActionItem, ActionStatus, Assessment, AssessmentStatus
 from app.catalog.service import Catalog
@@ -50,8 +50,9 @@ def evaluated(
 def readable_structures(
     session: Session, *, catalog: Catalog, user: User
 ) -> list[tuple[Structure, Evaluated | None]]:
-    """The structures `user` may read, by name, each with its latest assessment."""
-    allowed = structure_ids(session, user)
+    """The structures `user` may see, by name, each with the latest assessment `user` may read."""
+    allowed = structure_ids(session, user, Access.SUBMITTED)
+    with_drafts = structure_ids(session, user, Access.READ)
     query = select(Structure).order_by(col(Structure.name), col(Structure.id))
     if allowed is not None:
         query = query.where(col(Structure.id).in_(allowed))
@@ -59,6 +60,10 @@ def readable_structures(
     latest_ids = select(func.max(Assessment.id)).group_by(col(Assessment.structure_id))
     if allowed is not None:
         latest_ids = latest_ids.where(col(Assessment.structure_id).in_(allowed))
+    if with_drafts is not None:
+        latest_ids = latest_ids.where(
+            col(Assessment.structure_id).in_(with_drafts) | (Assessment.status == AssessmentStatus.SUBMITTED)
+        )
     latest = {
         a.structure_id: a for a in session.exec(select(Assessment).where(col(Assessment.id).in_(latest_ids)))
     }
@@ -73,13 +78,17 @@ def readable_structures(
     ]
 
 
-def structure_assessments(session: Session, *, catalog: Catalog, structure: Structure) -> list[Evaluated]:
-    """Every assessment of the structure with its result, newest first."""
+def structure_assessments(
+    session: Session, *, catalog: Catalog, structure: Structure, drafts: bool = True
+) -> list[Evaluated]:
+    """The structure's assessments with their results, newest first; `drafts=False` leaves drafts out."""
     query = (
         select(Assessment)
         .where(Assessment.structure_id == structure.id)
         .order_by(col(Assessment.created_at).desc(), col(Assessment.id).desc())
     )
+    if not drafts:
+        query = query.where(Assessment.status == AssessmentStatus.SUBMITTED)
     return [
         evaluated(session, catalog=catalog, assessment=a, structure=structure) for a in session.exec(query)
     ]

@@ -1,8 +1,8 @@
-"""Mediation structures and the people attached to them."""
+"""Mediation structures, the people attached to them, and the auditors they let read their results."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import JSON, UniqueConstraint
@@ -32,3 +32,22 @@ class Membership(SQLModel, table=True):
     user_id: int = Field(foreign_key="user.id", index=True)
     structure_id: int = Field(foreign_key="structure.id", index=True)
     created_at: datetime = Field(default_factory=utcnow)
+
+
+class AuditorGrant(SQLModel, table=True):
+    """A director lets a named auditor read the structure's submitted assessments until a date.
+
+    Active while not revoked and `expires_on` (inclusive, UTC calendar day) has not passed. Rows are
+    kept after revocation or expiry so the audit trail can name the grant every read happened under.
+    """
+
+    __tablename__ = "auditor_grant"
+
+    id: int | None = Field(default=None, primary_key=True)
+    structure_id: int = Field(foreign_key="structure.id", index=True)
+    auditor_id: int = Field(foreign_key="user.id", index=True)
+    expires_on: date
+    granted_by: int = Field(foreign_key="user.id")
+    created_at: datetime = Field(default_factory=utcnow)
+    revoked_at: datetime | None = None
+    revoked_by: int | None = Field(default=None, foreign_key="user.id")

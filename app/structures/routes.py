@@ -37,7 +37,8 @@ def _structure(session: SessionDep, user: User, structure_id: int, access: Acces
 
 
 def readable_structure(session: SessionDep, user: CurrentUser, structure_id: int) -> Structure:
-    return _structure(session, user, structure_id, Access.READ)
+    """A structure whose submitted assessments `user` may see at least (auditors under a grant)."""
+    return _structure(session, user, structure_id, Access.SUBMITTED)
 
 
 def writable_structure(session: SessionDep, user: CurrentUser, structure_id: int) -> Structure:
@@ -62,7 +63,8 @@ def structure_page(
     user: CurrentUser,
     structure: ReadableStructure,
 ) -> Response:
-    rows = reports.structure_assessments(session, catalog=catalog, structure=structure)
+    drafts = can(session, user, Access.READ, pk(structure))
+    rows = reports.structure_assessments(session, catalog=catalog, structure=structure, drafts=drafts)
     history = reports.score_history(catalog, rows=rows)
     submitted = [r.assessment for r in rows if r.assessment.status == AssessmentStatus.SUBMITTED]
     context: dict[str, Any] = {
