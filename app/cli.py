@@ -16,6 +16,7 @@ from sqlmodel import Session
 
 from app.accounts.models import Role
 from app.accounts.service import AccountError, create_user
+from app.assessments.snapshot import load_or_create_signer
 from app.catalog.loader import LOCK_NAME, CatalogError, load_catalog, read_lock, sha256
 from app.catalog.models import CriteriaVersion
 from app.catalog.service import Catalog, diff, json_schemas
@@ -307,14 +308,15 @@ def _new_password() -> str:
 
 @app.command("demo")
 def demo() -> None:
-    """Seed a demo structure, its accounts and a half-filled assessment (refused in production)."""
+    """Seed a demo structure, its accounts, a submitted and a half-filled assessment (not in production)."""
     if settings.environment == "production":
         fail("the demo has fixed passwords: it is refused in production")
     catalog = _catalog()
     engine = make_engine(settings.sqlalchemy_url)
     upgrade(engine)
     with Session(engine) as session:
-        seeded = demo_data.seed(session, catalog=catalog)
+        signer = load_or_create_signer(settings.data_dir, settings.snapshot_signing_key)
+        seeded = demo_data.seed(session, catalog=catalog, signer=signer)
     engine.dispose()
     typer.echo("Démo créée :" if seeded.created else "Démo déjà en place :")
     for email, _, role, password in seeded.accounts:

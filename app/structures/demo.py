@@ -1,5 +1,6 @@
-"""Demo data for a local try-out: one structure, its director, a trainer, an auditor, and an
-assessment half filled from `questionnaires/examples/answers.yaml`.
+"""Demo data for a local try-out: one structure, its director, a trainer, an auditor, an express
+assessment submitted earlier, and a full assessment half filled from
+`questionnaires/examples/answers.yaml`.
 
 The demo passwords are fixed and printed, so `make serve` can be run again and still show them;
 for that reason the demo refuses to run in production.
@@ -16,6 +17,7 @@ from app.accounts.models import Role, User
 from app.accounts.service import create_user
 from app.assessments import evidence, service
 from app.assessments.models import Evidence
+from app.assessments.snapshot import Signer
 from app.catalog.service import Catalog
 from app.scoring.answers import ScoringRequest, parse_text, resolve
 from app.structures import service as structures
@@ -36,7 +38,7 @@ class Demo:
     accounts: tuple[tuple[str, str, Role, str], ...] = ACCOUNTS
 
 
-def seed(session: Session, *, catalog: Catalog) -> Demo:
+def seed(session: Session, *, catalog: Catalog, signer: Signer) -> Demo:
     """Create the demo once; later calls change nothing and say so."""
     if session.exec(select(User).where(User.email == ACCOUNTS[0][0])).first() is not None:
         return Demo(created=False)
@@ -51,8 +53,45 @@ def seed(session: Session, *, catalog: Catalog) -> Demo:
     structures.update_profile(
         session, structure=structure, version=example.version, values=example.profile, actor=director
     )
+    _submitted_express(
+        session, catalog=catalog, structure=structure, director=director, example=example, signer=signer
+    )
     _half_filled_assessment(session, catalog=catalog, structure=structure, director=director, example=example)
     return Demo(created=True)
+
+
+def _submitted_express(
+    session: Session,
+    *,
+    catalog: Catalog,
+    structure: Structure,
+    director: User,
+    example: ScoringRequest,
+    signer: Signer,
+) -> None:
+    """An earlier express assessment, submitted: one level below today's answers, « en projet » elsewhere."""
+    assessment = service.start(
+        session, catalog=catalog, structure=structure, user=director, questionnaire_ref="express"
+    )
+    for criterion_id in catalog.questionnaire("express").criterion_ids:
+        answer = example.answers.get(criterion_id)
+        not_applicable = answer is not None and answer.not_applicable
+        level = 1 if answer is None or answer.level is None else max(answer.level - 1, 0)
+        service.save_answer(
+            session,
+            catalog=catalog,
+            assessment=assessment,
+            user=director,
+            criterion_id=criterion_id,
+            base_revision=0,
+            level=None if not_applicable else level,
+            not_applicable=not_applicable,
+            justification=answer.justification if answer is not None else "",
+            comment="",
+        )
+    service.submit(
+        session, catalog=catalog, assessment=assessment, structure=structure, user=director, signer=signer
+    )
 
 
 def _half_filled_assessment(

@@ -48,7 +48,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """Serve the real app, with the demo data, on a free port of 127.0.0.1; yield its base URL."""
     app = create_app(live_server_settings(tmp_path_factory.mktemp("live")))
     with Session(app.state.engine) as session:
-        demo.seed(session, catalog=app.state.catalog)
+        demo.seed(session, catalog=app.state.catalog, signer=app.state.signer)
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))  # bound here and handed over, so no other process can take the port
     base_url = f"http://127.0.0.1:{sock.getsockname()[1]}"

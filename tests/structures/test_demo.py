@@ -1,31 +1,59 @@
-"""The demo seeds one structure, four accounts and a half-filled assessment, once."""
+"""The demo seeds one structure, four accounts, a submitted and a half-filled assessment, once."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
 from sqlmodel import Session, select
 
 from app.accounts.models import User
 from app.accounts.service import authenticate
 from app.assessments import service
-from app.assessments.models import Assessment, EvidenceLink
+from app.assessments.models import Assessment, AssessmentStatus, EvidenceLink, Snapshot
+from app.assessments.snapshot import Signer, load_or_create_signer, verify
 from app.catalog.service import Catalog
 from app.structures import demo
 from app.structures.models import Structure
 
 
-def test_demo_is_seeded_once_with_working_accounts(session: Session, catalog: Catalog) -> None:
-    assert demo.seed(session, catalog=catalog).created
-    assert not demo.seed(session, catalog=catalog).created
+@pytest.fixture
+def signer(tmp_path: Path) -> Signer:
+    return load_or_create_signer(tmp_path)
+
+
+def test_demo_is_seeded_once_with_working_accounts(
+    session: Session, catalog: Catalog, signer: Signer
+) -> None:
+    assert demo.seed(session, catalog=catalog, signer=signer).created
+    assert not demo.seed(session, catalog=catalog, signer=signer).created
     assert len(session.exec(select(User)).all()) == 4
     for email, _, role, password in demo.ACCOUNTS:
         assert authenticate(session, email=email, password=password, client="test").role == role
 
 
-def test_demo_assessment_is_half_filled_with_evidence(session: Session, catalog: Catalog) -> None:
-    demo.seed(session, catalog=catalog)
+def test_demo_assessment_is_half_filled_with_evidence(
+    session: Session, catalog: Catalog, signer: Signer
+) -> None:
+    demo.seed(session, catalog=catalog, signer=signer)
     structure = session.exec(select(Structure)).one()
-    assessment = session.exec(select(Assessment)).one()
+    assessment = session.exec(select(Assessment).where(Assessment.status == AssessmentStatus.DRAFT)).one()
+    assert assessment.questionnaire_ref.startswith("full@")
     assert structure.profile["type_structure"] == "association"
     result = service.evaluate(session, catalog=catalog, assessment=assessment, structure=structure)
     assert 0.3 < result.progress.answered / result.progress.applicable < 0.7
     assert session.exec(select(EvidenceLink)).first() is not None
+
+
+def test_demo_has_an_earlier_express_assessment_submitted_and_signed(
+    session: Session, catalog: Catalog, signer: Signer
+) -> None:
+    demo.seed(session, catalog=catalog, signer=signer)
+    submitted = session.exec(select(Assessment).where(Assessment.status == AssessmentStatus.SUBMITTED)).one()
+    assert submitted.questionnaire_ref.startswith("express@")
+    snapshot = session.exec(select(Snapshot)).one()
+    assert snapshot.assessment_id == submitted.id
+    assert verify(signer.public_bytes, snapshot.canonical_json, snapshot.signature)
+    structure = session.exec(select(Structure)).one()
+    result = service.evaluate(session, catalog=catalog, assessment=submitted, structure=structure)
+    assert result.progress.answered == result.progress.applicable
