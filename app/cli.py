@@ -327,12 +327,14 @@ def demo() -> None:
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = settings.host,
     port: Annotated[int, typer.Option(help="Port to listen on.")] = settings.port,
-    reload: Annotated[bool, typer.Option(help="Restart on code changes.")] = False,
+    reload: Annotated[bool, typer.Option(help="Restart on code changes, re-read changed templates.")] = False,
 ) -> None:
     """Serve the web application with uvicorn."""
     import uvicorn
 
     _catalog()  # fail in one clear line before uvicorn starts
+    if reload:
+        os.environ["AUTODIAG_RELOAD_TEMPLATES"] = "true"  # read by the Settings of the reloaded process
     uvicorn.run("app.main:create_app", factory=True, host=host, port=port, reload=reload)
 
 

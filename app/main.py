@@ -9,6 +9,7 @@ from fastapi import Depends, FastAPI, Request, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware import Middleware
 
 from app.accounts.routes import SignInRequiredError, optional_user, sign_in_redirect
 from app.accounts.routes import router as accounts_router
@@ -21,7 +22,7 @@ from app.config import settings as default_settings
 from app.db import make_engine, upgrade
 from app.reports.routes import router as reports_router
 from app.structures.routes import router as structures_router
-from app.web import check_csrf, make_templates, render, security_headers, session_middleware
+from app.web import SecurityHeaders, check_csrf, make_templates, render, session_middleware
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -32,7 +33,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         docs_url=None,
         redoc_url=None,
         lifespan=_dispose_engine,
-        middleware=[session_middleware(settings)],
+        middleware=[Middleware(SecurityHeaders), session_middleware(settings)],
         dependencies=[Depends(optional_user), Depends(check_csrf)],
     )
     app.state.settings = settings
@@ -40,7 +41,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = open_database(settings)
     app.state.templates = make_templates(settings)
     app.state.signer = load_or_create_signer(settings.data_dir, settings.snapshot_signing_key)
-    app.middleware("http")(security_headers)
     app.mount("/static", StaticFiles(directory=settings.static_dir), name="static")
     app.include_router(catalog_router)
     app.include_router(accounts_router)

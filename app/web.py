@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fastapi import HTTPException, Request, Response
@@ -11,8 +10,10 @@ from fastapi.templating import Jinja2Templates
 from jinja2 import pass_context
 from jinja2.runtime import Context
 from markupsafe import Markup
+from starlette.datastructures import MutableHeaders
 from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.config import Settings, secret_key
 
@@ -31,6 +32,7 @@ SECURITY_HEADERS = {
 
 def make_templates(settings: Settings) -> Jinja2Templates:
     templates = Jinja2Templates(directory=settings.templates_dir)
+    templates.env.auto_reload = settings.reload_templates
     templates.env.globals["htmx_script"] = HTMX_SCRIPT
     templates.env.globals["csrf_token"] = _template_csrf_token
     templates.env.globals["csrf_field"] = _template_csrf_field
@@ -63,11 +65,29 @@ def render(
     return response
 
 
-async def security_headers(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-    response = await call_next(request)
-    for name, value in SECURITY_HEADERS.items():
-        response.headers.setdefault(name, value)
-    return response
+class SecurityHeaders:
+    """Add `SECURITY_HEADERS` to every HTTP response that does not set them itself.
+
+    A plain ASGI middleware: Starlette's `BaseHTTPMiddleware` runs each request through a task
+    group and memory streams, which cost more than some whole pages of this app.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                for name, value in SECURITY_HEADERS.items():
+                    headers.setdefault(name, value)
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
 
 
 # Sessions: a signed cookie holding the CSRF token and the signed-in user's id, nothing else.
