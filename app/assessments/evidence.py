@@ -311,20 +311,6 @@ def delete(session: Session, *, evidence: Evidence, user: User) -> None:
     session.commit()
 
 
-def links_of(session: Session, assessment: Assessment) -> dict[str, list[tuple[EvidenceLink, Evidence]]]:
-    """The evidence supporting each criterion of an assessment, by title."""
-    rows = session.exec(
-        select(EvidenceLink, Evidence)
-        .join(Evidence)
-        .where(EvidenceLink.assessment_id == assessment.id)
-        .order_by(col(Evidence.title), col(Evidence.id))
-    )
-    found: dict[str, list[tuple[EvidenceLink, Evidence]]] = {}
-    for link, piece in rows:
-        found.setdefault(link.criterion_id, []).append((link, piece))
-    return found
-
-
 def library(session: Session, *, structure_id: int) -> list[Evidence]:
     """Every piece of evidence of a structure, by title."""
     query = select(Evidence).where(Evidence.structure_id == structure_id)

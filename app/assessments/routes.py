@@ -159,7 +159,7 @@ async def save_answer(
     outcome = Outcome(criterion_id, 422, posted=posted, errors=errors)
     if not errors:
         outcome = _save(session, catalog, assessment, user=user, criterion_id=criterion_id, posted=posted)
-    return _after_write(request, session, catalog, assessment, outcome)
+    return _after_write(request, session, catalog, assessment, outcome, part="answer")
 
 
 @router.post("/autoevaluations/{assessment_id}/preuves")
@@ -186,10 +186,29 @@ async def add_evidence(
         outcome = Outcome(
             criterion_id, _status(error), posted=_evidence_input(form), errors={"preuve": str(error)}
         )
-        return _after_write(request, session, catalog, assessment, outcome)
-    return _after_write(
-        request, session, catalog, assessment, Outcome(criterion_id, notices={"preuve": "Preuve ajoutée."})
-    )
+        return _after_write(request, session, catalog, assessment, outcome, part="evidence")
+    notice = Outcome(criterion_id, notices={"preuve": "Preuve ajoutée."})
+    return _after_write(request, session, catalog, assessment, notice, part="evidence")
+
+
+@router.get("/autoevaluations/{assessment_id}/questions/{criterion_id}/preuves")
+def evidence_form(
+    request: Request, session: SessionDep, catalog: CatalogDep, assessment: Writable, criterion_id: str
+) -> Response:
+    """The form adding evidence to one question: loaded in place by htmx, or a page of its own."""
+    found = _section_of(service.bound(catalog, assessment).questionnaire, criterion_id)
+    if assessment.status != AssessmentStatus.DRAFT:
+        raise HTTPException(409, str(service.SubmittedError()))
+    context = _context(request, session, catalog, assessment, only_section=found.id, evidence_list=False)
+    question = next(q for q in found.questions if q.criterion == criterion_id)
+    context |= {
+        "section": found,
+        "question": question,
+        "part": "evidence_form",
+        "library": evidence.library(session, structure_id=assessment.structure_id),
+    }
+    partial = "assessments/partials/question.html"
+    return render(request, "assessments/evidence_add.html", context, partial=partial)
 
 
 @router.post("/autoevaluations/{assessment_id}/liens/{link_id}/retirer")
@@ -208,7 +227,7 @@ def detach_evidence(
         evidence.detach(session, assessment=assessment, link=link, user=user)
     except (evidence.EvidenceError, service.AssessmentError) as error:
         outcome = Outcome(outcome.criterion, _status(error), errors={"preuve": str(error)})
-    return _after_write(request, session, catalog, assessment, outcome)
+    return _after_write(request, session, catalog, assessment, outcome, part="evidence")
 
 
 @router.get("/preuves/{evidence_id}/fichier")
@@ -414,17 +433,38 @@ def _status(error: Exception) -> int:
 
 
 def _after_write(
-    request: Request, session: Session, catalog: Catalog, assessment: Assessment, outcome: Outcome
+    request: Request,
+    session: Session,
+    catalog: Catalog,
+    assessment: Assessment,
+    outcome: Outcome,
+    *,
+    part: str,
 ) -> Response:
-    """Back to the question after a write (303) unless htmx asks for it, or something went wrong."""
+    """Back to the question after a write (303) unless htmx asks for it, or something went wrong.
+
+    htmx gets only the regions of the question that `part` ("answer" or "evidence") changes, with
+    the progress bars and the section score out of band; anyone else gets the whole section page.
+    """
     wants_fragment = request.headers.get("HX-Request") == "true" and not request.headers.get("HX-Boosted")
-    context = _context(request, session, catalog, assessment, outcome=outcome)
-    found = _section_of(context["questionnaire"], outcome.criterion)
+    found = _section_of(service.bound(catalog, assessment).questionnaire, outcome.criterion)
     if outcome.status == 200 and not wants_fragment:
         url = f"/autoevaluations/{assessment.id}/sections/{found.id}#q-{outcome.criterion}"
         return RedirectResponse(url, status_code=303)
+    context = _context(
+        request,
+        session,
+        catalog,
+        assessment,
+        outcome=outcome,
+        only_section=found.id if wants_fragment else None,
+        evidence_list=part == "evidence" or not wants_fragment,
+        part=part if wants_fragment else None,  # the whole page shows whole questions
+    )
     question = next(q for q in found.questions if q.criterion == outcome.criterion)
     context |= {"section": found, "question": question}
+    if "preuve" in outcome.errors:  # the evidence form stays open, with the structure's library
+        context["library"] = evidence.library(session, structure_id=assessment.structure_id)
     return render(
         request, "assessments/section.html", context, partial=QUESTION_RESPONSE, status_code=outcome.status
     )
@@ -446,15 +486,31 @@ def _structure(session: Session, assessment: Assessment) -> Structure:
 
 
 def _context(
-    request: Request, session: Session, catalog: Catalog, assessment: Assessment, **extra: Any
+    request: Request,
+    session: Session,
+    catalog: Catalog,
+    assessment: Assessment,
+    *,
+    only_section: str | None = None,
+    evidence_list: bool = True,
+    **extra: Any,
 ) -> dict[str, Any]:
-    """What the assessment pages show: questions, answers, evidence, live results per section."""
+    """What the assessment pages show: questions, answers, evidence, live results per section.
+
+    `only_section` scores that section alone (a reply to a write shows no other); `evidence_list`
+    False skips what only the evidence lists need (a reply to an answer write shows none).
+    """
     structure = _structure(session, assessment)
     bound = service.bound(catalog, assessment)
-    result, sections = service.evaluate_sections(
-        session, catalog=catalog, assessment=assessment, structure=structure
+    loaded = service.load(session, assessment)
+    inputs = loaded.inputs()
+    result = service.evaluate_loaded(
+        catalog=catalog, assessment=assessment, structure=structure, inputs=inputs
     )
-    library = evidence.library(session, structure_id=pk(structure))
+    sections = service.evaluate_sections(
+        catalog=catalog, assessment=assessment, structure=structure, inputs=inputs, only=only_section
+    )
+    attached = {pk(piece) for pairs in loaded.links.values() for _, piece in pairs}
     return {
         "assessment": assessment,
         "structure": structure,
@@ -463,14 +519,14 @@ def _context(
         "result": result,
         "sections": sections,
         "by_criterion": {r.criterion: r for r in result.criteria},
-        "answers": {a.criterion_id: a for a in service.answers_of(session, assessment)},
-        "links": evidence.links_of(session, assessment),
-        "library": library,
-        "relied_on": evidence.relied_on(session, [pk(piece) for piece in library]),
+        "answers": loaded.answers,
+        "links": loaded.links,
+        "relied_on": evidence.relied_on(session, attached) if evidence_list and attached else set(),
         "editable": assessment.status == AssessmentStatus.DRAFT,
         "max_upload": evidence.size_label(request.app.state.settings.max_upload_bytes),
         "size_label": evidence.size_label,
         "outcome": None,
+        "part": None,
         **extra,
     }
 

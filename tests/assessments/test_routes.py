@@ -296,8 +296,8 @@ def test_a_section_shows_each_question_with_its_levels_guidance_and_forms(
     assert '<input type="hidden" name="revision" value="0">' in card
     assert 'name="csrf_token"' in card
     assert '<noscript><button class="button" type="submit">Enregistrer</button></noscript>' in card
-    assert "Ajouter une preuve" in card
-    assert 'enctype="multipart/form-data"' in card
+    assert f'href="/autoevaluations/{assessment}/questions/DEO-01/preuves"' in card  # « Ajouter une preuve »
+    assert 'enctype="multipart/form-data"' not in card  # the form is fetched when asked for
     assert "Aucune preuve jointe." in card
     assert "Résultat prévu" in card
     assert "Non renseigné" in card
@@ -305,6 +305,25 @@ def test_a_section_shows_each_question_with_its_levels_guidance_and_forms(
     assert 'id="progression-globale"' in page
     assert 'id="score-section-deontologie"' in page
     assert "Critère déduit, à vérifier" not in card
+
+
+def test_the_evidence_form_comes_in_place_for_htmx_and_as_a_page_without_javascript(
+    app: FastAPI, client: TestClient, assessment: int
+) -> None:
+    add_evidence(client, assessment, "DEO-01", titre="Livret d'accueil")
+    url = f"/autoevaluations/{assessment}/questions/DEO-02/preuves"
+    fragment = text(client.get(url, headers=HTMX))
+    assert fragment.lstrip().startswith('<div id="q-DEO-02-ajout" class="add-evidence">')
+    assert "<html" not in fragment
+    assert 'enctype="multipart/form-data"' in fragment
+    assert f'hx-post="/autoevaluations/{assessment}/preuves"' in fragment
+    assert 'hx-target="#q-DEO-02-preuves"' in fragment
+    assert "Livret d'accueil" in fragment  # the structure's library, to attach again
+    page = text(client.get(url))
+    assert "<h1>Ajouter une preuve</h1>" in page
+    assert 'enctype="multipart/form-data"' in page
+    assert "hx-post" not in page.split("<main", 1)[1]  # plain forms: back to the question after posting
+    assert client.get(f"/autoevaluations/{assessment}/questions/XXX-99/preuves").status_code == 404
 
 
 def test_a_low_confidence_criterion_carries_a_warning_and_the_scale_describes_levels(
@@ -344,7 +363,9 @@ def test_autosave_returns_the_question_with_its_new_revision_and_out_of_band_pro
     page = text(response)
     assert response.status_code == 200
     assert "HX-Request" in response.headers["vary"]
-    assert page.lstrip().startswith('<section id="q-DEO-02"')
+    assert page.lstrip().startswith('<div id="q-DEO-02-etat" class="answer-state">')
+    assert '<div id="q-DEO-02-erreur-niveau">' in page  # the error regions, emptied or filled
+    assert "<form" not in page  # never the form itself: what the director is typing stays
     assert "<html" not in page
     assert '<input type="hidden" name="revision" value="1">' in page
     assert "Réponse enregistrée." in page
@@ -389,13 +410,14 @@ def test_a_stale_revision_is_409_showing_the_newer_answer_and_keeping_what_was_t
             client, assessment, "DEO-04", "1", revision=1, htmx=htmx, commentaire="Mon brouillon"
         )
         page = text(response)
-        card = question(page, "DEO-04")
+        card = page if htmx else question(page, "DEO-04")  # htmx replaces the state region only
         assert response.status_code == 409
         assert STALE in card
         assert "Version enregistrée :" in card
         assert "niveau 3" in card
         assert "« Plaquette distribuée »" in card
-        assert ">Mon brouillon</textarea>" in card  # what the user typed is still in the form
+        if not htmx:
+            assert ">Mon brouillon</textarea>" in card  # what the user typed is still in the form
         assert (
             '<input type="hidden" name="revision" value="2">' in card
         )  # saving again is a deliberate choice
@@ -523,7 +545,8 @@ def test_an_htmx_upload_answers_with_the_question_and_out_of_band_progress(
     assert "Charte 2024" in page
     assert "Preuve ajoutée." in page
     assert 'hx-swap-oob="true"' in page
-    assert "Conforme" in question(page, "DEO-01")
+    assert '<div id="q-DEO-01-etat" class="answer-state">' in page
+    assert "Conforme" in page
 
 
 def test_a_file_larger_than_the_limit_is_413_and_nothing_is_stored(database_url: str, tmp_path: Path) -> None:
@@ -550,7 +573,8 @@ def test_a_disguised_file_is_415_and_nothing_is_stored(
     for htmx in (False, True):
         response = add_evidence(client, assessment, "DEO-01", content=DISGUISED, name="charte.pdf", htmx=htmx)
         assert response.status_code == 415
-        assert "Type de fichier refusé" in question(text(response), "DEO-01")
+        page = text(response)
+        assert "Type de fichier refusé" in (page if htmx else question(page, "DEO-01"))
     assert rows(app, Evidence) == []
     assert stored_files(app) == []
     assert audit_count(app) == before
@@ -583,7 +607,8 @@ def test_a_piece_of_the_library_can_support_another_question(
 ) -> None:
     add_evidence(client, assessment, "DEO-01", titre="Livret d'accueil")
     [piece] = rows(app, Evidence)
-    assert "Livret d'accueil" in question(text(client.get(section_url(assessment))), "DEO-02")  # offered
+    offered = text(client.get(f"/autoevaluations/{assessment}/questions/DEO-02/preuves", headers=HTMX))
+    assert "Livret d'accueil" in offered
     response = add_evidence(client, assessment, "DEO-02", preuve=str(piece.id))
     assert response.status_code == 303
     assert sorted(link.criterion_id for link in rows(app, EvidenceLink)) == ["DEO-01", "DEO-02"]
@@ -616,7 +641,7 @@ def test_bad_evidence_input_is_422_next_to_the_evidence_form_and_stores_nothing(
     region = re.search(r'<div id="q-DEO-01-preuves".*', text(response), re.DOTALL)
     assert region
     assert message in region.group(0)
-    assert '<details class="add-evidence" open>' in region.group(0)
+    assert '<div id="q-DEO-01-ajout" class="add-evidence">' in region.group(0)  # the form, open again
     assert rows(app, Evidence) == []
     assert audit_count(app) == before
 
@@ -640,7 +665,8 @@ def test_detaching_removes_the_link_but_keeps_the_piece_in_the_library(
     assert response.headers["location"].endswith("#q-DEO-01")
     by_htmx = post(client, f"/autoevaluations/{assessment}/liens/{second.id}/retirer", htmx=True)
     assert by_htmx.status_code == 200
-    assert "Preuve retirée de cette question." in question(text(by_htmx), "DEO-02")
+    assert "Preuve retirée de cette question." in text(by_htmx)
+    assert text(by_htmx).lstrip().startswith('<div id="q-DEO-02-preuves" class="evidence">')
     assert rows(app, EvidenceLink) == []
     assert len(rows(app, Evidence)) == 2
     assert post(client, f"/autoevaluations/{assessment}/liens/{first.id}/retirer").status_code == 404
@@ -745,6 +771,7 @@ def test_a_submitted_assessment_is_signed_then_read_only_and_every_write_is_409(
     assert "hx-post" not in page
     assert "Ajouter une preuve" not in page
     assert '<fieldset class="answer-fields" disabled>' in page
+    assert client.get(f"/autoevaluations/{assessment}/questions/DEO-01/preuves").status_code == 409
     assert client.get(f"/preuves/{piece.id}/fichier").content == PDF  # still readable
     review = text(client.get(f"/autoevaluations/{assessment}/verification"))
     assert "Soumettre l'autoévaluation</button>" not in review

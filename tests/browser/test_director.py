@@ -179,7 +179,8 @@ def test_director_submits_a_new_assessment_with_a_pdf_and_reads_its_results(
     assert saved.value.status == 200
     expect(card.get_by_text("Réponse enregistrée.")).to_be_visible()
 
-    card.get_by_text("Ajouter une preuve", exact=True).click()
+    card.get_by_role("link", name=re.compile("^Ajouter une preuve")).click()  # the form comes in place
+    expect(page).to_have_url(re.compile(r"/sections/structuration$"))
     card.get_by_label("Fichier (facultatif)").set_input_files(CHARTER)
     card.get_by_label("Responsable").fill("Direction")
     with page.expect_response(is_evidence_post) as added:
@@ -188,6 +189,7 @@ def test_director_submits_a_new_assessment_with_a_pdf_and_reads_its_results(
     expect(card.get_by_role("status")).to_have_text("Preuve ajoutée.")
     expect(card.get_by_role("link", name="Télécharger charte.pdf")).to_be_visible()
     expect(card.locator(".evidence-list")).to_contain_text("responsable : Direction")
+    expect(card.get_by_label("Fichier (facultatif)")).to_have_count(0)  # the form closed after adding
 
     page.goto(overview)
     page.get_by_role("link", name="Vérifier avant de soumettre").click()
@@ -249,6 +251,26 @@ def test_without_javascript_the_save_button_records_an_answer(
         context.close()
 
 
+def test_without_javascript_evidence_is_added_from_its_own_page(
+    browser: Browser, live_server: str, director: Director
+) -> None:
+    context = browser.new_context(locale="fr-FR", base_url=live_server, java_script_enabled=False)
+    context.set_default_timeout(5_000)
+    context.add_cookies(director.cookies)
+    try:
+        page = context.new_page()
+        page.goto(f"{director.assessment}/sections/structuration")
+        criterion = first_unanswered(page).locator(".criterion-id").inner_text()
+        question(page, criterion).get_by_role("link", name=re.compile("^Ajouter une preuve")).click()
+        expect(heading(page)).to_have_text("Ajouter une preuve")
+        page.get_by_label("Titre").fill("Plan de formation 2026")
+        page.get_by_role("button", name="Ajouter la preuve").click()
+        expect(page).to_have_url(ends_with(f"/sections/structuration#q-{criterion}"))
+        expect(question(page, criterion).locator(".evidence-list")).to_contain_text("Plan de formation 2026")
+    finally:
+        context.close()
+
+
 def describe(violations: list[dict[str, Any]]) -> str:
     """One line per violation, then the CSS target of each offending node."""
     lines = []
@@ -264,6 +286,7 @@ SIGNED_IN_PAGES: dict[str, Callable[[Director], str]] = {
     "profile": lambda d: f"{d.structure}/profil",
     "overview": lambda d: d.assessment,
     "section": lambda d: f"{d.assessment}/sections/structuration",
+    "evidence form": lambda d: f"{d.assessment}/questions/STR-01/preuves",
     "review": lambda d: f"{d.assessment}/verification",
     "results": lambda d: f"{d.assessment}/resultats",
     "plan": lambda d: f"{d.assessment}/plan",
