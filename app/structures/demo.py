@@ -75,6 +75,7 @@ def _submitted_express(
     )
     for criterion_id in catalog.questionnaire("express").criterion_ids:
         answer = example.answers.get(criterion_id)
+        text = answer.justification if answer is not None else ""
         not_applicable = answer is not None and answer.not_applicable
         level = 1 if answer is None or answer.level is None else max(answer.level - 1, 0)
         service.save_answer(
@@ -86,8 +87,8 @@ def _submitted_express(
             base_revision=0,
             level=None if not_applicable else level,
             not_applicable=not_applicable,
-            justification=answer.justification if answer is not None else "",
-            comment="",
+            justification=text if not_applicable else "",
+            comment="" if not_applicable else text,
         )
     service.submit(
         session, catalog=catalog, assessment=assessment, structure=structure, user=director, signer=signer
@@ -111,8 +112,9 @@ def _half_filled_assessment(
             base_revision=0,
             level=answer.level,
             not_applicable=answer.not_applicable,
-            justification=answer.justification,
-            comment="",
+            # The answers file has one free text: the justification of an N/A, a comment otherwise.
+            justification=answer.justification if answer.not_applicable else "",
+            comment="" if answer.not_applicable else answer.justification,
         )
         for piece in answer.evidence:
             if piece.title not in pieces:
