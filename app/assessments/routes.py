@@ -510,7 +510,7 @@ def _context(
     sections = service.evaluate_sections(
         catalog=catalog, assessment=assessment, structure=structure, inputs=inputs, only=only_section
     )
-    attached = {pk(piece) for pairs in loaded.links.values() for _, piece in pairs}
+    attached = {piece.id for pairs in loaded.links.values() for _, piece in pairs}
     return {
         "assessment": assessment,
         "structure": structure,

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from datetime import date, datetime
+from typing import Any, NamedTuple
 
 from sqlalchemy import select as select_rows
 from sqlalchemy import update
@@ -16,6 +17,7 @@ from app.assessments.models import (
     Assessment,
     AssessmentStatus,
     Evidence,
+    EvidenceKind,
     EvidenceLink,
     Snapshot,
 )
@@ -249,14 +251,37 @@ ANSWER_COLUMNS = (
     col(Answer.carried_over),
     col(Answer.revision),
 )
-LINK_COLUMNS = (
-    col(EvidenceLink.id),
-    col(EvidenceLink.criterion_id),
-    col(EvidenceLink.evidence_id),
-    col(EvidenceLink.covers),
-    col(EvidenceLink.carried_over),
-)
-PIECE_COLUMNS = tuple(getattr(Evidence, name) for name in Evidence.model_fields if name != "created_by")
+
+
+class LinkRow(NamedTuple):
+    """An `EvidenceLink` as the pages read it."""
+
+    id: int
+    criterion_id: str
+    evidence_id: int
+    covers: str
+    carried_over: bool
+
+
+class PieceRow(NamedTuple):
+    """An `Evidence` as the pages read it."""
+
+    id: int
+    structure_id: int
+    kind: EvidenceKind
+    title: str
+    document_date: date | None
+    owner: str
+    link: str
+    filename: str
+    content_type: str
+    size: int | None
+    sha256: str
+    created_at: datetime
+
+
+LINK_COLUMNS = tuple(col(getattr(EvidenceLink, name)) for name in LinkRow._fields)
+PIECE_COLUMNS = tuple(col(getattr(Evidence, name)) for name in PieceRow._fields)
 
 
 @dataclass(frozen=True)
@@ -269,8 +294,8 @@ class Loaded:
     """
 
     answers: dict[str, Any]
-    links: dict[str, list[tuple[Any, Any]]]
-    """The evidence supporting each criterion, by title: (link, piece) pairs."""
+    links: dict[str, list[tuple[LinkRow, PieceRow]]]
+    """The evidence supporting each criterion, by title."""
 
     def inputs(self) -> dict[str, scoring.Answer]:
         """The answers and their evidence as the scoring core takes them."""
@@ -289,27 +314,20 @@ class Loaded:
 
 
 def load(session: Session, assessment: Assessment) -> Loaded:
-    """Read the answers and evidence of `assessment` in three queries."""
+    """Read the answers and evidence of `assessment` in two queries."""
     answers = session.execute(select_rows(*ANSWER_COLUMNS).where(col(Answer.assessment_id) == assessment.id))
-    links = session.execute(
-        select_rows(*LINK_COLUMNS)
+    rows = session.execute(
+        select_rows(*LINK_COLUMNS, *PIECE_COLUMNS)
         .join(Evidence)
         .where(col(EvidenceLink.assessment_id) == assessment.id)
         .order_by(col(Evidence.title), col(Evidence.id))
-    ).all()
-    used = {link.evidence_id for link in links}
-    pieces = (
-        {
-            piece.id: piece
-            for piece in session.execute(select_rows(*PIECE_COLUMNS).where(col(Evidence.id).in_(used)))
-        }
-        if used
-        else {}
     )
-    by_criterion: dict[str, list[tuple[Any, Any]]] = {}
-    for link in links:
-        by_criterion.setdefault(link.criterion_id, []).append((link, pieces[link.evidence_id]))
-    return Loaded({answer.criterion_id: answer for answer in answers}, by_criterion)
+    links: dict[str, list[tuple[LinkRow, PieceRow]]] = {}
+    split = len(LINK_COLUMNS)
+    for row in rows:
+        link, piece = LinkRow(*row[:split]), PieceRow(*row[split:])
+        links.setdefault(link.criterion_id, []).append((link, piece))
+    return Loaded({answer.criterion_id: answer for answer in answers}, links)
 
 
 def scoring_inputs(session: Session, assessment: Assessment) -> dict[str, scoring.Answer]:
