@@ -23,9 +23,8 @@ from app.catalog.service import Catalog, diff, json_schemas
 from app.config import settings
 from app.db import make_engine, upgrade
 from app.main import open_database
-from app.scoring.answers import AnswersError, parse_text, resolve
+from app.scoring.answers import AnswersError, parse_text, resolve, scored
 from app.scoring.models import Result
-from app.scoring.service import score
 from app.structures import demo as demo_data
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
@@ -211,8 +210,7 @@ def score_command(answers_file: Path, as_json: JsonFlag = False) -> None:
             typer.echo(f"{answers_file}: {problem}", err=True)
         fail(f"{answers_file}: {len(error.problems)} problem(s)")
     q = request.questionnaire
-    scope = q.criterion_ids if q.partial else None
-    result = score(request.version, profile=request.profile, answers=request.answers, scope=scope)
+    result = scored(request)
     if as_json:
         _print_json({"questionnaire": q.ref, **result.as_dict()})
         return

@@ -32,6 +32,8 @@ class Settings(BaseSettings):
     snapshot_signing_key: str = ""
     """Ed25519 private key (PEM, PKCS#8) that signs snapshots; empty means one generated once and
     kept in `data_dir` (`snapshot_signing_key.pem`)."""
+    api_rate_limit_per_minute: int = Field(300, ge=1)
+    """Requests a minute per API token (bursts of as many), counted by each worker on its own."""
     host: str = "127.0.0.1"
     port: int = 8000
 

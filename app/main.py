@@ -12,6 +12,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.accounts.routes import SignInRequiredError, optional_user, sign_in_redirect
 from app.accounts.routes import router as accounts_router
+from app.api.routes import create_api, well_known
 from app.assessments.routes import router as assessments_router
 from app.assessments.snapshot import load_or_create_signer
 from app.catalog.loader import load_catalog
@@ -47,6 +48,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(structures_router)
     app.include_router(assessments_router)
     app.include_router(reports_router)
+    app.include_router(well_known)
+    app.mount("/api/v1", create_api(app.state))
     app.add_exception_handler(StarletteHTTPException, _http_error)  # type: ignore[arg-type]
     app.add_exception_handler(SignInRequiredError, sign_in_redirect)
 
