@@ -9,8 +9,8 @@ from app.structures.models import AuditorGrant, Membership, Structure
 
 __all__ = [
     "ActionItem",
-    "ApiToken",
     "Answer",
+    "ApiToken",
     "Assessment",
     "AuditEntry",
     "AuditorGrant",
