@@ -376,6 +376,24 @@ def _database() -> Iterator[Session]:
         fail(f"database error (is it migrated? see `autodiag db upgrade`): {str(error).splitlines()[0]}")
 
 
+OPENAPI_FILE = Path("examples") / "openapi.json"
+
+
+@app.command("openapi")
+def openapi(
+    write: Annotated[bool, typer.Option(help=f"Rewrite the committed copy, {OPENAPI_FILE}.")] = False,
+) -> None:
+    """Print the API's OpenAPI document (the one served at /api/v1/openapi.json)."""
+    from app.api.routes import openapi_text
+
+    text = openapi_text()
+    if write:
+        (settings.catalog_dir / OPENAPI_FILE).write_text(text, encoding="utf-8")
+        typer.echo(f"wrote {OPENAPI_FILE}")
+        return
+    typer.echo(text, nl=False)
+
+
 @app.command("demo")
 def demo() -> None:
     """Seed a demo structure, its accounts, a submitted and a half-filled assessment (not in production)."""

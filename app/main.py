@@ -12,6 +12,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.accounts.routes import SignInRequiredError, optional_user, sign_in_redirect
 from app.accounts.routes import router as accounts_router
+from app.api.auth import MESSAGES, error_response
 from app.api.routes import create_api, well_known
 from app.assessments.routes import router as assessments_router
 from app.assessments.snapshot import load_or_create_signer
@@ -81,11 +82,7 @@ async def _dispose_engine(app: FastAPI) -> AsyncIterator[None]:
 
 async def _http_error(request: Request, error: StarletteHTTPException) -> Response:
     """Answer errors with a French page for people, JSON for the API."""
-    if request.url.path.startswith("/api/"):
-        from fastapi.responses import JSONResponse
-
-        return JSONResponse(
-            {"error": {"code": error.status_code, "message": error.detail}}, error.status_code
-        )
+    if request.url.path.startswith("/api/"):  # a path the API's own router could not even match
+        return error_response(error.status_code, MESSAGES.get(error.status_code) or str(error.detail))
     context = {"status_code": error.status_code, "detail": error.detail}
     return render(request, "errors/error.html", context, status_code=error.status_code)

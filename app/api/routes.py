@@ -7,6 +7,7 @@ Lists are pages in a stable order (by id, or by catalog id) with a `next` link t
 
 from __future__ import annotations
 
+import json
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -49,6 +50,7 @@ from app.assessments.models import Assessment, Snapshot
 from app.catalog.models import CriteriaVersion, Criterion
 from app.catalog.routes import CatalogDep
 from app.catalog.service import Catalog
+from app.config import Settings
 from app.db import SessionDep, pk
 from app.scoring.answers import AnswersDocument, AnswersError
 from app.structures.models import Structure
@@ -106,6 +108,12 @@ def create_api(state: State) -> FastAPI:
 
     api.openapi = openapi  # type: ignore[method-assign]
     return api
+
+
+def openapi_text() -> str:
+    """The OpenAPI document as committed in examples/openapi.json: stable, indented JSON."""
+    document = create_api(State({"settings": Settings()})).openapi()
+    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
 
 
 def _page(request: Request, items: list[Any], limit: int, key: str) -> dict[str, Any]:
