@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
@@ -12,20 +14,21 @@ import typer
 from rich.console import Console
 from rich.table import Table
 from sqlalchemy.exc import SQLAlchemyError
-from sqlmodel import Session
+from sqlmodel import Session, select
 
-from app.accounts.models import Role
+from app.accounts.models import Role, User
 from app.accounts.service import AccountError, create_user
+from app.api.auth import TokenError, create_token, revoke_token, tokens_of
+from app.api.models import ApiToken, Scope
 from app.assessments.snapshot import load_or_create_signer
 from app.catalog.loader import LOCK_NAME, CatalogError, load_catalog, read_lock, sha256
 from app.catalog.models import CriteriaVersion
 from app.catalog.service import Catalog, diff, json_schemas
 from app.config import settings
-from app.db import make_engine, upgrade
+from app.db import make_engine, upgrade, utcnow
 from app.main import open_database
-from app.scoring.answers import AnswersError, parse_text, resolve
+from app.scoring.answers import AnswersError, parse_text, resolve, scored
 from app.scoring.models import Result
-from app.scoring.service import score
 from app.structures import demo as demo_data
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
@@ -35,6 +38,8 @@ db_app = typer.Typer(no_args_is_help=True, help="Manage the database schema.")
 app.add_typer(db_app, name="db")
 users_app = typer.Typer(no_args_is_help=True, help="Manage user accounts.")
 app.add_typer(users_app, name="users")
+tokens_app = typer.Typer(no_args_is_help=True, help="Manage personal API tokens.")
+app.add_typer(tokens_app, name="tokens")
 out = Console(soft_wrap=False, width=None if sys.stdout.isatty() else 120)
 
 RefOption = Annotated[
@@ -211,8 +216,7 @@ def score_command(answers_file: Path, as_json: JsonFlag = False) -> None:
             typer.echo(f"{answers_file}: {problem}", err=True)
         fail(f"{answers_file}: {len(error.problems)} problem(s)")
     q = request.questionnaire
-    scope = q.criterion_ids if q.partial else None
-    result = score(request.version, profile=request.profile, answers=request.answers, scope=scope)
+    result = scored(request)
     if as_json:
         _print_json({"questionnaire": q.ref, **result.as_dict()})
         return
@@ -304,6 +308,90 @@ def _new_password() -> str:
     if not sys.stdin.isatty():
         fail("set AUTODIAG_NEW_PASSWORD, or run the command in a terminal to type the password")
     return str(typer.prompt("Password", hide_input=True, confirmation_prompt=True))
+
+
+def _account(session: Session, email: str) -> User:
+    user = session.exec(select(User).where(User.email == email.strip().lower())).first()
+    if user is None:
+        fail(f"no account with the email {email!r}")
+    return user
+
+
+@tokens_app.command("create")
+def tokens_create(
+    email: Annotated[str, typer.Option(help="The account the token acts for.")],
+    name: Annotated[str, typer.Option(help="What the token is for.")],
+    scope: Annotated[list[str], typer.Option(help=f"Repeat for each: {', '.join(Scope)}.")],
+    days: Annotated[int, typer.Option(help="Days until it expires.")] = 90,
+) -> None:
+    """Create a token and print it (on stdout, alone): it is shown this once."""
+    with _database() as session:
+        try:
+            token, secret = create_token(
+                session, user=_account(session, email), name=name, scopes=scope, days=days
+            )
+        except TokenError as error:
+            fail("; ".join(error.problems.values()))
+    typer.echo(
+        f"token {token.id} {token.name!r} for {email}, {token.scopes}, until {token.expires_at:%Y-%m-%d}",
+        err=True,
+    )
+    typer.echo(secret)
+
+
+@tokens_app.command("list")
+def tokens_list(email: Annotated[str, typer.Option(help="Whose tokens.")]) -> None:
+    """List an account's tokens: id, name, start, scopes, expiry, last use, state."""
+    with _database() as session:
+        now = utcnow()
+        for token in tokens_of(session, user=_account(session, email)):
+            used = f"{token.last_used_at:%Y-%m-%d %H:%M}" if token.last_used_at else "never used"
+            typer.echo(
+                f"{token.id}\t{token.name}\t{token.prefix}…\t{token.scopes}\t"
+                f"until {token.expires_at:%Y-%m-%d}\t{used}\t{token.state(now)}"
+            )
+
+
+@tokens_app.command("revoke")
+def tokens_revoke(token_id: int) -> None:
+    """Revoke a token by its id (see `tokens list`)."""
+    with _database() as session:
+        token = session.get(ApiToken, token_id)
+        if token is None:
+            fail(f"no token with the id {token_id}")
+        owner = session.get(User, token.user_id)
+        assert owner is not None  # a foreign key
+        revoke_token(session, token=token, actor=owner)
+    typer.echo(f"revoked token {token_id}")
+
+
+@contextmanager
+def _database() -> Iterator[Session]:
+    try:
+        engine = open_database(settings)
+        with Session(engine) as session:
+            yield session
+        engine.dispose()
+    except SQLAlchemyError as error:
+        fail(f"database error (is it migrated? see `autodiag db upgrade`): {str(error).splitlines()[0]}")
+
+
+OPENAPI_FILE = Path("examples") / "openapi.json"
+
+
+@app.command("openapi")
+def openapi(
+    write: Annotated[bool, typer.Option(help=f"Rewrite the committed copy, {OPENAPI_FILE}.")] = False,
+) -> None:
+    """Print the API's OpenAPI document (the one served at /api/v1/openapi.json)."""
+    from app.api.routes import openapi_text
+
+    text = openapi_text()
+    if write:
+        (settings.catalog_dir / OPENAPI_FILE).write_text(text, encoding="utf-8")
+        typer.echo(f"wrote {OPENAPI_FILE}")
+        return
+    typer.echo(text, nl=False)
 
 
 @app.command("demo")

@@ -35,6 +35,8 @@ class Settings(BaseSettings):
     reload_templates: bool = False
     """Re-read a template changed on disk (for template work: it costs a file check per template
     per request, about a tenth of a questionnaire page's time). `autodiag serve --reload` sets it."""
+    api_rate_limit_per_minute: int = Field(300, ge=1)
+    """Requests a minute per API token (bursts of as many), counted by each worker on its own."""
     host: str = "127.0.0.1"
     port: int = 8000
 

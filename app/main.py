@@ -13,6 +13,8 @@ from starlette.middleware import Middleware
 
 from app.accounts.routes import SignInRequiredError, optional_user, sign_in_redirect
 from app.accounts.routes import router as accounts_router
+from app.api.auth import MESSAGES, error_response
+from app.api.routes import create_api, well_known
 from app.assessments.routes import router as assessments_router
 from app.assessments.snapshot import load_or_create_signer
 from app.catalog.loader import load_catalog
@@ -47,6 +49,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(structures_router)
     app.include_router(assessments_router)
     app.include_router(reports_router)
+    app.include_router(well_known)
+    app.mount("/api/v1", create_api(app.state))
     app.add_exception_handler(StarletteHTTPException, _http_error)  # type: ignore[arg-type]
     app.add_exception_handler(SignInRequiredError, sign_in_redirect)
 
@@ -78,11 +82,7 @@ async def _dispose_engine(app: FastAPI) -> AsyncIterator[None]:
 
 async def _http_error(request: Request, error: StarletteHTTPException) -> Response:
     """Answer errors with a French page for people, JSON for the API."""
-    if request.url.path.startswith("/api/"):
-        from fastapi.responses import JSONResponse
-
-        return JSONResponse(
-            {"error": {"code": error.status_code, "message": error.detail}}, error.status_code
-        )
+    if request.url.path.startswith("/api/"):  # a path the API's own router could not even match
+        return error_response(error.status_code, MESSAGES.get(error.status_code) or str(error.detail))
     context = {"status_code": error.status_code, "detail": error.detail}
     return render(request, "errors/error.html", context, status_code=error.status_code)

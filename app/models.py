@@ -1,6 +1,7 @@
 """Every table, imported in one place so migrations and tests see the whole schema."""
 
 from app.accounts.models import LoginAttempt, User
+from app.api.models import ApiToken
 from app.assessments.models import ActionItem, Answer, Assessment, Evidence, EvidenceLink, Snapshot
 from app.db import AuditEntry
 from app.reviews.models import Cohort, CohortStructure, CohortTrainer, CohortWorkshop
@@ -9,6 +10,7 @@ from app.structures.models import AuditorGrant, Membership, Structure
 __all__ = [
     "ActionItem",
     "Answer",
+    "ApiToken",
     "Assessment",
     "AuditEntry",
     "AuditorGrant",

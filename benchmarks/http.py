@@ -1,4 +1,4 @@
-"""Throughput and latency of the autosave request and of a questionnaire section page.
+"""Throughput and latency of the autosave request, a questionnaire section page, and two API calls.
 
     uv run python -m benchmarks.http [--clients 32] [--seconds 8]   (as a module: a script named
     http.py would shadow the standard library's http package)
@@ -6,7 +6,9 @@
 Starts two servers, each one uvicorn worker on 127.0.0.1: the app on a fresh SQLite database with
 the demo data, and a bare FastAPI endpoint (the baseline, measured in the same run). Each phase
 runs `--clients` concurrent clients for `--seconds`, then prints requests per second, p50 and p95,
-and the ratios to the baseline. Budgets: shared/design.md §10.
+and the ratios to the baseline. The API phases use the demo auditor's token: the snapshot listing
+(each read under her grant writes an audit entry) and `POST /api/v1/score` of the example answers.
+Budgets: shared/design.md §10.
 """
 
 from __future__ import annotations
@@ -25,10 +27,12 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import httpx2 as httpx
+import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 REVISION = re.compile(r'name="revision" value="(\d+)"')
+SCOPES = ["--scope", "read:assessments", "--scope", "read:catalog", "--days", "1"]
 BARE_APP = (
     "from fastapi import FastAPI\napp = FastAPI()\n@app.get('/')\ndef bare():\n    return {'ok': True}\n"
 )
@@ -135,21 +139,48 @@ async def measure(args: argparse.Namespace, app_url: str, bare_url: str) -> None
         if len(criteria) < args.clients:
             raise RuntimeError("fewer questions than clients: clients would overwrite each other's answers")
         save = await load(args.clients, args.seconds, autosave)
-    report(args, baseline, page, save)
+    api = await measure_api(args, app_url, limits)
+    report(args, baseline, page, save, *api)
+
+
+async def measure_api(
+    args: argparse.Namespace, app_url: str, limits: httpx.Limits
+) -> list[tuple[float, ...]]:
+    """The auditor's token: list the snapshots of the submitted assessment (an audited read), score."""
+    headers = {"Authorization": f"Bearer {args.token}"}
+    document = yaml.safe_load(
+        (ROOT / "questionnaires" / "examples" / "answers.yaml").read_text(encoding="utf-8")
+    )
+    async with httpx.AsyncClient(base_url=app_url, headers=headers, limits=limits, timeout=120) as api:
+        structure = (await api.get("/api/v1/structures")).json()["items"][0]["id"]
+        assessment = (await api.get(f"/api/v1/structures/{structure}/assessments")).json()["items"][0]["id"]
+        listing = f"/api/v1/assessments/{assessment}/snapshots"
+        snapshots = await load(args.clients, args.seconds, lambda _: _status(api.get(listing)))
+        scoring = await load(
+            args.clients, args.seconds, lambda _: _status(api.post("/api/v1/score", json=document))
+        )
+    return [snapshots, scoring]
 
 
 async def _status(pending: Awaitable[httpx.Response]) -> int:
     return (await pending).status_code
 
 
-def report(
-    args: argparse.Namespace, baseline: tuple[float, ...], page: tuple[float, ...], save: tuple[float, ...]
+def report(  # noqa: PLR0917 (one tuple per phase, in the order printed)
+    args: argparse.Namespace,
+    baseline: tuple[float, ...],
+    page: tuple[float, ...],
+    save: tuple[float, ...],
+    snapshots: tuple[float, ...],
+    scoring: tuple[float, ...],
 ) -> None:
     print(f"{args.clients} concurrent clients, {args.seconds:g} s per phase, one uvicorn worker each, SQLite")
     rows = (
         ("bare FastAPI endpoint (baseline)", baseline),
         ("section page (GET)", page),
         ("autosave (htmx POST)", save),
+        ("API snapshot listing (GET)", snapshots),
+        ("API score (POST /api/v1/score)", scoring),
     )
     for name, (rate, p50, p95) in rows:
         print(
@@ -164,11 +195,34 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=8)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as data_dir:
-        env = {"AUTODIAG_DATA_DIR": data_dir, "AUTODIAG_ENVIRONMENT": "development"}
+        # The rate limit is lifted: the benchmark measures the server, not the limiter.
+        env = {
+            "AUTODIAG_DATA_DIR": data_dir,
+            "AUTODIAG_ENVIRONMENT": "development",
+            "AUTODIAG_API_RATE_LIMIT_PER_MINUTE": "100000000",
+        }
         autodiag = str(Path(sys.executable).with_name("autodiag"))
         subprocess.run(
             [autodiag, "demo"], cwd=ROOT, env={**os.environ, **env}, check=True, capture_output=True
         )
+        created = subprocess.run(
+            [
+                autodiag,
+                "tokens",
+                "create",
+                "--email",
+                "auditrice@demo.autodiag.fr",
+                "--name",
+                "benchmark",
+                *SCOPES,
+            ],
+            cwd=ROOT,
+            env={**os.environ, **env},
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        args.token = created.stdout.strip()
         Path(data_dir, "bare_app.py").write_text(BARE_APP)
         app_port, bare_port = free_port(), free_port()
         app = serve(["app.main:create_app", "--factory"], env, app_port)

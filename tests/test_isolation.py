@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import re
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ from sqlmodel import Session, func, select
 
 from app.accounts.models import Role
 from app.accounts.service import create_user
+from app.api.auth import create_token
 from app.assessments import evidence, service
 from app.assessments.models import ActionItem, Answer
 from app.config import Settings
@@ -29,7 +31,15 @@ from app.main import create_app
 from app.structures import service as structures
 
 PASSWORD = "une phrase de passe solide"
-OBJECT_PARAMETERS = {"structure_id", "assessment_id", "evidence_id", "link_id", "item_id"}
+OBJECT_PARAMETERS = {
+    "structure_id",
+    "assessment_id",
+    "evidence_id",
+    "link_id",
+    "item_id",
+    "grant_id",
+    "token_id",
+}
 CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
@@ -93,6 +103,15 @@ def world(app: FastAPI) -> dict[str, Any]:
         item = ActionItem(assessment_id=pk(assessment), criterion_id="DEO-01", title="Faire signer la charte")
         session.add(item)
         session.commit()
+        granted = create_user(session, email="g@example.org", name="G", role=Role.AUDITOR, password=PASSWORD)
+        grant = structures.grant_auditor(
+            session,
+            structure=structure,
+            email=granted.email,
+            expires_on=str(datetime.now(UTC).date()),
+            actor=owner,
+        )
+        token, _ = create_token(session, user=owner, name="A", scopes=["read:catalog"], days=1)
         for email, role in (
             ("b@example.org", Role.DIRECTOR),
             ("t@example.org", Role.TRAINER),
@@ -109,6 +128,8 @@ def world(app: FastAPI) -> dict[str, Any]:
             "evidence_id": pk(piece),
             "link_id": pk(link),
             "item_id": pk(item),
+            "grant_id": pk(grant),
+            "token_id": pk(token),
             "section_id": "deontologie",
             "criterion_id": "DEO-01",
         }

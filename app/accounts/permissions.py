@@ -22,7 +22,7 @@ from enum import StrEnum
 from sqlmodel import Session, col, select
 
 from app.accounts.models import Role, User
-from app.assessments.models import Assessment, AssessmentStatus
+from app.assessments.models import Assessment, AssessmentStatus, EvidenceLink
 from app.reviews.models import CohortStructure, CohortTrainer
 from app.structures.models import AuditorGrant, Membership
 
@@ -79,6 +79,17 @@ def can(session: Session, user: User, access: Access, structure_id: int) -> bool
 def reading(assessment: Assessment) -> Access:
     """The access that reading `assessment` needs: drafts are for those who may read drafts."""
     return Access.SUBMITTED if assessment.status == AssessmentStatus.SUBMITTED else Access.READ
+
+
+def reading_evidence(session: Session, evidence_id: int) -> Access:
+    """The access that reading a piece of evidence needs: SUBMITTED once a submitted assessment
+    relies on it (an auditor reads it with that assessment), READ otherwise."""
+    relied_on = (
+        select(EvidenceLink.id)
+        .join(Assessment, col(Assessment.id) == col(EvidenceLink.assessment_id))
+        .where(EvidenceLink.evidence_id == evidence_id, Assessment.status == AssessmentStatus.SUBMITTED)
+    )
+    return Access.SUBMITTED if session.exec(relied_on.limit(1)).first() is not None else Access.READ
 
 
 def cohort_ids(session: Session, user: User) -> set[int] | None:

@@ -1,4 +1,4 @@
-"""Who is signed in (`CurrentUser`, `OptionalUser`), and the sign-in and sign-out pages.
+"""Who is signed in (`CurrentUser`, `OptionalUser`), the sign-in and sign-out pages, API tokens.
 
 The user dependencies live with the accounts domain, as `CatalogDep` lives with the catalog's
 routes: loading a `User` from the session is this domain's job, and other routers import them
@@ -8,15 +8,17 @@ from here. `create_app` runs `optional_user` for every route, so each page's hea
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import urlencode, urlsplit
 
-from fastapi import APIRouter, Depends, Form, Request, Response
+from fastapi import APIRouter, Depends, Form, HTTPException, Request, Response
 from fastapi.responses import RedirectResponse
 
 from app.accounts.models import User
 from app.accounts.service import LoginError, authenticate
-from app.db import SessionDep
+from app.api import auth as tokens
+from app.api.models import ApiToken, Scope
+from app.db import SessionDep, utcnow
 from app.web import csrf_token, render
 
 router = APIRouter()
@@ -119,3 +121,64 @@ def sign_in(
 def sign_out(request: Request) -> Response:
     request.session.clear()
     return RedirectResponse("/", status_code=303)
+
+
+# Personal API tokens: created here (the secret shown once), listed, revoked.
+
+TOKEN_DAYS = (7, 30, 90, 180, 365)
+NOT_YOURS = "Ce jeton n'existe pas ou ne vous appartient pas."
+
+
+@router.get("/compte/jetons")
+def tokens_page(request: Request, session: SessionDep, user: CurrentUser) -> Response:
+    return render(request, "accounts/tokens.html", _tokens_context(session, user))
+
+
+@router.post("/compte/jetons")
+def token_create(
+    request: Request,
+    *,
+    session: SessionDep,
+    user: CurrentUser,
+    name: Annotated[str, Form()] = "",
+    scopes: Annotated[list[str] | None, Form()] = None,
+    days: Annotated[str, Form()] = "",
+) -> Response:
+    """Create a token and show its secret in this answer only.
+
+    Not a redirect: the secret would have to be kept somewhere for the next page, and it must be
+    kept nowhere. The page is marked `no-store` so no cache keeps it either.
+    """
+    try:
+        token, secret = tokens.create_token(
+            session, user=user, name=name, scopes=scopes or [], days=int(days) if days.isdecimal() else 0
+        )
+    except tokens.TokenError as error:
+        posted = {"name": name, "scopes": scopes or [], "days": days}
+        context = _tokens_context(session, user) | {"errors": error.problems, "posted": posted}
+        return render(request, "accounts/tokens.html", context, status_code=422)
+    context = _tokens_context(session, user) | {"secret": secret, "created": token}
+    response = render(request, "accounts/tokens.html", context)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@router.post("/compte/jetons/{token_id}/revoquer")
+def token_revoke(session: SessionDep, user: CurrentUser, token_id: int) -> Response:
+    token = session.get(ApiToken, token_id)
+    if token is None or token.user_id != user.id:
+        raise HTTPException(404, NOT_YOURS)
+    tokens.revoke_token(session, token=token, actor=user)
+    return RedirectResponse("/compte/jetons", status_code=303)
+
+
+def _tokens_context(session: SessionDep, user: User) -> dict[str, Any]:
+    return {
+        "tokens": tokens.tokens_of(session, user=user),
+        "now": utcnow(),
+        "scopes": list(Scope),
+        "durations": TOKEN_DAYS,
+        "errors": {},
+        "posted": {"name": "", "scopes": [], "days": "90"},
+        "secret": None,
+    }

@@ -18,14 +18,14 @@ from sqlmodel import Session
 from starlette.datastructures import FormData, UploadFile
 
 from app.accounts.models import User
-from app.accounts.permissions import Access, can, reading
+from app.accounts.permissions import Access, can, reading, reading_evidence
 from app.accounts.routes import CurrentUser, local_path
 from app.assessments import evidence, service
 from app.assessments.models import Answer, Assessment, AssessmentStatus, Evidence, EvidenceKind, EvidenceLink
 from app.catalog.models import Questionnaire, Section, Status
 from app.catalog.routes import CatalogDep
 from app.catalog.service import Catalog
-from app.db import SessionDep, pk
+from app.db import SessionDep
 from app.structures.models import Structure
 from app.structures.routes import WritableStructure
 from app.web import render
@@ -64,7 +64,8 @@ def writable(session: SessionDep, user: CurrentUser, assessment_id: int) -> Asse
 
 
 def readable_evidence(session: SessionDep, user: CurrentUser, evidence_id: int) -> Evidence:
-    return _owned(session, user, Evidence, evidence_id, Access.READ)
+    """Evidence `user` may read: with READ, or with SUBMITTED once a submitted assessment relies on it."""
+    return _owned(session, user, Evidence, evidence_id, reading_evidence(session, evidence_id))
 
 
 def writable_evidence(session: SessionDep, user: CurrentUser, evidence_id: int) -> Evidence:

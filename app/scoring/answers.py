@@ -22,7 +22,8 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, Validation
 from app.catalog.loader import read_yaml
 from app.catalog.models import CriteriaVersion, Questionnaire
 from app.catalog.service import Catalog
-from app.scoring.models import Answer, Evidence, ProfileValue
+from app.scoring.models import Answer, Evidence, ProfileValue, Result
+from app.scoring.service import score
 
 Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
 
@@ -54,6 +55,13 @@ class ScoringRequest:
     questionnaire: Questionnaire
     profile: dict[str, ProfileValue]
     answers: dict[str, Answer]
+
+
+def scored(request: ScoringRequest) -> Result:
+    """Score a resolved document; a partial questionnaire scores only the criteria it asks."""
+    questionnaire = request.questionnaire
+    scope = questionnaire.criterion_ids if questionnaire.partial else None
+    return score(request.version, profile=request.profile, answers=request.answers, scope=scope)
 
 
 class AnswersError(ValueError):

@@ -1,5 +1,5 @@
-"""Demo data for a local try-out: one structure, its director, a trainer, an auditor, an express
-assessment submitted earlier, and a full assessment half filled from
+"""Demo data for a local try-out: one structure, its director, a trainer, an auditor granted access
+for a year, an express assessment submitted earlier, and a full assessment half filled from
 `questionnaires/examples/answers.yaml`.
 
 The demo passwords are fixed and printed, so `make serve` can be run again and still show them;
@@ -9,6 +9,7 @@ for that reason the demo refuses to run in production.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from sqlmodel import Session, select
@@ -57,6 +58,11 @@ def seed(session: Session, *, catalog: Catalog, signer: Signer) -> Demo:
         session, catalog=catalog, structure=structure, director=director, example=example, signer=signer
     )
     _half_filled_assessment(session, catalog=catalog, structure=structure, director=director, example=example)
+    until = (datetime.now(UTC) + timedelta(days=365)).date().isoformat()
+    auditor = users[Role.AUDITOR]
+    structures.grant_auditor(
+        session, structure=structure, email=auditor.email, expires_on=until, actor=director
+    )
     return Demo(created=True)
 
 

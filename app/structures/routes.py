@@ -1,10 +1,12 @@
-"""The structures a user may see, a structure's page (assessments, score history) and its profile form."""
+"""The structures a user may see, a structure's page (assessments, score history), its profile form,
+and the auditors it lets read its submitted assessments."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Request, Response
+from fastapi import APIRouter, Depends, Form, HTTPException, Request, Response
 from fastapi.responses import RedirectResponse
 from starlette.datastructures import FormData, QueryParams
 
@@ -20,7 +22,7 @@ from app.reports import service as reports
 from app.reports.charts import history_chart
 from app.scoring.service import holds
 from app.structures import service
-from app.structures.models import Structure
+from app.structures.models import AuditorGrant, Structure
 from app.web import render
 
 router = APIRouter()
@@ -180,3 +182,57 @@ def _profile_summary(catalog: Catalog, profile: dict[str, Any]) -> list[tuple[st
             text = labels.get(value, str(value))
         summary.append((field.label, text))
     return summary
+
+
+# « Accès des auditeurs »: who may read the submitted assessments, until when.
+
+GRANT_NOT_FOUND = "Cet accès n'existe pas pour cette structure."
+
+
+@router.get("/structures/{structure_id}/auditeurs")
+def grants_page(request: Request, session: SessionDep, structure: WritableStructure) -> Response:
+    return render(request, "structures/grants.html", _grants_context(session, structure))
+
+
+@router.post("/structures/{structure_id}/auditeurs")
+def grant(
+    request: Request,
+    *,
+    session: SessionDep,
+    user: CurrentUser,
+    structure: WritableStructure,
+    email: Annotated[str, Form()] = "",
+    expires_on: Annotated[str, Form()] = "",
+) -> Response:
+    try:
+        service.grant_auditor(session, structure=structure, email=email, expires_on=expires_on, actor=user)
+    except service.GrantError as error:
+        context = _grants_context(session, structure) | {
+            "errors": error.problems,
+            "posted": {"email": email, "expires_on": expires_on},
+        }
+        return render(request, "structures/grants.html", context, status_code=422)
+    return RedirectResponse(f"/structures/{structure.id}/auditeurs", status_code=303)
+
+
+@router.post("/structures/{structure_id}/auditeurs/{grant_id}/revoquer")
+def revoke_grant(
+    session: SessionDep, user: CurrentUser, structure: WritableStructure, grant_id: int
+) -> Response:
+    found = session.get(AuditorGrant, grant_id)
+    if found is None or found.structure_id != structure.id:
+        raise HTTPException(404, GRANT_NOT_FOUND)
+    service.revoke_grant(session, grant=found, actor=user)
+    return RedirectResponse(f"/structures/{structure.id}/auditeurs", status_code=303)
+
+
+def _grants_context(session: SessionDep, structure: Structure) -> dict[str, Any]:
+    today = datetime.now(UTC).date()
+    return {
+        "structure": structure,
+        "rows": service.grants_of(session, structure_id=pk(structure), today=today),
+        "today": today,
+        "latest": today + timedelta(days=service.GRANT_MAX_DAYS),
+        "errors": {},
+        "posted": {"email": "", "expires_on": (today + timedelta(days=90)).isoformat()},
+    }

@@ -1,15 +1,20 @@
-"""Structures: create, attach members, and keep the profile that decides which criteria apply."""
+"""Structures: create, attach members, keep the profile, and let named auditors read the results."""
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, Literal
 
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
-from app.accounts.models import User
+from app.accounts.models import Role, User
 from app.catalog.models import CriteriaVersion
-from app.db import audit, pk
-from app.structures.models import Membership, Structure
+from app.db import audit, pk, utcnow
+from app.structures.models import AuditorGrant, Membership, Structure
+
+GRANT_MAX_DAYS = 2 * 366
+"""A grant lasts at most about two years: the AFNOR cycle audits every two years."""
 
 
 class ProfileError(ValueError):
@@ -99,3 +104,118 @@ def update_profile(
     session.commit()
     session.refresh(structure)
     return structure
+
+
+class GrantError(ValueError):
+    """A refused grant; `problems` maps form field → French message."""
+
+    def __init__(self, problems: dict[str, str]) -> None:
+        self.problems = problems
+        super().__init__("; ".join(problems.values()))
+
+
+@dataclass(frozen=True)
+class GrantRow:
+    grant: AuditorGrant
+    auditor: User
+    state: Literal["active", "expired", "revoked"]
+
+
+def grant_auditor(
+    session: Session,
+    *,
+    structure: Structure,
+    email: str,
+    expires_on: str,
+    actor: User,
+    today: date | None = None,
+) -> AuditorGrant:
+    """Let an active auditor account read the structure's submitted assessments until `expires_on`."""
+    today = today or datetime.now(UTC).date()
+    problems: dict[str, str] = {}
+    auditor = session.exec(select(User).where(User.email == email.strip().lower())).first()
+    if not email.strip():
+        problems["email"] = "Saisissez l'adresse électronique du compte de l'auditeur·rice."
+    elif auditor is None or not auditor.is_active:
+        problems["email"] = f"Aucun compte actif n'a l'adresse « {email.strip()} »."
+    elif auditor.role != Role.AUDITOR:
+        problems["email"] = f"Le compte « {auditor.email} » n'est pas un compte d'auditeur·rice."
+    elif active_grants(session, auditor_id=pk(auditor), today=today).get(pk(structure)):
+        problems["email"] = "Cet·te auditeur·rice a déjà un accès en cours : révoquez-le d'abord."
+    until = _grant_date(expires_on, today, problems)
+    if problems or auditor is None or until is None:
+        raise GrantError(problems)
+    grant = AuditorGrant(
+        structure_id=pk(structure), auditor_id=pk(auditor), expires_on=until, granted_by=pk(actor)
+    )
+    session.add(grant)
+    session.flush()
+    after = {"auditor": auditor.email, "expires_on": until.isoformat()}
+    audit(
+        session, actor_id=actor.id, action="grant.create", obj=grant, structure_id=structure.id, after=after
+    )
+    session.commit()
+    session.refresh(grant)
+    return grant
+
+
+def _grant_date(value: str, today: date, problems: dict[str, str]) -> date | None:
+    try:
+        until = date.fromisoformat(value.strip())
+    except ValueError:
+        problems["expires_on"] = "Saisissez une date valide (jour/mois/année)."
+        return None
+    if until < today:
+        problems["expires_on"] = "Cette date est passée : choisissez aujourd'hui ou une date à venir."
+    elif until > today + timedelta(days=GRANT_MAX_DAYS):
+        problems["expires_on"] = "Un accès dure au plus deux ans : choisissez une date plus proche."
+    return until
+
+
+def revoke_grant(session: Session, *, grant: AuditorGrant, actor: User) -> None:
+    """End a grant now; revoking it again changes nothing."""
+    if grant.revoked_at is not None:
+        return
+    grant.revoked_at, grant.revoked_by = utcnow(), pk(actor)
+    session.add(grant)
+    audit(
+        session,
+        actor_id=actor.id,
+        action="grant.revoke",
+        obj=grant,
+        structure_id=grant.structure_id,
+        before={"expires_on": grant.expires_on.isoformat()},
+    )
+    session.commit()
+
+
+def grants_of(session: Session, *, structure_id: int, today: date | None = None) -> list[GrantRow]:
+    """Every grant of a structure, newest first, with its auditor and whether it still runs."""
+    today = today or datetime.now(UTC).date()
+    query = (
+        select(AuditorGrant, User)
+        .join(User, col(User.id) == col(AuditorGrant.auditor_id))
+        .where(AuditorGrant.structure_id == structure_id)
+        .order_by(col(AuditorGrant.id).desc())
+    )
+    rows = []
+    for grant, auditor in session.exec(query):
+        state: Literal["active", "expired", "revoked"] = "active"
+        if grant.revoked_at is not None:
+            state = "revoked"
+        elif grant.expires_on < today:
+            state = "expired"
+        rows.append(GrantRow(grant, auditor, state))
+    return rows
+
+
+def active_grants(session: Session, *, auditor_id: int, today: date | None = None) -> dict[int, int]:
+    """The running grants of an auditor: structure id → grant id (the latest if several)."""
+    today = today or datetime.now(UTC).date()
+    query = select(AuditorGrant.structure_id, AuditorGrant.id).where(
+        AuditorGrant.auditor_id == auditor_id,
+        col(AuditorGrant.revoked_at).is_(None),
+        col(AuditorGrant.expires_on) >= today,
+    )
+    rows = session.exec(query.order_by(col(AuditorGrant.id)))
+    return {structure_id: grant_id for structure_id, grant_id in rows if grant_id is not None}

@@ -284,6 +284,8 @@ SIGNED_IN_PAGES: dict[str, Callable[[Director], str]] = {
     "structures": lambda d: "/structures",
     "structure": lambda d: d.structure,
     "profile": lambda d: f"{d.structure}/profil",
+    "auditor grants": lambda d: f"{d.structure}/auditeurs",
+    "API tokens": lambda d: "/compte/jetons",
     "overview": lambda d: d.assessment,
     "section": lambda d: f"{d.assessment}/sections/structuration",
     "evidence form": lambda d: f"{d.assessment}/questions/STR-01/preuves",

@@ -57,3 +57,14 @@ def test_demo_has_an_earlier_express_assessment_submitted_and_signed(
     structure = session.exec(select(Structure)).one()
     result = service.evaluate(session, catalog=catalog, assessment=submitted, structure=structure)
     assert result.progress.answered == result.progress.applicable
+
+
+def test_demo_auditor_may_read_the_structure_through_a_grant(
+    session: Session, catalog: Catalog, signer: Signer
+) -> None:
+    from app.accounts.permissions import Access, structure_ids
+
+    demo.seed(session, catalog=catalog, signer=signer)
+    auditor = session.exec(select(User).where(User.email == "auditrice@demo.autodiag.fr")).one()
+    structure = session.exec(select(Structure)).one()
+    assert structure_ids(session, auditor, Access.SUBMITTED) == {structure.id}

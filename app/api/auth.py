@@ -1,0 +1,271 @@
+"""Who calls the API: personal tokens (create, revoke, authenticate), scopes, rate limits, JSON errors.
+
+Checks run in this order: a valid token (else 401), the token's rate (else 429), the scope the
+operation needs (else 403); only then are the parameters read (422) and the object looked up (404).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import secrets
+import threading
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy import or_, update
+from sqlmodel import Session, col, select
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from app.accounts.models import User
+from app.api.models import ApiToken, ErrorResponse, Scope
+from app.db import SessionDep, audit, pk, utcnow
+
+CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "too_large",
+    422: "invalid_request",
+    429: "rate_limited",
+}
+MESSAGES = {
+    401: "A valid API token is required: send `Authorization: Bearer <token>`.",
+    403: "This token lacks the scope this operation needs.",
+    404: "Not found, or not visible to this token.",
+    422: "Some parameters are invalid: see `problems`.",
+    429: "Too many requests for this token: wait for `Retry-After` seconds.",
+}
+
+
+TOKEN_PREFIX = "adm_"  # noqa: S105 (not a secret: it makes a leaked token recognisable)
+SHOWN_PREFIX = 12
+MAX_TOKEN_DAYS = 366
+LAST_USE_PRECISION = timedelta(minutes=1)
+"""`last_used_at` is written at most once a minute per token: a write on every read would turn each
+API read into a write transaction (SQLite has one writer at a time) for no useful precision."""
+
+
+class TokenError(ValueError):
+    """A refused token; `problems` maps field → French message."""
+
+    def __init__(self, problems: dict[str, str]) -> None:
+        self.problems = problems
+        super().__init__("; ".join(problems.values()))
+
+
+def hash_token(secret: str) -> str:
+    """SHA-256 of a token's secret.
+
+    The secret is 256 random bits, not a password a person chose: nobody can guess it or find it
+    from its hash, so a slow password hash (Argon2) would only add CPU to every API request.
+    """
+    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
+
+
+def create_token(
+    session: Session, *, user: User, name: str, scopes: Iterable[str], days: int
+) -> tuple[ApiToken, str]:
+    """Create a token for `user`; return it with its secret, which is never stored nor shown again."""
+    name, chosen = name.strip(), sorted(set(scopes))
+    problems = {}
+    if not name or len(name) > 100:
+        problems["name"] = (
+            "Donnez au jeton un nom de 1 à 100 caractères (par exemple, l'outil qui l'utilise)."
+        )
+    if not chosen or not set(chosen) <= {scope.value for scope in Scope}:
+        problems["scopes"] = "Cochez au moins une autorisation parmi celles proposées."
+    if not 1 <= days <= MAX_TOKEN_DAYS:
+        problems["days"] = f"La durée de validité va de 1 à {MAX_TOKEN_DAYS} jours."
+    if problems:
+        raise TokenError(problems)
+    secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token = ApiToken(
+        user_id=pk(user),
+        name=name,
+        prefix=secret[:SHOWN_PREFIX],
+        token_hash=hash_token(secret),
+        scopes=" ".join(chosen),
+        expires_at=utcnow() + timedelta(days=days),
+    )
+    session.add(token)
+    session.flush()
+    after = {"name": name, "scopes": chosen, "expires_at": token.expires_at.isoformat()}
+    audit(session, actor_id=user.id, action="token.create", obj=token, after=after)
+    session.commit()
+    session.refresh(token)
+    return token, secret
+
+
+def tokens_of(session: Session, *, user: User) -> list[ApiToken]:
+    query = select(ApiToken).where(ApiToken.user_id == user.id).order_by(col(ApiToken.id).desc())
+    return list(session.exec(query))
+
+
+def revoke_token(session: Session, *, token: ApiToken, actor: User) -> None:
+    """Revoke a token now; revoking it again changes nothing."""
+    if token.revoked_at is not None:
+        return
+    token.revoked_at, token.revoked_by = utcnow(), pk(actor)
+    session.add(token)
+    audit(session, actor_id=actor.id, action="token.revoke", obj=token, before={"name": token.name})
+    session.commit()
+
+
+def authenticate(session: Session, *, secret: str) -> tuple[ApiToken, User] | None:
+    """The token with this secret and its user, if the token is active and the account too."""
+    found = session.exec(
+        select(ApiToken, User)
+        .join(User, col(User.id) == col(ApiToken.user_id))
+        .where(ApiToken.token_hash == hash_token(secret))
+    ).first()
+    now = utcnow()
+    if found is None or found[0].state(now) != "active" or not found[1].is_active:
+        return None
+    token, user = found
+    if token.last_used_at is None or token.last_used_at < now - LAST_USE_PRECISION:
+        stale = or_(
+            col(ApiToken.last_used_at).is_(None), col(ApiToken.last_used_at) < now - LAST_USE_PRECISION
+        )
+        session.execute(update(ApiToken).where(col(ApiToken.id) == token.id, stale).values(last_used_at=now))
+        session.commit()
+    return token, user
+
+
+class ApiError(Exception):
+    """An error answered as `{"error": {"code", "message", "problems"}}`."""
+
+    def __init__(
+        self,
+        status: int,
+        message: str = "",
+        *,
+        problems: list[dict[str, str]] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        self.status, self.message = status, message or MESSAGES.get(status, "Error.")
+        self.problems, self.headers = problems or [], headers or {}
+        super().__init__(self.message)
+
+
+def error_response(
+    status: int, message: str, *, problems: list[dict[str, str]] | None = None
+) -> JSONResponse:
+    body = {"error": {"code": CODES.get(status, "error"), "message": message, "problems": problems or []}}
+    return JSONResponse(body, status)
+
+
+def errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """The documented error answers of an operation (OpenAPI `responses`)."""
+    documented: dict[int | str, dict[str, Any]] = {}
+    for status in statuses:
+        documented[status] = {"model": ErrorResponse, "description": MESSAGES.get(status, CODES[status])}
+        if status == 401:
+            documented[status]["headers"] = {"WWW-Authenticate": {"schema": {"type": "string"}}}
+        if status == 429:
+            wait = {"description": "Seconds to wait.", "required": True, "schema": {"type": "integer"}}
+            documented[status]["headers"] = {"Retry-After": wait}
+    return documented
+
+
+class RateLimiter:
+    """A token bucket per API token: `per_minute` requests a minute, in bursts of as many.
+
+    In-process: with several workers each counts on its own, so the real limit is per worker.
+    """
+
+    def __init__(self, per_minute: int) -> None:
+        self.capacity, self.rate = float(per_minute), per_minute / 60
+        self._buckets: dict[int, tuple[float, float]] = {}
+        self._lock = threading.Lock()
+
+    def wait(self, key: int) -> int:
+        """Take one request from the bucket of `key`: 0 if allowed, else the seconds to wait."""
+        with self._lock:
+            now = time.monotonic()
+            tokens, then = self._buckets.get(key, (self.capacity, now))
+            tokens = min(self.capacity, tokens + (now - then) * self.rate)
+            if tokens < 1:
+                self._buckets[key] = (tokens, now)
+                return max(1, math.ceil((1 - tokens) / self.rate))
+            self._buckets[key] = (tokens - 1, now)
+            return 0
+
+
+@dataclass(frozen=True)
+class Caller:
+    user: User
+    token: ApiToken
+
+
+bearer = HTTPBearer(auto_error=False, description="A personal API token (`adm_…`).")
+
+
+def caller(
+    request: Request,
+    session: SessionDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> Caller:
+    """The token's user; 401 for a missing, unknown, expired or revoked token, 429 past its rate."""
+    found = authenticate(session, secret=credentials.credentials) if credentials else None
+    if found is None:
+        message = MESSAGES[401] if credentials is None else "Unknown, expired or revoked API token."
+        raise ApiError(401, message, headers={"WWW-Authenticate": "Bearer"})
+    token, user = found
+    wait = request.app.state.rate_limiter.wait(token.id)
+    if wait:
+        raise ApiError(429, headers={"Retry-After": str(wait)})
+    return Caller(user, token)
+
+
+def requires(scope: Scope) -> Any:
+    def scoped(found: Annotated[Caller, Depends(caller)]) -> Caller:
+        if scope.value not in found.token.scope_set:
+            raise ApiError(403, f"This token lacks the scope `{scope.value}`.")
+        return found
+
+    return Depends(scoped)
+
+
+CatalogReader = Annotated[Caller, requires(Scope.CATALOG)]
+AssessmentReader = Annotated[Caller, requires(Scope.ASSESSMENTS)]
+EvidenceReader = Annotated[Caller, requires(Scope.EVIDENCE)]
+
+
+def add_error_handlers(api: FastAPI) -> None:
+    """Answer every error of the API with the JSON error body, never an HTML page."""
+
+    async def api_error(_request: Request, error: Exception) -> Response:
+        assert isinstance(error, ApiError)
+        response = error_response(error.status, error.message, problems=error.problems)
+        response.headers.update(error.headers)
+        return response
+
+    async def http_error(_request: Request, error: Exception) -> Response:
+        assert isinstance(error, StarletteHTTPException)
+        message = MESSAGES.get(error.status_code) or str(error.detail)
+        response = error_response(error.status_code, message)
+        response.headers.update(error.headers or {})
+        return response
+
+    async def invalid(_request: Request, error: Exception) -> Response:
+        assert isinstance(error, RequestValidationError)
+        problems = [
+            {"field": ".".join(str(part) for part in problem["loc"]), "message": str(problem["msg"])}
+            for problem in error.errors()
+        ]
+        return error_response(422, MESSAGES[422], problems=problems)
+
+    api.add_exception_handler(ApiError, api_error)
+    api.add_exception_handler(StarletteHTTPException, http_error)
+    api.add_exception_handler(RequestValidationError, invalid)
