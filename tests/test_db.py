@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -34,7 +35,7 @@ def test_migrating_again_changes_nothing(engine: Engine) -> None:
         assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar() == head
 
 
-def test_existing_assessments_and_snapshots_become_revision_one(tmp_path: Path) -> None:
+def test_existing_submissions_become_revision_one_with_their_snapshot_profile(tmp_path: Path) -> None:
     """A database filled under the first schema keeps its rows through the later migrations."""
     engine = make_engine(f"sqlite:///{tmp_path / 'old.sqlite3'}")
     command.upgrade(alembic_config(engine), "0001")
@@ -61,13 +62,16 @@ def test_existing_assessments_and_snapshots_become_revision_one(tmp_path: Path) 
         connection.execute(
             text(
                 "INSERT INTO snapshot (id, assessment_id, canonical_json, sha256, signature, key_id, "
-                "created_at) VALUES (1, 1, '{}', 'h', 's', 'k', '2026-01-01 00:00:00')"
-            )
+                "created_at) VALUES (1, 1, :canonical, 'h', 's', 'k', '2026-01-01 00:00:00')"
+            ),
+            {"canonical": json.dumps({"structure": {"profile": {"presence_nocturne": True}}})},
         )
     upgrade(engine)
     with engine.connect() as connection:
         assert connection.execute(text("SELECT revision FROM assessment")).scalar() == 1
         assert connection.execute(text("SELECT revision FROM snapshot")).scalar() == 1
+        profile = connection.execute(text("SELECT submitted_profile FROM assessment")).scalar()
+        assert json.loads(profile) == {"presence_nocturne": True}  # taken from the snapshot
     engine.dispose()
 
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from enum import StrEnum
+from typing import Any
 
-from sqlalchemy import UniqueConstraint
+from sqlalchemy import JSON, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from app.db import stored_enum, utcnow
@@ -37,6 +38,9 @@ class Assessment(SQLModel, table=True):
     created_by: int = Field(foreign_key="user.id")
     created_at: datetime = Field(default_factory=utcnow)
     submitted_at: datetime | None = None
+    submitted_profile: dict[str, Any] | None = Field(default=None, sa_type=JSON)
+    """The structure's profile when the assessment was last submitted: a submitted result never
+    moves when the profile is edited later (it is also in the signed snapshot)."""
 
 
 class Answer(SQLModel, table=True):

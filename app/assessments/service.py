@@ -347,6 +347,13 @@ def evaluate(
     )
 
 
+def profile_of(assessment: Assessment, structure: Structure) -> dict[str, Any]:
+    """The profile the assessment is scored with: frozen at submission, the structure's live one before."""
+    if assessment.status == AssessmentStatus.SUBMITTED and assessment.submitted_profile is not None:
+        return assessment.submitted_profile
+    return structure.profile
+
+
 def evaluate_loaded(
     *, catalog: Catalog, assessment: Assessment, structure: Structure, inputs: dict[str, scoring.Answer]
 ) -> scoring.Result:
@@ -354,7 +361,7 @@ def evaluate_loaded(
     context = bound(catalog, assessment)
     questionnaire = context.questionnaire
     scope = questionnaire.criterion_ids if questionnaire.partial else None
-    return score(context.criteria, profile=structure.profile, answers=inputs, scope=scope)
+    return score(context.criteria, profile=profile_of(assessment, structure), answers=inputs, scope=scope)
 
 
 def evaluate_sections(
@@ -370,7 +377,7 @@ def evaluate_sections(
     return {
         section.id: score(
             context.criteria,
-            profile=structure.profile,
+            profile=profile_of(assessment, structure),
             answers=inputs,
             scope={question.criterion for question in section.questions},
         )
@@ -419,6 +426,7 @@ def submit(
         raise AssessmentError("Des réponses « non applicable » n'ont pas de justification.")
     assessment.status = AssessmentStatus.SUBMITTED
     assessment.submitted_at = utcnow()
+    assessment.submitted_profile = dict(structure.profile)
     canonical, digest, signature = signer.sign(
         snapshot_content(session, catalog=catalog, assessment=assessment, structure=structure, user=user)
     )
@@ -487,7 +495,11 @@ def snapshot_content(
             "submitted_at": assessment.submitted_at.isoformat(),  # type: ignore[union-attr]
             "submitted_by": user.email,
         },
-        "structure": {"id": structure.id, "name": structure.name, "profile": structure.profile},
+        "structure": {
+            "id": structure.id,
+            "name": structure.name,
+            "profile": profile_of(assessment, structure),
+        },
         "questionnaire": {"ref": assessment.questionnaire_ref, "sha256": assessment.questionnaire_sha256},
         "criteria": {"ref": assessment.criteria_ref, "sha256": assessment.criteria_sha256},
         "answers": answers,

@@ -41,6 +41,10 @@ def answer(
     )  # type: ignore[arg-type]
 
 
+def findings(result: object) -> dict[str, Finding]:
+    return {r.criterion: r.finding for r in result.criteria}  # type: ignore[attr-defined]
+
+
 def test_start_binds_the_questionnaire_and_criteria_versions_with_their_hashes(
     session: Session, catalog: Catalog
 ) -> None:
@@ -149,6 +153,31 @@ def test_submit_freezes_and_signs_a_verifiable_snapshot(
             user=user,
             signer=signer,
         )  # type: ignore[arg-type]
+
+
+def test_a_submitted_result_keeps_the_profile_it_was_submitted_with(
+    session: Session, catalog: Catalog, tmp_path: object
+) -> None:
+    assessment, user, structure = start(session, catalog)
+    answer(session, catalog, assessment, user, "STR-14", level=0)  # night work: applies while unknown
+    service.submit(
+        session,
+        catalog=catalog,
+        assessment=assessment,
+        structure=structure,  # type: ignore[arg-type]
+        user=user,
+        signer=load_or_create_signer(tmp_path),  # type: ignore[arg-type]
+    )  # type: ignore[arg-type]
+    structure.profile = {"presence_nocturne": False}  # type: ignore[attr-defined]
+    session.add(structure)
+    session.commit()
+    submitted = service.evaluate(session, catalog=catalog, assessment=assessment, structure=structure)  # type: ignore[arg-type]
+    assert findings(submitted)["STR-14"] is Finding.ECART_MINEUR
+    assert assessment.submitted_profile == {}
+    draft, _, _ = start(session, catalog)
+    draft.structure_id = structure.id  # type: ignore[attr-defined]
+    live = service.evaluate(session, catalog=catalog, assessment=draft, structure=structure)  # type: ignore[arg-type]
+    assert findings(live)["STR-14"] is Finding.NON_APPLICABLE
 
 
 def test_submit_refuses_not_applicable_without_justification(
