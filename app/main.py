@@ -10,16 +10,19 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from app.accounts.permissions import runs_cohorts
 from app.accounts.routes import SignInRequiredError, optional_user, sign_in_redirect
 from app.accounts.routes import router as accounts_router
 from app.assessments.routes import router as assessments_router
 from app.assessments.snapshot import load_or_create_signer
 from app.catalog.loader import load_catalog
 from app.catalog.routes import router as catalog_router
+from app.cohorts.routes import router as cohorts_router
 from app.config import Settings
 from app.config import settings as default_settings
 from app.db import make_engine, upgrade
 from app.reports.routes import router as reports_router
+from app.reviews.routes import router as reviews_router
 from app.structures.routes import router as structures_router
 from app.web import check_csrf, make_templates, render, security_headers, session_middleware
 
@@ -39,6 +42,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.catalog = load_catalog(settings.catalog_dir)
     app.state.engine = open_database(settings)
     app.state.templates = make_templates(settings)
+    app.state.templates.env.globals["runs_cohorts"] = runs_cohorts  # the « Mes cohortes » link
     app.state.signer = load_or_create_signer(settings.data_dir, settings.snapshot_signing_key)
     app.middleware("http")(security_headers)
     app.mount("/static", StaticFiles(directory=settings.static_dir), name="static")
@@ -47,6 +51,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(structures_router)
     app.include_router(assessments_router)
     app.include_router(reports_router)
+    app.include_router(cohorts_router)
+    app.include_router(reviews_router)
     app.add_exception_handler(StarletteHTTPException, _http_error)  # type: ignore[arg-type]
     app.add_exception_handler(SignInRequiredError, sign_in_redirect)
 
