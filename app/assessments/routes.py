@@ -26,6 +26,7 @@ from app.catalog.models import Questionnaire, Section, Status
 from app.catalog.routes import CatalogDep
 from app.catalog.service import Catalog
 from app.db import SessionDep, pk
+from app.reviews import results as review_results
 from app.structures.models import Structure
 from app.structures.routes import WritableStructure
 from app.web import render
@@ -471,6 +472,7 @@ def _context(
         "max_upload": evidence.size_label(request.app.state.settings.max_upload_bytes),
         "size_label": evidence.size_label,
         "outcome": None,
+        "returned_review": review_results.returned_review(session, assessment),
         **extra,
     }
 

@@ -269,6 +269,15 @@ def evaluate(
     )
 
 
+def evaluate_inputs(
+    catalog: Catalog, *, assessment: Assessment, structure: Structure, inputs: dict[str, scoring.Answer]
+) -> scoring.Result:
+    """Score other inputs exactly as `evaluate` scores the assessment's (a trainer's reviewed levels)."""
+    context = bound(catalog, assessment)
+    scope = context.questionnaire.criterion_ids if context.questionnaire.partial else None
+    return score(context.criteria, profile=structure.profile, answers=inputs, scope=scope)
+
+
 def evaluate_sections(
     session: Session, *, catalog: Catalog, assessment: Assessment, structure: Structure
 ) -> tuple[scoring.Result, dict[str, scoring.Result]]:
