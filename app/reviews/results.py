@@ -113,7 +113,8 @@ def reviewed_revision(assessment: Assessment) -> int | None:
 
 @dataclass(frozen=True)
 class Tally:
-    reviewed: int
+    reviewed: frozenset[str]
+    """The criteria the trainer gave a level (their own or the director's)."""
     divergent: tuple[str, ...]
     findings: Counter[AuditFinding]
     ratings: Counter[EvidenceVerdict]
@@ -123,7 +124,7 @@ def tally(reviews: Mapping[str, CriterionReview], order: Sequence[str]) -> Tally
     """How far a review has gone: criteria given a level, divergences (in `order`), findings, ratings."""
     items = [r.item for r in reviews.values() if r.item is not None]
     return Tally(
-        reviewed=sum(item.agrees is not None for item in items),
+        reviewed=frozenset(item.criterion_id for item in items if item.agrees is not None),
         divergent=tuple(c for c in order if c in reviews and reviews[c].diverges),
         findings=Counter(item.finding for item in items if item.finding is not None),
         ratings=Counter(rating.rating for r in reviews.values() for rating in r.ratings.values()),

@@ -31,7 +31,7 @@ from app.structures.models import Structure
 from app.web import render
 
 router = APIRouter()
-PAGE, CRITERION = "reviews/review.html", "reviews/partials/criterion.html"
+PAGE, SECTION, CRITERION = "reviews/review.html", "reviews/section.html", "reviews/partials/criterion.html"
 NOT_FOUND = "Cette autoévaluation n'existe pas ou ne vous est pas accessible."
 SOURCES = {"autoevaluation": "l'autoévaluation", "relecture": "la relecture"}
 
@@ -76,6 +76,17 @@ def review_page(
     request: Request, session: SessionDep, catalog: CatalogDep, assessment: Reviewable
 ) -> Response:
     return render(request, PAGE, _context(session, catalog, assessment))
+
+
+@router.get("/autoevaluations/{assessment_id}/relecture/sections/{section_id}")
+def review_section(
+    request: Request, session: SessionDep, catalog: CatalogDep, assessment: Reviewable, section_id: str
+) -> Response:
+    context = _context(session, catalog, assessment)
+    found = next((s for s in context["questionnaire"].sections if s.id == section_id), None)
+    if found is None:
+        raise HTTPException(404, "Cette section n'existe pas dans ce questionnaire.")
+    return render(request, SECTION, context | {"section": found})
 
 
 @router.post("/autoevaluations/{assessment_id}/relecture/criteres/{criterion_id}")
@@ -214,17 +225,18 @@ def _write(
 def _after_write(
     request: Request, session: Session, catalog: Catalog, assessment: Assessment, outcome: Outcome
 ) -> Response:
-    """Back to the criterion (303) unless htmx asks for it, or something went wrong."""
+    """Back to the criterion in its section (303) unless htmx asks for it, or something went wrong."""
     wants_fragment = request.headers.get("HX-Request") == "true" and not request.headers.get("HX-Boosted")
-    if outcome.status == 200 and not wants_fragment:
-        url = f"/autoevaluations/{assessment.id}/relecture#r-{outcome.criterion}"
-        return RedirectResponse(url, status_code=303)
     context = _context(session, catalog, assessment, outcome=outcome)
-    question = next(
-        q for s in context["questionnaire"].sections for q in s.questions if q.criterion == outcome.criterion
+    section = next(
+        s for s in context["questionnaire"].sections for q in s.questions if q.criterion == outcome.criterion
     )
-    context["question"] = question
-    return render(request, PAGE, context, partial=CRITERION, status_code=outcome.status)
+    if outcome.status == 200 and not wants_fragment:
+        url = f"/autoevaluations/{assessment.id}/relecture/sections/{section.id}#r-{outcome.criterion}"
+        return RedirectResponse(url, status_code=303)
+    question = next(q for q in section.questions if q.criterion == outcome.criterion)
+    context |= {"section": section, "question": question}
+    return render(request, SECTION, context, partial=CRITERION, status_code=outcome.status)
 
 
 def _asked(catalog: Catalog, assessment: Assessment, criterion_id: str) -> None:

@@ -201,19 +201,24 @@ def test_the_trainer_agrees_proposes_comments_and_records_a_finding_each_saved_i
     assert stored == {"DEO-01": (3, 1), "DEO-02": (2, 1), "DEO-04": (3, 1)}
 
 
-def test_the_review_page_lists_divergences_first_beside_the_directors_answers(
+def test_the_review_page_lists_divergences_first_then_each_section_beside_the_directors_answers(
     app: FastAPI, world: dict[str, Any]
 ) -> None:
     julien = signed_in(app, "julien@example.org")
     review(julien, world["assessment"], "EVA-02", "0", commentaire="Aucun indicateur.")
     page = text(julien.get(f"/autoevaluations/{world['assessment']}/relecture"))
     assert (
-        page.index("Divergences (1)") < page.index('id="r-EVA-02"') < page.index('id="section-deontologie"')
+        page.index("Divergences (1)") < page.index('id="r-EVA-02"') < page.index("Relire section par section")
     )
-    assert page.index('id="section-deontologie"') < page.index('id="r-DEO-01"')
-    assert "Niveau déclaré :</strong> 3 · En place et formalisé" in page
-    assert "Charte signée 2025" in page
-    assert page.count('id="r-EVA-02"') == 1
+    assert page.count('<article id="r-') == 1  # only the divergence: the other criteria are in their sections
+    section = text(julien.get(f"/autoevaluations/{world['assessment']}/relecture/sections/deontologie"))
+    assert section.index('id="r-DEO-01"') < section.index('id="r-DEO-02"')
+    assert "Niveau déclaré :</strong> 3 · En place et formalisé" in section
+    assert "Charte signée 2025" in section
+    assert 'id="r-EVA-02"' not in section
+    assert (
+        julien.get(f"/autoevaluations/{world['assessment']}/relecture/sections/inconnue").status_code == 404
+    )
 
 
 def test_without_javascript_a_review_posts_and_comes_back_to_the_criterion(
@@ -225,7 +230,7 @@ def test_without_javascript_a_review_posts_and_comes_back_to_the_criterion(
     )
     assert (response.status_code, response.headers["location"]) == (
         303,
-        f"/autoevaluations/{world['assessment']}/relecture#r-DEO-01",
+        f"/autoevaluations/{world['assessment']}/relecture/sections/deontologie#r-DEO-01",
     )
     refused = review(julien, world["assessment"], "DEO-01", "7", htmx=False, revision=1)
     assert refused.status_code == 422
@@ -396,7 +401,8 @@ def test_returning_reopens_a_new_revision_and_the_director_sees_the_comments_bes
     page = text(julien.get(f"/autoevaluations/{world['assessment']}/relecture"))
     assert "À relire" in page
     assert "révision 2" in page
-    assert "Lors de la révision 1 : Propose : 1 · En projet" in page  # the earlier review, as a reminder
+    section = text(julien.get(f"/autoevaluations/{world['assessment']}/relecture/sections/deontologie"))
+    assert "Lors de la révision 1 : Propose : 1 · En projet" in section  # the earlier review, as a reminder
 
 
 def test_validation_records_who_when_and_the_hash_and_must_be_renewed_after_a_later_submission(
