@@ -6,7 +6,8 @@ submitted revision, so each revision keeps the review it was returned or validat
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
@@ -92,42 +93,39 @@ def save_review(
     finding: str,
 ) -> ReviewItem:
     """Record the trainer's level, comment and finding on one criterion, unless stale (409)."""
-    values = _review_values(
-        session,
-        assessment,
-        criterion_id=criterion_id,
-        choice=choice,
-        comment=comment.strip(),
-        finding=finding,
-    )
     fresh = lock_submitted(session, assessment)
+    values = _review_values(
+        session, fresh, criterion_id=criterion_id, choice=choice, comment=comment.strip(), finding=finding
+    )
     current = review_item(session, fresh, criterion_id, fresh.revision)
     before = None if current is None else _review_state(current)
-    if current is None:
-        current = ReviewItem(
+    row = _upsert(
+        session,
+        current,
+        ReviewItem(
             assessment_id=pk(fresh),
             assessment_revision=fresh.revision,
             criterion_id=criterion_id,
             reviewer_id=pk(user),
             **values,
-        )
-        _insert(
-            session, current, base_revision, lambda: review_item(session, fresh, criterion_id, fresh.revision)
-        )
-    else:
-        _conditional_update(session, ReviewItem, current, base_revision, values | {"reviewer_id": pk(user)})
+        ),
+        base_revision=base_revision,
+        values=values | {"reviewer_id": pk(user)},
+        reread=lambda: review_item(session, fresh, criterion_id, fresh.revision),
+    )
+    after = {"criterion": criterion_id, "assessment_revision": fresh.revision, **values}
     audit(
         session,
         actor_id=user.id,
         action="review.save",
-        obj=current,
+        obj=row,
         structure_id=fresh.structure_id,
         before=before,
-        after={"criterion": criterion_id, "assessment_revision": fresh.revision, **values},
+        after=after,
     )
     session.commit()
-    session.refresh(current)
-    return current
+    session.refresh(row)
+    return row
 
 
 def _review_values(
@@ -170,35 +168,40 @@ def _review_state(item: ReviewItem) -> dict[str, Any]:
     return {name: getattr(item, name) for name in fields}
 
 
-def _insert(session: Session, row: ReviewItem | EvidenceRating, base_revision: int, reread: Any) -> None:
-    """Add a first row; a form based on an existing one, or a row created meanwhile, is stale."""
-    if base_revision != 0:
-        raise StaleReviewError(None)
-    session.add(row)
-    try:
-        session.flush()
-    except IntegrityError:
-        session.rollback()
-        raise StaleReviewError(reread()) from None
+Row = TypeVar("Row", ReviewItem, EvidenceRating)
 
 
-def _conditional_update(
+def _upsert(
     session: Session,
-    model: type[ReviewItem] | type[EvidenceRating],
-    row: ReviewItem | EvidenceRating,
+    current: Row | None,
+    new: Row,
+    *,
     base_revision: int,
     values: dict[str, Any],
-) -> None:
-    """One conditional UPDATE: two writers based on the same revision cannot both succeed."""
+    reread: Callable[[], Row | None],
+) -> Row:
+    """Add `new` when there is no row yet, else update `current`; a write based on an old revision is
+    stale. One conditional UPDATE, so two writers based on the same revision cannot both succeed."""
+    if current is None:
+        if base_revision != 0:
+            raise StaleReviewError(None)
+        session.add(new)
+        try:
+            session.flush()
+        except IntegrityError:  # created meanwhile by another request
+            session.rollback()
+            raise StaleReviewError(reread()) from None
+        return new
+    model = type(current)
     done = session.execute(
         update(model)
-        .where(col(model.id) == row.id, col(model.revision) == base_revision)
+        .where(col(model.id) == current.id, col(model.revision) == base_revision)
         .values(**values, revision=model.revision + 1, updated_at=utcnow())
     )
     if done.rowcount != 1:  # type: ignore[attr-defined]
         session.rollback()
-        session.refresh(row)
-        raise StaleReviewError(row)
+        raise StaleReviewError(reread())
+    return current
 
 
 def rate_evidence(
@@ -222,15 +225,15 @@ def rate_evidence(
     values: dict[str, Any] = {"rating": EvidenceVerdict(rating), "comment": comment.strip()}
     current = rating_of(session, link, fresh.revision)
     before = None if current is None else {"rating": current.rating, "comment": current.comment}
-    if current is None:
-        current = EvidenceRating(
-            link_id=pk(link), assessment_revision=fresh.revision, reviewer_id=pk(user), **values
-        )
-        _insert(session, current, base_revision, lambda: rating_of(session, link, fresh.revision))
-    else:
-        _conditional_update(
-            session, EvidenceRating, current, base_revision, values | {"reviewer_id": pk(user)}
-        )
+    new = EvidenceRating(link_id=pk(link), assessment_revision=fresh.revision, reviewer_id=pk(user), **values)
+    current = _upsert(
+        session,
+        current,
+        new,
+        base_revision=base_revision,
+        values=values | {"reviewer_id": pk(user)},
+        reread=lambda: rating_of(session, link, fresh.revision),
+    )
     audit(
         session,
         actor_id=user.id,
@@ -256,13 +259,7 @@ def decide(
     session: Session, *, assessment: Assessment, user: User, decision: Decision, comment: str
 ) -> ReviewDecision:
     """Validate the current snapshot, or return the assessment for changes as a new draft revision."""
-    comment = comment.strip()
-    if len(comment) > TEXT_MAX:
-        raise ReviewError("Ce message est trop long : 5 000 caractères au plus.", "message")
-    if decision is Decision.RETURNED and not comment:
-        raise ReviewError(
-            "Dites à la structure ce qu'elle doit reprendre avant de la soumettre à nouveau.", "message"
-        )
+    comment = _checked_message(decision, comment)
     fresh = lock_submitted(session, assessment)
     snapshot = session.exec(
         select(Snapshot)
@@ -274,13 +271,12 @@ def decide(
     )
     if decision is Decision.VALIDATED and session.exec(validated).first() is not None:
         raise ReviewError("Cette version de l'autoévaluation est déjà validée.", status_code=409)
-    digest = snapshot.sha256
     row = ReviewDecision(
         assessment_id=pk(fresh),
         assessment_revision=fresh.revision,
         decision=decision,
         snapshot_id=pk(snapshot),
-        snapshot_sha256=digest,
+        snapshot_sha256=snapshot.sha256,
         comment=comment,
         decided_by=pk(user),
     )
@@ -295,8 +291,24 @@ def decide(
         action=f"review.{decision.value}",
         obj=row,
         structure_id=fresh.structure_id,
-        after={"assessment": fresh.id, "revision": row.assessment_revision, "snapshot_sha256": digest},
+        after={
+            "assessment": fresh.id,
+            "revision": row.assessment_revision,
+            "snapshot_sha256": snapshot.sha256,
+        },
     )
     session.commit()
     session.refresh(row)
     return row
+
+
+def _checked_message(decision: Decision, comment: str) -> str:
+    """The decision's message, required to return an assessment: the structure must know what to change."""
+    comment = comment.strip()
+    if len(comment) > TEXT_MAX:
+        raise ReviewError("Ce message est trop long : 5 000 caractères au plus.", "message")
+    if decision is Decision.RETURNED and not comment:
+        raise ReviewError(
+            "Dites à la structure ce qu'elle doit reprendre avant de la soumettre à nouveau.", "message"
+        )
+    return comment
