@@ -33,6 +33,7 @@ def results(
     # The trainer's review is the structure's business: auditors reading under a grant do not see it.
     if can(session, user, Access.READ, assessment.structure_id):
         context["review_summary"] = review_results.summary(session, assessment)
+    context["can_review"] = can(session, user, Access.REVIEW, assessment.structure_id)
     return render(request, "reports/results.html", context)
 
 

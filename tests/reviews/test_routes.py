@@ -504,6 +504,10 @@ def test_an_auditor_under_a_grant_does_not_see_the_mock_audit(app: FastAPI, worl
     claire, nadia = signed_in(app, "claire@example.org"), signed_in(app, "nadia@example.org")
     results = text(claire.get(f"/autoevaluations/{world['assessment']}/resultats"))
     assert "Relecture par le formateur" not in results
+    assert "Relire cette autoévaluation" not in results
+    trainers = text(julien.get(f"/autoevaluations/{world['assessment']}/resultats"))
+    assert "Relire cette autoévaluation" in trainers
     mine = text(nadia.get(f"/autoevaluations/{world['assessment']}/resultats"))
+    assert "Relire cette autoévaluation" not in mine
     assert "Relecture par le formateur" in mine
     assert "Note interne à la préparation." in mine
