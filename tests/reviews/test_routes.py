@@ -279,16 +279,16 @@ def test_a_stale_review_gets_409_with_the_newer_version_and_is_not_lost(
     app: FastAPI, world: dict[str, Any]
 ) -> None:
     julien = signed_in(app, "julien@example.org")
-    lea_in_same_cohort = signed_in(app, "julien@example.org")  # another tab
+    other_tab = signed_in(app, "julien@example.org")  # another tab
     review(julien, world["assessment"], "DEO-01", "2", commentaire="Première lecture.")
-    stale = review(lea_in_same_cohort, world["assessment"], "DEO-01", "1", commentaire="Deuxième onglet.")
+    stale = review(other_tab, world["assessment"], "DEO-01", "1", commentaire="Deuxième onglet.")
     assert stale.status_code == 409
     page = text(stale)
     assert "Version enregistrée : Propose : 2 · Partiel" in page
     assert "« Première lecture. »" in page
     assert '<input type="hidden" name="revision" value="1">' in page  # saving again overrides knowingly
     assert items(app)[0][5] == "Première lecture."
-    assert review(lea_in_same_cohort, world["assessment"], "DEO-01", "1", revision=1).status_code == 200
+    assert review(other_tab, world["assessment"], "DEO-01", "1", revision=1).status_code == 200
     assert items(app)[0][3:4] == (1,)
 
 
