@@ -11,6 +11,7 @@ from sqlalchemy import Engine
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware import Middleware
 
+from app.accounts.permissions import runs_cohorts
 from app.accounts.routes import SignInRequiredError, optional_user, sign_in_redirect
 from app.accounts.routes import router as accounts_router
 from app.api.auth import MESSAGES, error_response
@@ -19,10 +20,12 @@ from app.assessments.routes import router as assessments_router
 from app.assessments.snapshot import load_or_create_signer
 from app.catalog.loader import load_catalog
 from app.catalog.routes import router as catalog_router
+from app.cohorts.routes import router as cohorts_router
 from app.config import Settings
 from app.config import settings as default_settings
 from app.db import make_engine, upgrade
 from app.reports.routes import router as reports_router
+from app.reviews.routes import router as reviews_router
 from app.structures.routes import router as structures_router
 from app.web import SecurityHeaders, check_csrf, make_templates, render, session_middleware
 
@@ -42,6 +45,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.catalog = load_catalog(settings.catalog_dir)
     app.state.engine = open_database(settings)
     app.state.templates = make_templates(settings)
+    app.state.templates.env.globals["runs_cohorts"] = runs_cohorts  # the « Mes cohortes » link
     app.state.signer = load_or_create_signer(settings.data_dir, settings.snapshot_signing_key)
     app.mount("/static", StaticFiles(directory=settings.static_dir), name="static")
     app.include_router(catalog_router)
@@ -49,6 +53,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(structures_router)
     app.include_router(assessments_router)
     app.include_router(reports_router)
+    app.include_router(cohorts_router)
+    app.include_router(reviews_router)
     app.include_router(well_known)
     app.mount("/api/v1", create_api(app.state))
     app.add_exception_handler(StarletteHTTPException, _http_error)  # type: ignore[arg-type]

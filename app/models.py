@@ -4,7 +4,15 @@ from app.accounts.models import LoginAttempt, User
 from app.api.models import ApiToken
 from app.assessments.models import ActionItem, Answer, Assessment, Evidence, EvidenceLink, Snapshot
 from app.db import AuditEntry
-from app.reviews.models import Cohort, CohortStructure, CohortTrainer, CohortWorkshop
+from app.reviews.models import (
+    Cohort,
+    CohortStructure,
+    CohortTrainer,
+    CohortWorkshop,
+    EvidenceRating,
+    ReviewDecision,
+    ReviewItem,
+)
 from app.structures.models import AuditorGrant, Membership, Structure
 
 __all__ = [
@@ -20,8 +28,11 @@ __all__ = [
     "CohortWorkshop",
     "Evidence",
     "EvidenceLink",
+    "EvidenceRating",
     "LoginAttempt",
     "Membership",
+    "ReviewDecision",
+    "ReviewItem",
     "Snapshot",
     "Structure",
     "User",

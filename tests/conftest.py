@@ -6,14 +6,16 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from fastapi import FastAPI
 from sqlalchemy import Engine
 from sqlmodel import Session
 
 from app.catalog.loader import load_catalog
 from app.catalog.models import CriteriaVersion
 from app.catalog.service import Catalog
-from app.config import PROJECT_ROOT
+from app.config import PROJECT_ROOT, Settings
 from app.db import make_engine, upgrade
+from app.main import create_app
 from tests.postgres import PostgresServer
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -81,6 +83,18 @@ def database_url(
     name = f"test_{next(_DATABASE_NUMBERS)}"
     server.execute(f"CREATE DATABASE {name} TEMPLATE template_autodiag")
     return server.url(name)
+
+
+@pytest.fixture
+def app(database_url: str, tmp_path: Path) -> Iterator[FastAPI]:
+    """The web app on a fresh database; its connections are closed after the test.
+
+    Closing matters on PostgreSQL: every test has its own database, and connections left in the
+    pools of earlier tests' apps would exhaust the server's `max_connections`.
+    """
+    application = create_app(Settings(database_url=database_url, data_dir=tmp_path, environment="test"))
+    yield application
+    application.state.engine.dispose()
 
 
 @pytest.fixture

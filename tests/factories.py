@@ -8,6 +8,7 @@ from sqlmodel import Session
 
 from app.accounts.models import Role, User
 from app.db import pk
+from app.reviews.models import Cohort, CohortStructure, CohortTrainer
 from app.structures import service as structures
 from app.structures.models import Structure
 
@@ -40,3 +41,17 @@ def director_with_structure(session: Session) -> tuple[User, Structure]:
     structure = make_structure(session, director=user)
     assert pk(structure)
     return user, structure
+
+
+def make_cohort(
+    session: Session, *, trainers: list[User], structures: list[Structure], name: str = "Cycle 2027"
+) -> Cohort:
+    """A cohort run by `trainers` with `structures` enrolled (no workshop dates)."""
+    cohort = Cohort(name=name, created_by=pk(trainers[0]))
+    session.add(cohort)
+    session.flush()
+    session.add_all(CohortTrainer(cohort_id=pk(cohort), user_id=pk(user)) for user in trainers)
+    session.add_all(CohortStructure(cohort_id=pk(cohort), structure_id=pk(s)) for s in structures)
+    session.commit()
+    session.refresh(cohort)
+    return cohort

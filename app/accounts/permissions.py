@@ -101,3 +101,19 @@ def cohort_ids(session: Session, user: User) -> set[int] | None:
     if user.role != Role.TRAINER:
         return set()
     return set(session.exec(select(CohortTrainer.cohort_id).where(CohortTrainer.user_id == user.id)).all())
+
+
+def runs_cohorts(user: User) -> bool:
+    """Whether `user` may open the cohort pages and create a cohort (trainers, administrators)."""
+    return user.is_active and user.role in (Role.ADMIN, Role.TRAINER)
+
+
+def enrollable_structure_ids(session: Session, user: User) -> set[int] | None:
+    """The structures `user` may enrol in a cohort they run; None means every structure (administrators).
+
+    Enrolling lets a cohort's trainers read the structure's drafts, so a trainer may only enrol
+    structures they already review in one of their cohorts; an administrator enrols the others.
+    """
+    if not runs_cohorts(user):
+        return set()
+    return structure_ids(session, user, Access.REVIEW)

@@ -26,6 +26,7 @@ from app.catalog.models import Questionnaire, Section, Status
 from app.catalog.routes import CatalogDep
 from app.catalog.service import Catalog
 from app.db import SessionDep
+from app.reviews import results as review_results
 from app.structures.models import Structure
 from app.structures.routes import WritableStructure
 from app.web import render
@@ -528,6 +529,7 @@ def _context(
         "size_label": evidence.size_label,
         "outcome": None,
         "part": None,
+        "returned_review": review_results.returned_review(session, assessment),
         **extra,
     }
 

@@ -17,6 +17,7 @@ from app.catalog.service import Catalog
 from app.db import SessionDep
 from app.reports import service
 from app.reports.charts import radar
+from app.reviews import results as review_results
 from app.structures.models import Structure
 from app.web import render
 
@@ -25,8 +26,15 @@ ITEM_NOT_FOUND = "Cette action n'existe pas dans ce plan."
 
 
 @router.get("/autoevaluations/{assessment_id}/resultats")
-def results(request: Request, session: SessionDep, catalog: CatalogDep, assessment: Readable) -> Response:
-    return render(request, "reports/results.html", _context(session, catalog, assessment))
+def results(
+    request: Request, session: SessionDep, catalog: CatalogDep, user: CurrentUser, assessment: Readable
+) -> Response:
+    context = _context(session, catalog, assessment)
+    # The trainer's review is the structure's business: auditors reading under a grant do not see it.
+    if can(session, user, Access.READ, assessment.structure_id):
+        context["review_summary"] = review_results.summary(session, assessment)
+    context["can_review"] = can(session, user, Access.REVIEW, assessment.structure_id)
+    return render(request, "reports/results.html", context)
 
 
 @router.get("/autoevaluations/{assessment_id}/plan")

@@ -1,13 +1,15 @@
-"""Preparation cohorts: a cycle of France Médiation's four workshops, its trainers and structures."""
+"""Preparation cohorts (a cycle of France Médiation's four workshops, its trainers and structures)
+and the trainers' reviews of submitted assessments: levels, findings, evidence ratings, decisions."""
 
 from __future__ import annotations
 
 from datetime import date, datetime
+from enum import StrEnum
 
 from sqlalchemy import UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from app.db import utcnow
+from app.db import stored_enum, utcnow
 
 
 class Cohort(SQLModel, table=True):
@@ -52,3 +54,105 @@ class CohortStructure(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     cohort_id: int = Field(foreign_key="cohort.id", index=True)
     structure_id: int = Field(foreign_key="structure.id", index=True)
+
+
+class AuditFinding(StrEnum):
+    """A mock-audit finding on AFNOR Certification's scale, from best to worst."""
+
+    POINT_FORT = "point_fort"
+    PISTE_DE_PROGRES = "piste_de_progres"
+    POINT_SENSIBLE = "point_sensible"
+    NC_MINEURE = "nc_mineure"
+    NC_MAJEURE = "nc_majeure"
+
+    @property
+    def label(self) -> str:
+        return {
+            "point_fort": "Point fort",
+            "piste_de_progres": "Piste de progrès",
+            "point_sensible": "Point sensible",
+            "nc_mineure": "Non-conformité mineure",
+            "nc_majeure": "Non-conformité majeure",
+        }[self.value]
+
+
+class EvidenceVerdict(StrEnum):
+    """How a trainer rates one piece of evidence for one criterion."""
+
+    SUFFISANTE = "suffisante"
+    INSUFFISANTE = "insuffisante"
+    A_COMPLETER = "a_completer"
+
+    @property
+    def label(self) -> str:
+        return {"suffisante": "Suffisante", "insuffisante": "Insuffisante", "a_completer": "À compléter"}[
+            self.value
+        ]
+
+
+class Decision(StrEnum):
+    RETURNED = "returned"
+    VALIDATED = "validated"
+
+    @property
+    def label(self) -> str:
+        return {"returned": "Retournée pour modifications", "validated": "Validée"}[self.value]
+
+
+class ReviewItem(SQLModel, table=True):
+    """A trainer's review of one criterion of one submitted revision; the director's answer stays as is.
+
+    `agrees` is None until the trainer gives a level: True keeps the director's, False proposes
+    `proposed_level` (or N/A). `revision` grows with every write, as an answer's does.
+    """
+
+    __tablename__ = "review_item"
+    __table_args__ = (UniqueConstraint("assessment_id", "assessment_revision", "criterion_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    assessment_id: int = Field(foreign_key="assessment.id")
+    assessment_revision: int
+    criterion_id: str = Field(max_length=16)
+    agrees: bool | None = None
+    proposed_level: int | None = None
+    proposed_not_applicable: bool = False
+    comment: str = Field(default="", max_length=5000)
+    finding: AuditFinding | None = Field(default=None, sa_type=stored_enum(AuditFinding))
+    revision: int = 1
+    reviewer_id: int = Field(foreign_key="user.id")
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class EvidenceRating(SQLModel, table=True):
+    """A trainer's rating of one piece of evidence attached to one criterion, for one revision.
+
+    Deleted with its link: evidence the director removes is no longer part of the answer.
+    """
+
+    __tablename__ = "evidence_rating"
+    __table_args__ = (UniqueConstraint("link_id", "assessment_revision"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    link_id: int = Field(foreign_key="evidence_link.id", ondelete="CASCADE")
+    assessment_revision: int
+    rating: EvidenceVerdict = Field(sa_type=stored_enum(EvidenceVerdict))
+    comment: str = Field(default="", max_length=2000)
+    revision: int = 1
+    reviewer_id: int = Field(foreign_key="user.id")
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class ReviewDecision(SQLModel, table=True):
+    """A trainer returned a submitted revision for changes, or validated the snapshot it names."""
+
+    __tablename__ = "review_decision"
+
+    id: int | None = Field(default=None, primary_key=True)
+    assessment_id: int = Field(foreign_key="assessment.id", index=True)
+    assessment_revision: int
+    decision: Decision = Field(sa_type=stored_enum(Decision))
+    snapshot_id: int = Field(foreign_key="snapshot.id")
+    snapshot_sha256: str = Field(max_length=64)
+    comment: str = Field(default="", max_length=5000)
+    decided_by: int = Field(foreign_key="user.id")
+    decided_at: datetime = Field(default_factory=utcnow)

@@ -1,6 +1,7 @@
 """Demo data for a local try-out: one structure, its director, a trainer, an auditor granted access
 for a year, an express assessment submitted earlier, and a full assessment half filled from
-`questionnaires/examples/answers.yaml`.
+`questionnaires/examples/answers.yaml`; then three more structures with submitted assessments at
+different levels, all enrolled with the first in a preparation cohort run by the demo trainer.
 
 The demo passwords are fixed and printed, so `make serve` can be run again and still show them;
 for that reason the demo refuses to run in production.
@@ -8,18 +9,22 @@ for that reason the demo refuses to run in production.
 
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from sqlmodel import Session, select
 
 from app.accounts.models import Role, User
 from app.accounts.service import create_user
 from app.assessments import evidence, service
-from app.assessments.models import Evidence
+from app.assessments.models import Assessment, Evidence
 from app.assessments.snapshot import Signer
+from app.catalog.models import Criterion
 from app.catalog.service import Catalog
+from app.cohorts import service as cohorts
 from app.scoring.answers import ScoringRequest, parse_text, resolve
 from app.structures import service as structures
 from app.structures.models import Structure
@@ -63,6 +68,18 @@ def seed(session: Session, *, catalog: Catalog, signer: Signer) -> Demo:
     structures.grant_auditor(
         session, structure=structure, email=auditor.email, expires_on=until, actor=director
     )
+    enrolled = [structure] + [
+        _other_structure(
+            session,
+            catalog=catalog,
+            admin=users[Role.ADMIN],
+            signer=signer,
+            profile=example.profile,
+            details=details,
+        )
+        for details in OTHER_STRUCTURES
+    ]
+    _cohort(session, catalog=catalog, admin=users[Role.ADMIN], trainer=users[Role.TRAINER], enrolled=enrolled)
     return Demo(created=True)
 
 
@@ -79,6 +96,7 @@ def _submitted_express(
     assessment = service.start(
         session, catalog=catalog, structure=structure, user=director, questionnaire_ref="express"
     )
+    pieces = _library(session, structure=structure, director=director, example=example)
     for criterion_id in catalog.questionnaire("express").criterion_ids:
         answer = example.answers.get(criterion_id)
         text = answer.justification if answer is not None else ""
@@ -96,6 +114,14 @@ def _submitted_express(
             justification=text if not_applicable else "",
             comment="" if not_applicable else text,
         )
+        _attach(
+            session,
+            assessment=assessment,
+            criterion_id=criterion_id,
+            example=example,
+            pieces=pieces,
+            user=director,
+        )
     service.submit(
         session, catalog=catalog, assessment=assessment, structure=structure, user=director, signer=signer
     )
@@ -107,7 +133,7 @@ def _half_filled_assessment(
     assessment = service.start(
         session, catalog=catalog, structure=structure, user=director, questionnaire_ref="full"
     )
-    pieces: dict[str, Evidence] = {}
+    pieces = _library(session, structure=structure, director=director, example=example)
     for criterion_id, answer in example.answers.items():
         service.save_answer(
             session,
@@ -122,16 +148,160 @@ def _half_filled_assessment(
             justification=answer.justification if answer.not_applicable else "",
             comment="" if answer.not_applicable else answer.justification,
         )
+        _attach(
+            session,
+            assessment=assessment,
+            criterion_id=criterion_id,
+            example=example,
+            pieces=pieces,
+            user=director,
+        )
+
+
+def _library(
+    session: Session, *, structure: Structure, director: User, example: ScoringRequest
+) -> dict[str, Evidence]:
+    """The structure's documents named in the example, created once (the same title is one document)."""
+    found = {e.title: e for e in session.exec(select(Evidence).where(Evidence.structure_id == structure.id))}
+    for answer in example.answers.values():
         for piece in answer.evidence:
-            if piece.title not in pieces:
-                pieces[piece.title] = evidence.add(
+            if piece.title not in found:
+                found[piece.title] = evidence.add(
                     session, structure=structure, user=director, title=piece.title, owner="Direction"
                 )
-            evidence.attach(
-                session,
-                assessment=assessment,
-                evidence=pieces[piece.title],
-                criterion_id=criterion_id,
-                covers=sorted(piece.covers),
-                user=director,
-            )
+    return found
+
+
+def _attach(
+    session: Session,
+    *,
+    assessment: Assessment,
+    criterion_id: str,
+    example: ScoringRequest,
+    pieces: dict[str, Evidence],
+    user: User,
+) -> None:
+    """Attach the example's evidence for one criterion, if it has any."""
+    answer = example.answers.get(criterion_id)
+    for piece in answer.evidence if answer else ():
+        evidence.attach(
+            session,
+            assessment=assessment,
+            evidence=pieces[piece.title],
+            criterion_id=criterion_id,
+            covers=sorted(piece.covers),
+            user=user,
+        )
+
+
+# Three more structures of the demo cohort: name, city, questionnaire, and the weights of levels 0–3
+# their answers are drawn with (a fixed seed per structure, so the demo is the same every time).
+OTHER_STRUCTURES = (
+    ("Médiation Quartiers Sud", "Tourcoing", "full", (0, 1, 2, 24)),
+    ("Trait d'Union Médiation", "Lens", "full", (2, 3, 5, 4)),
+    ("Médiacité Nord", "Lille", "express", (4, 5, 2, 1)),
+)
+DOCUMENTS = (
+    "Manuel qualité 2026",
+    "Tableau de bord d'activité",
+    "Plan de formation 2026",
+    "Rapport d'utilité sociale",
+)
+
+
+def _other_structure(
+    session: Session,
+    *,
+    catalog: Catalog,
+    admin: User,
+    signer: Signer,
+    profile: dict[str, Any],
+    details: tuple[str, str, str, tuple[int, int, int, int]],
+) -> Structure:
+    """A structure with one submitted assessment, entered by the administrator for the demo."""
+    name, city, questionnaire, weights = details
+    structure = structures.create(session, name=name, city=city, actor=admin)
+    version = catalog.criteria_version(catalog.questionnaire(questionnaire).criteria)
+    structures.update_profile(
+        session, structure=structure, version=version, values=dict(profile), actor=admin
+    )
+    assessment = service.start(
+        session, catalog=catalog, structure=structure, user=admin, questionnaire_ref=questionnaire
+    )
+    documents = [evidence.add(session, structure=structure, user=admin, title=title) for title in DOCUMENTS]
+    by_workshop: dict[str, Evidence] = dict(zip([w.id for w in version.workshops], documents, strict=True))
+    draw = random.Random(name)  # noqa: S311 (demo data, not a secret)
+    for criterion_id in catalog.questionnaire(questionnaire).criterion_ids:
+        level = draw.choices(range(4), weights=weights)[0]
+        service.save_answer(
+            session,
+            catalog=catalog,
+            assessment=assessment,
+            user=admin,
+            criterion_id=criterion_id,
+            base_revision=0,
+            level=level,
+            not_applicable=False,
+            justification="",
+            comment="",
+        )
+        _attach_document(
+            session,
+            assessment=assessment,
+            criterion=version.by_id[criterion_id],
+            level=level,
+            by_workshop=by_workshop,
+            user=admin,
+        )
+    service.submit(
+        session, catalog=catalog, assessment=assessment, structure=structure, user=admin, signer=signer
+    )
+    return structure
+
+
+def _attach_document(
+    session: Session,
+    *,
+    assessment: Assessment,
+    criterion: Criterion,
+    level: int,
+    by_workshop: dict[str, Evidence],
+    user: User,
+) -> None:
+    """At level 3 the workshop's document shows every expected piece of evidence, at level 2 only the
+    first, so the cohort's gaps include missing evidence too; below, nothing is attached."""
+    if level >= 2:
+        expected = [e.id for e in criterion.expected_evidence]
+        evidence.attach(
+            session,
+            assessment=assessment,
+            evidence=by_workshop[criterion.workshop],
+            criterion_id=criterion.id,
+            covers=expected if level == 3 else expected[:1],
+            user=user,
+        )
+
+
+WORKSHOP_DAYS = (date(2027, 1, 14), date(2027, 3, 11), date(2027, 5, 20), date(2027, 9, 16))
+PLACES = (
+    "Maison de la médiation, Roubaix",
+    "Centre social Belencontre, Tourcoing",
+    "France Médiation, Paris",
+)
+
+
+def _cohort(
+    session: Session, *, catalog: Catalog, admin: User, trainer: User, enrolled: list[Structure]
+) -> None:
+    """« Cycle de préparation 2027 »: the demo trainer and every demo structure, the workshops dated."""
+    version = cohorts.criteria_version(catalog)
+    posted = cohorts.CohortInput(
+        "Cycle de préparation 2027",
+        {
+            w.id: (day.isoformat(), PLACES[i % len(PLACES)])
+            for i, (w, day) in enumerate(zip(version.workshops, WORKSHOP_DAYS, strict=True))
+        },
+        [str(trainer.id)],
+        [str(s.id) for s in enrolled],
+    )
+    cohorts.save_cohort(session, catalog=catalog, user=admin, cohort=None, posted=posted)

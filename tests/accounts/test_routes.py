@@ -36,14 +36,14 @@ def make_app(
 
 
 @pytest.fixture
-def app(database_url: str, tmp_path: Path) -> FastAPI:
-    application = make_app(database_url, tmp_path)
+def app(app: FastAPI) -> FastAPI:
+    """The app of conftest.py with a page for signed-in users only."""
 
-    @application.get("/essai-prive")
+    @app.get("/essai-prive")
     def private_page(user: CurrentUser) -> dict[str, str]:
         return {"name": user.name}
 
-    return application
+    return app
 
 
 @pytest.fixture

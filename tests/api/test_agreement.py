@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 from fastapi import FastAPI
@@ -11,16 +10,9 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session
 
 from app.accounts.models import Role
-from app.config import Settings
-from app.main import create_app
 from app.reviews.models import Cohort, CohortStructure, CohortTrainer
 from tests.api.helpers import World, bearer, seed, token_for
 from tests.reports.helpers import member, signed_in
-
-
-@pytest.fixture
-def app(database_url: str, tmp_path: Path) -> FastAPI:
-    return create_app(Settings(database_url=database_url, data_dir=tmp_path, environment="test"))
 
 
 @pytest.fixture

@@ -46,12 +46,6 @@ SCOPED = [
 
 
 @pytest.fixture
-def app(database_url: str, tmp_path: Path) -> FastAPI:
-    settings = Settings(database_url=database_url, data_dir=tmp_path, environment="test")
-    return create_app(settings)
-
-
-@pytest.fixture
 def world(app: FastAPI) -> World:
     return seed(app)
 

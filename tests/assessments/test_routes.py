@@ -43,11 +43,6 @@ def make_app(database_url: str, data_dir: Path, **settings: Any) -> FastAPI:
 
 
 @pytest.fixture
-def app(database_url: str, tmp_path: Path) -> FastAPI:
-    return make_app(database_url, tmp_path)
-
-
-@pytest.fixture
 def client(app: FastAPI) -> Iterator[TestClient]:
     with TestClient(app, follow_redirects=False) as test_client:
         yield test_client

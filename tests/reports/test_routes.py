@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import html
 from datetime import date, timedelta
-from pathlib import Path
 from typing import NamedTuple
 
 import pytest
@@ -17,7 +16,7 @@ from app.assessments import service
 from app.assessments.models import ActionItem, ActionStatus, Assessment
 from app.db import AuditEntry
 from app.structures.models import Structure
-from tests.reports.helpers import assessment_with_answers, audit_count, csrf_from, member, signed_in, web_app
+from tests.reports.helpers import assessment_with_answers, audit_count, csrf_from, member, signed_in
 
 WORKSHOPS = (
     "Politique Qualité",
@@ -27,11 +26,6 @@ WORKSHOPS = (
 )
 # DEO-01 declared in place with no evidence (capped), DEO-02 absent although critical (major gap).
 LEVELS = {"DEO-01": 3, "DEO-02": 0, "DEO-04": 3}
-
-
-@pytest.fixture
-def app(database_url: str, tmp_path: Path) -> FastAPI:
-    return web_app(database_url, tmp_path)
 
 
 @pytest.fixture

@@ -1,4 +1,5 @@
-"""The demo seeds one structure, four accounts, a submitted and a half-filled assessment, once."""
+"""The demo seeds four accounts, « Médiation Horizon » with a submitted and a half-filled assessment,
+three more structures, and a cohort of all four run by the demo trainer; once."""
 
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ from app.assessments import service
 from app.assessments.models import Assessment, AssessmentStatus, EvidenceLink, Snapshot
 from app.assessments.snapshot import Signer, load_or_create_signer, verify
 from app.catalog.service import Catalog
+from app.cohorts.dashboard import dashboard
+from app.reviews.models import Cohort
 from app.structures import demo
 from app.structures.models import Structure
 
@@ -36,8 +39,9 @@ def test_demo_assessment_is_half_filled_with_evidence(
     session: Session, catalog: Catalog, signer: Signer
 ) -> None:
     demo.seed(session, catalog=catalog, signer=signer)
-    structure = session.exec(select(Structure)).one()
+    structure = horizon(session)
     assessment = session.exec(select(Assessment).where(Assessment.status == AssessmentStatus.DRAFT)).one()
+    assert assessment.structure_id == structure.id
     assert assessment.questionnaire_ref.startswith("full@")
     assert structure.profile["type_structure"] == "association"
     result = service.evaluate(session, catalog=catalog, assessment=assessment, structure=structure)
@@ -49,14 +53,42 @@ def test_demo_has_an_earlier_express_assessment_submitted_and_signed(
     session: Session, catalog: Catalog, signer: Signer
 ) -> None:
     demo.seed(session, catalog=catalog, signer=signer)
-    submitted = session.exec(select(Assessment).where(Assessment.status == AssessmentStatus.SUBMITTED)).one()
+    structure = horizon(session)
+    submitted = session.exec(
+        select(Assessment).where(
+            Assessment.status == AssessmentStatus.SUBMITTED, Assessment.structure_id == structure.id
+        )
+    ).one()
     assert submitted.questionnaire_ref.startswith("express@")
-    snapshot = session.exec(select(Snapshot)).one()
-    assert snapshot.assessment_id == submitted.id
+    snapshot = session.exec(select(Snapshot).where(Snapshot.assessment_id == submitted.id)).one()
     assert verify(signer.public_bytes, snapshot.canonical_json, snapshot.signature)
-    structure = session.exec(select(Structure)).one()
     result = service.evaluate(session, catalog=catalog, assessment=submitted, structure=structure)
     assert result.progress.answered == result.progress.applicable
+
+
+def horizon(session: Session) -> Structure:
+    return session.exec(select(Structure).where(Structure.name == "Médiation Horizon")).one()
+
+
+def test_demo_cohort_gathers_the_four_structures_with_submitted_assessments_for_the_trainer(
+    session: Session, catalog: Catalog, signer: Signer
+) -> None:
+    demo.seed(session, catalog=catalog, signer=signer)
+    trainer = session.exec(select(User).where(User.email == "formateur@demo.autodiag.fr")).one()
+    cohort = session.exec(select(Cohort)).one()
+    assert cohort.name == "Cycle de préparation 2027"
+    board = dashboard(session, catalog=catalog, cohort=cohort)
+    assert [row.structure.name for row in board.rows] == [
+        "Médiacité Nord",
+        "Médiation Horizon",
+        "Médiation Quartiers Sud",
+        "Trait d'Union Médiation",
+    ]
+    assert all(row.assessment and row.assessment.status == AssessmentStatus.SUBMITTED for row in board.rows)
+    assert len({row.result.verdict for row in board.rows if row.result}) > 1  # different levels
+    assert all(meeting.held_on and meeting.place for meeting in board.meetings.values())
+    assert [t.id for t in board.trainers] == [trainer.id]
+    assert any(len(gap.concerned) > 1 for gaps in board.common.values() for gap in gaps)
 
 
 def test_demo_auditor_may_read_the_structure_through_a_grant(
@@ -66,5 +98,4 @@ def test_demo_auditor_may_read_the_structure_through_a_grant(
 
     demo.seed(session, catalog=catalog, signer=signer)
     auditor = session.exec(select(User).where(User.email == "auditrice@demo.autodiag.fr")).one()
-    structure = session.exec(select(Structure)).one()
-    assert structure_ids(session, auditor, Access.SUBMITTED) == {structure.id}
+    assert structure_ids(session, auditor, Access.SUBMITTED) == {horizon(session).id}

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from fastapi import FastAPI
@@ -12,18 +11,18 @@ from sqlmodel import Session, select
 from app.accounts.models import Role
 from app.api.models import ApiToken
 from app.structures.models import AuditorGrant
-from tests.reports.helpers import audit_count, csrf_from, member, signed_in, web_app
+from tests.reports.helpers import audit_count, csrf_from, member, signed_in
 
 IN_A_MONTH = (datetime.now(UTC) + timedelta(days=30)).date().isoformat()
 
 
 @pytest.fixture
-def app(database_url: str, tmp_path: Path) -> FastAPI:
-    application = web_app(database_url, tmp_path)
-    member(application, "d@example.org", structure_name="Nord")
-    member(application, "a@example.org", role=Role.AUDITOR)
-    member(application, "t@example.org", role=Role.TRAINER)
-    return application
+def app(app: FastAPI) -> FastAPI:
+    """The app of conftest.py with a director, an auditor and a trainer."""
+    member(app, "d@example.org", structure_name="Nord")
+    member(app, "a@example.org", role=Role.AUDITOR)
+    member(app, "t@example.org", role=Role.TRAINER)
+    return app
 
 
 def grants(app: FastAPI) -> list[AuditorGrant]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import html
 import re
-from pathlib import Path
 
 import pytest
 from fastapi import FastAPI
@@ -12,7 +11,7 @@ from sqlmodel import Session
 
 from app.accounts.models import Role, User
 from app.structures.models import Structure
-from tests.reports.helpers import assessment_with_answers, audit_count, csrf_from, member, signed_in, web_app
+from tests.reports.helpers import assessment_with_answers, audit_count, csrf_from, member, signed_in
 
 GOOD_PROFILE = {
     "type_structure": "association",
@@ -22,11 +21,6 @@ GOOD_PROFILE = {
     "travail_isole": "non",
     "plusieurs_services": "non",
 }
-
-
-@pytest.fixture
-def app(database_url: str, tmp_path: Path) -> FastAPI:
-    return web_app(database_url, tmp_path)
 
 
 @pytest.fixture
