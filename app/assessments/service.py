@@ -242,15 +242,16 @@ def _lock_draft(session: Session, assessment: Assessment) -> None:
         raise SubmittedError()
 
 
-ANSWER_COLUMNS = (
-    col(Answer.criterion_id),
-    col(Answer.level),
-    col(Answer.not_applicable),
-    col(Answer.justification),
-    col(Answer.comment),
-    col(Answer.carried_over),
-    col(Answer.revision),
-)
+class AnswerRow(NamedTuple):
+    """An `Answer` as the pages read it (a plain tuple: Jinja reads its fields many times a page)."""
+
+    criterion_id: str
+    level: int | None
+    not_applicable: bool
+    justification: str
+    comment: str
+    carried_over: bool
+    revision: int
 
 
 class LinkRow(NamedTuple):
@@ -280,6 +281,7 @@ class PieceRow(NamedTuple):
     created_at: datetime
 
 
+ANSWER_COLUMNS = tuple(col(getattr(Answer, name)) for name in AnswerRow._fields)
 LINK_COLUMNS = tuple(col(getattr(EvidenceLink, name)) for name in LinkRow._fields)
 PIECE_COLUMNS = tuple(col(getattr(Evidence, name)) for name in PieceRow._fields)
 
@@ -293,7 +295,7 @@ class Loaded:
     Rows have the same attribute names as `Answer`, `EvidenceLink` and `Evidence`.
     """
 
-    answers: dict[str, Any]
+    answers: dict[str, AnswerRow]
     links: dict[str, list[tuple[LinkRow, PieceRow]]]
     """The evidence supporting each criterion, by title."""
 
@@ -327,7 +329,7 @@ def load(session: Session, assessment: Assessment) -> Loaded:
     for row in rows:
         link, piece = LinkRow(*row[:split]), PieceRow(*row[split:])
         links.setdefault(link.criterion_id, []).append((link, piece))
-    return Loaded({answer.criterion_id: answer for answer in answers}, links)
+    return Loaded({row.criterion_id: AnswerRow(*row) for row in answers}, links)
 
 
 def scoring_inputs(session: Session, assessment: Assessment) -> dict[str, scoring.Answer]:
