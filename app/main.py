@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -58,6 +59,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(well_known)
     app.mount("/api/v1", create_api(app.state))
     app.add_exception_handler(StarletteHTTPException, _http_error)  # type: ignore[arg-type]
+    app.add_exception_handler(RequestValidationError, _invalid_request)  # type: ignore[arg-type]
     app.add_exception_handler(SignInRequiredError, sign_in_redirect)
 
     @app.get("/healthz", include_in_schema=False)
@@ -92,3 +94,18 @@ async def _http_error(request: Request, error: StarletteHTTPException) -> Respon
         return error_response(error.status_code, MESSAGES.get(error.status_code) or str(error.detail))
     context = {"status_code": error.status_code, "detail": error.detail}
     return render(request, "errors/error.html", context, status_code=error.status_code)
+
+
+NO_SUCH_PAGE = "Cette page n'existe pas ou ne vous est pas accessible."
+
+
+async def _invalid_request(request: Request, error: RequestValidationError) -> Response:
+    """A web address with a malformed id is a page that does not exist (404), in French.
+
+    Web forms read their fields themselves and answer with the form and its messages; what is left
+    here is a path or query the site never links to, so a page says so rather than FastAPI's JSON.
+    """
+    in_path = any(problem.get("loc", ("",))[0] == "path" for problem in error.errors())
+    status = 404 if in_path else 422
+    detail = NO_SUCH_PAGE if in_path else "L'adresse de cette page contient un paramètre invalide."
+    return render(request, "errors/error.html", {"status_code": status, "detail": detail}, status_code=status)

@@ -524,7 +524,9 @@ def _context(
         "answers": loaded.answers,
         "links": loaded.links,
         "relied_on": evidence.relied_on(session, attached) if evidence_list and attached else set(),
-        "editable": assessment.status == AssessmentStatus.DRAFT,
+        # A trainer or an administrator reading a draft sees it as its director does, without forms.
+        "editable": assessment.status == AssessmentStatus.DRAFT
+        and can(session, request.state.user, Access.WRITE, assessment.structure_id),
         "max_upload": evidence.size_label(request.app.state.settings.max_upload_bytes),
         "size_label": evidence.size_label,
         "outcome": None,

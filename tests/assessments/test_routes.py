@@ -830,3 +830,15 @@ def test_a_forged_csrf_token_is_403_and_changes_nothing(
     assert saved(app, assessment, "DEO-01") is None
     assert rows(app, Evidence) == []
     assert audit_count(app) == before
+
+
+@pytest.mark.parametrize("path", ["/autoevaluations/abc", "/structures/1x/profil", "/preuves/-/fichier"])
+def test_a_malformed_id_in_an_address_is_a_french_404_page(
+    app: FastAPI, client: TestClient, path: str
+) -> None:
+    director(app)
+    sign_in(client)
+    response = client.get(path)
+    assert response.status_code == 404
+    assert response.headers["content-type"].startswith("text/html")
+    assert "Cette page n'existe pas ou ne vous est pas accessible." in text(response)
