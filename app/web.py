@@ -15,6 +15,7 @@ from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.accounts.permissions import runs_cohorts
 from app.config import Settings, secret_key
 
 HTMX_SCRIPT = "htmx-2.0.11.min.js"
@@ -46,6 +47,7 @@ def make_templates(settings: Settings) -> Jinja2Templates:
     templates.env.globals["csrf_token"] = _template_csrf_token
     templates.env.globals["csrf_field"] = _template_csrf_field
     templates.env.globals["current_user"] = _template_current_user
+    templates.env.globals["runs_cohorts"] = runs_cohorts  # the « Mes cohortes » link
     templates.env.filters["score"] = format_score
     for name, path in MACRO_LIBRARIES.items():
         templates.env.globals[name] = templates.env.get_template(path).module

@@ -23,6 +23,7 @@ from sqlmodel import Session, col, select
 
 from app.accounts.models import Role, User
 from app.assessments.models import Assessment, AssessmentStatus, EvidenceLink
+from app.db import pk
 from app.reviews.models import CohortStructure, CohortTrainer
 from app.structures.models import AuditorGrant, Membership
 
@@ -60,14 +61,23 @@ def structure_ids(
         )
         return set(session.exec(enrolled).all())
     if user.role == Role.AUDITOR and access is Access.SUBMITTED:
-        today = today or datetime.now(UTC).date()
-        granted = select(AuditorGrant.structure_id).where(
-            AuditorGrant.auditor_id == user.id,
-            col(AuditorGrant.revoked_at).is_(None),
-            col(AuditorGrant.expires_on) >= today,
-        )
-        return set(session.exec(granted).all())
+        return set(running_grants(session, auditor_id=pk(user), today=today))
     return set()
+
+
+def running_grants(session: Session, *, auditor_id: int, today: date | None = None) -> dict[int, int]:
+    """The grants an auditor reads under: structure id → grant id (the latest if several).
+
+    A grant runs while it is not revoked and `expires_on` (inclusive, UTC calendar day) has not passed.
+    """
+    today = today or datetime.now(UTC).date()
+    query = select(AuditorGrant.structure_id, AuditorGrant.id).where(
+        AuditorGrant.auditor_id == auditor_id,
+        col(AuditorGrant.revoked_at).is_(None),
+        col(AuditorGrant.expires_on) >= today,
+    )
+    rows = session.exec(query.order_by(col(AuditorGrant.id)))
+    return {structure_id: grant_id for structure_id, grant_id in rows if grant_id is not None}
 
 
 def can(session: Session, user: User, access: Access, structure_id: int) -> bool:

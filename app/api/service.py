@@ -12,7 +12,7 @@ from typing import Any
 from sqlmodel import Session, SQLModel, col, select
 
 from app.accounts.models import Role, User
-from app.accounts.permissions import Access, can, structure_ids
+from app.accounts.permissions import Access, can, running_grants, structure_ids
 from app.api.models import (
     AnswerOut,
     ApiToken,
@@ -45,7 +45,6 @@ from app.catalog.service import Catalog
 from app.db import audit, pk
 from app.scoring.answers import parse_text, resolve, scored
 from app.structures.models import Structure
-from app.structures.service import active_grants
 
 PREFIX = "/api/v1"
 
@@ -141,7 +140,7 @@ def record_reads(
     """Write one audit entry per object an auditor read under a grant (`read`: object, structure id)."""
     if user.role != Role.AUDITOR or not read:
         return
-    grants = active_grants(session, auditor_id=pk(user))
+    grants = running_grants(session, auditor_id=pk(user))
     for obj, structure_id in read:
         after: dict[str, Any] = {"grant": grants.get(structure_id), "token": token.id, "path": path}
         audit(session, actor_id=user.id, action="api.read", obj=obj, structure_id=structure_id, after=after)

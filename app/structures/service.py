@@ -9,6 +9,7 @@ from typing import Any, Literal
 from sqlmodel import Session, col, select
 
 from app.accounts.models import Role, User
+from app.accounts.permissions import running_grants
 from app.catalog.models import CriteriaVersion
 from app.db import audit, pk, utcnow
 from app.structures.models import AuditorGrant, Membership, Structure
@@ -140,7 +141,7 @@ def grant_auditor(
         problems["email"] = f"Aucun compte actif n'a l'adresse « {email.strip()} »."
     elif auditor.role != Role.AUDITOR:
         problems["email"] = f"Le compte « {auditor.email} » n'est pas un compte d'auditeur·rice."
-    elif active_grants(session, auditor_id=pk(auditor), today=today).get(pk(structure)):
+    elif running_grants(session, auditor_id=pk(auditor), today=today).get(pk(structure)):
         problems["email"] = "Cet·te auditeur·rice a déjà un accès en cours : révoquez-le d'abord."
     until = _grant_date(expires_on, today, problems)
     if problems or auditor is None or until is None:
@@ -207,15 +208,3 @@ def grants_of(session: Session, *, structure_id: int, today: date | None = None)
             state = "expired"
         rows.append(GrantRow(grant, auditor, state))
     return rows
-
-
-def active_grants(session: Session, *, auditor_id: int, today: date | None = None) -> dict[int, int]:
-    """The running grants of an auditor: structure id → grant id (the latest if several)."""
-    today = today or datetime.now(UTC).date()
-    query = select(AuditorGrant.structure_id, AuditorGrant.id).where(
-        AuditorGrant.auditor_id == auditor_id,
-        col(AuditorGrant.revoked_at).is_(None),
-        col(AuditorGrant.expires_on) >= today,
-    )
-    rows = session.exec(query.order_by(col(AuditorGrant.id)))
-    return {structure_id: grant_id for structure_id, grant_id in rows if grant_id is not None}

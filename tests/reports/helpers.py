@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlmodel import Session, func, select
@@ -14,18 +12,12 @@ from app.assessments import service as assessments
 from app.assessments.models import Assessment
 from app.assessments.snapshot import load_or_create_signer
 from app.catalog.service import Catalog
-from app.config import Settings
 from app.db import AuditEntry
-from app.main import create_app
 from app.structures import service as structures
 from app.structures.models import Structure
 from tests.accounts.test_routes import PASSWORD, csrf_from, sign_in
 
 __all__ = ["PASSWORD", "csrf_from"]
-
-
-def web_app(database_url: str, data_dir: Path) -> FastAPI:
-    return create_app(Settings(database_url=database_url, data_dir=data_dir, environment="test"))
 
 
 def member(
