@@ -24,6 +24,7 @@ from app.cohorts.routes import router as cohorts_router
 from app.config import Settings
 from app.config import settings as default_settings
 from app.db import make_engine, upgrade
+from app.locale import LocaleMiddleware
 from app.reports.routes import router as reports_router
 from app.reviews.routes import router as reviews_router
 from app.structures.routes import router as structures_router
@@ -38,7 +39,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         docs_url=None,
         redoc_url=None,
         lifespan=_dispose_engine,
-        middleware=[Middleware(SecurityHeaders), session_middleware(settings)],
+        middleware=[Middleware(SecurityHeaders), Middleware(LocaleMiddleware), session_middleware(settings)],
         dependencies=[Depends(optional_user), Depends(check_csrf)],
     )
     app.state.settings = settings

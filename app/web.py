@@ -16,6 +16,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.accounts.permissions import runs_cohorts
+from app import locale
 from app.config import Settings, secret_key
 
 HTMX_SCRIPT = "htmx-2.0.11.min.js"
@@ -32,7 +33,7 @@ SECURITY_HEADERS = {
 
 
 MACRO_LIBRARIES = {"m": "macros.html", "r": "reports/macros.html", "rv": "reviews/macros.html"}
-"""Macros every template may call, as globals: `m.date_fr(…)`, `r.verdict_badge(…)`, `rv.finding_badge(…)`.
+"""Macros every template may call, as globals: `m.date(…)`, `r.verdict_badge(…)`, `rv.finding_badge(…)`.
 
 Globals rather than an `{% import %}` in each template: Jinja redoes part of an import's work each
 time an included template imports, and a questionnaire page includes its partials for every question
@@ -42,23 +43,23 @@ time an included template imports, and a questionnaire page includes its partial
 
 def make_templates(settings: Settings) -> Jinja2Templates:
     templates = Jinja2Templates(directory=settings.templates_dir)
+    templates.env.add_extension("jinja2.ext.i18n")
     templates.env.auto_reload = settings.reload_templates
+    templates.env.install_gettext_callables(locale.gettext, locale.ngettext, newstyle=True)  # type: ignore[attr-defined]
+    templates.env.globals["current_language"] = locale.current_language
+    templates.env.globals["languages"] = locale.LANGUAGE_NAMES
     templates.env.globals["htmx_script"] = HTMX_SCRIPT
     templates.env.globals["csrf_token"] = _template_csrf_token
     templates.env.globals["csrf_field"] = _template_csrf_field
     templates.env.globals["current_user"] = _template_current_user
     templates.env.globals["runs_cohorts"] = runs_cohorts  # the « Mes cohortes » link
-    templates.env.filters["score"] = format_score
+    templates.env.filters["score"] = locale.format_score
+    templates.env.filters["number"] = locale.format_number
+    templates.env.filters["date"] = locale.format_date
+    templates.env.filters["size"] = locale.format_size
     for name, path in MACRO_LIBRARIES.items():
         templates.env.globals[name] = templates.env.get_template(path).module
     return templates
-
-
-def format_score(value: float | None) -> str:
-    """Show a 0–100 score the French way, or a dash when there is nothing to score."""
-    if value is None:
-        return "—"
-    return f"{value:.1f}".replace(".", ",").removesuffix(",0")
 
 
 def render(

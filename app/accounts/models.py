@@ -36,6 +36,8 @@ class User(SQLModel, table=True):
     role: Role = Field(sa_type=stored_enum(Role))
     password_hash: str = Field(max_length=200)
     is_active: bool = True
+    language: str | None = Field(default=None, max_length=5)
+    """The interface language the person chose (`app.locale.LANGUAGES`); None: their browser's."""
     created_at: datetime = Field(default_factory=utcnow)
 
 

@@ -15,10 +15,12 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Request, Response
 from fastapi.responses import RedirectResponse
 
 from app.accounts.models import User
-from app.accounts.service import LoginError, authenticate
+from app.accounts.service import LoginError, authenticate, save_language
 from app.api import auth as tokens
 from app.api.models import ApiToken, Scope
+from app.config import settings
 from app.db import SessionDep, utcnow
+from app.locale import LANGUAGE_COOKIE, LANGUAGE_COOKIE_MAX_AGE, LANGUAGES, N_
 from app.web import csrf_token, render
 
 router = APIRouter()
@@ -114,7 +116,35 @@ def sign_in(
     request.session.clear()
     request.session[USER_KEY] = user.id
     csrf_token(request)
-    return RedirectResponse(local_path(suivant), status_code=303)
+    response = RedirectResponse(local_path(suivant), status_code=303)
+    if user.language in LANGUAGES:
+        remember_language(response, user.language)
+    return response
+
+
+@router.post("/langue")
+def choose_language(
+    request: Request,
+    session: SessionDep,
+    user: OptionalUser,
+    langue: Annotated[str, Form()] = "",
+    suivant: Annotated[str, Form()] = "/",
+) -> Response:
+    """Switch the interface language: kept in a cookie, and on the account of a signed-in person."""
+    if langue not in LANGUAGES:
+        raise HTTPException(422, N_("Cette langue n'est pas proposée."))
+    if user is not None:
+        save_language(session, user=user, language=langue)
+    response = RedirectResponse(local_path(suivant), status_code=303)
+    remember_language(response, langue)
+    return response
+
+
+def remember_language(response: Response, language: str) -> None:
+    response.set_cookie(
+        LANGUAGE_COOKIE, language, max_age=LANGUAGE_COOKIE_MAX_AGE, httponly=True, samesite="lax",
+        secure=settings.environment == "production",
+    )
 
 
 @router.post("/deconnexion")

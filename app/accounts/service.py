@@ -171,3 +171,14 @@ def _record_success(session: Session, *, user: User, password: str) -> None:
     audit(session, actor_id=user.id, action="user.sign_in", obj=user, after=after)
     session.commit()
     session.refresh(user)
+
+
+def save_language(session: Session, *, user: User, language: str) -> None:
+    """Keep the interface language a person chose, so a sign-in elsewhere starts in it."""
+    if user.language == language:
+        return
+    before = {"language": user.language}
+    user.language = language
+    session.add(user)
+    audit(session, actor_id=user.id, action="user.language", obj=user, before=before, after={"language": language})
+    session.commit()

@@ -80,7 +80,7 @@ def structure_page(
         "chart": history_chart(history),
         "profile": _profile_summary(catalog, structure.profile),
     }
-    return render(request, "structures/structure.html", context)
+    return render(request, "reports/structure.html", context)
 
 
 @router.get("/structures/{structure_id}/profil")
