@@ -48,6 +48,7 @@ def make_templates(settings: Settings) -> Jinja2Templates:
     templates.env.install_gettext_callables(locale.gettext, locale.ngettext, newstyle=True)  # type: ignore[attr-defined]
     templates.env.globals["current_language"] = locale.current_language
     templates.env.globals["languages"] = locale.LANGUAGE_NAMES
+    templates.env.globals["N_"] = locale.N_
     templates.env.globals["htmx_script"] = HTMX_SCRIPT
     templates.env.globals["csrf_token"] = _template_csrf_token
     templates.env.globals["csrf_field"] = _template_csrf_field
