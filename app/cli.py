@@ -16,10 +16,9 @@ from rich.table import Table
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, select
 
-from app.accounts.models import Role, User
-from app.accounts.service import AccountError, create_user
-from app.api.auth import TokenError, create_token, revoke_token, tokens_of
-from app.api.models import ApiToken, Scope
+from app import demo as demo_data
+from app.accounts.models import ApiToken, Role, Scope, User
+from app.accounts.service import AccountError, TokenError, create_token, create_user, revoke_token, tokens_of
 from app.assessments.snapshot import load_or_create_signer
 from app.catalog.loader import LOCK_NAME, CatalogError, load_catalog, read_lock, sha256
 from app.catalog.models import CriteriaVersion
@@ -29,7 +28,6 @@ from app.db import make_engine, upgrade, utcnow
 from app.main import open_database
 from app.scoring.answers import AnswersError, parse_text, resolve, scored
 from app.scoring.models import Result
-from app.structures import demo as demo_data
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
 criteria_app = typer.Typer(no_args_is_help=True, help="Browse, check and compare criteria versions.")

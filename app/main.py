@@ -12,7 +12,7 @@ from sqlalchemy import Engine
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware import Middleware
 
-from app.accounts.routes import SignInRequiredError, optional_user, sign_in_redirect
+from app.accounts.permissions import runs_cohorts
 from app.accounts.routes import router as accounts_router
 from app.api.auth import MESSAGES, error_response
 from app.api.routes import create_api, well_known
@@ -24,6 +24,7 @@ from app.cohorts.routes import router as cohorts_router
 from app.config import Settings
 from app.config import settings as default_settings
 from app.db import make_engine, upgrade
+from app.deps import SignInRequiredError, optional_user, sign_in_redirect
 from app.locale import LocaleMiddleware
 from app.reports.routes import router as reports_router
 from app.reviews.routes import router as reviews_router
@@ -44,8 +45,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.catalog = load_catalog(settings.catalog_dir)
+    app.state.catalogs = {"fr": app.state.catalog}
     app.state.engine = open_database(settings)
-    app.state.templates = make_templates(settings)
+    app.state.templates = make_templates(settings, runs_cohorts=runs_cohorts)  # the « Mes cohortes » link
     app.state.signer = load_or_create_signer(settings.data_dir, settings.snapshot_signing_key)
     app.mount("/static", StaticFiles(directory=settings.static_dir), name="static")
     app.include_router(catalog_router)

@@ -15,7 +15,6 @@ from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.accounts.permissions import runs_cohorts
 from app import locale
 from app.config import Settings, secret_key
 
@@ -41,7 +40,8 @@ time an included template imports, and a questionnaire page includes its partial
 """
 
 
-def make_templates(settings: Settings) -> Jinja2Templates:
+def make_templates(settings: Settings, **domain_globals: Any) -> Jinja2Templates:
+    """The Jinja environment: gettext, formats, CSRF, macros, and what `create_app` passes from the domains."""
     templates = Jinja2Templates(directory=settings.templates_dir)
     templates.env.add_extension("jinja2.ext.i18n")
     templates.env.auto_reload = settings.reload_templates
@@ -53,7 +53,7 @@ def make_templates(settings: Settings) -> Jinja2Templates:
     templates.env.globals["csrf_token"] = _template_csrf_token
     templates.env.globals["csrf_field"] = _template_csrf_field
     templates.env.globals["current_user"] = _template_current_user
-    templates.env.globals["runs_cohorts"] = runs_cohorts  # the « Mes cohortes » link
+    templates.env.globals.update(domain_globals)
     templates.env.filters["score"] = locale.format_score
     templates.env.filters["number"] = locale.format_number
     templates.env.filters["date"] = locale.format_date

@@ -48,10 +48,10 @@ from app.api.models import (
 from app.assessments import evidence as evidence_store
 from app.assessments.models import Assessment, Snapshot
 from app.catalog.models import CriteriaVersion, Criterion
-from app.catalog.routes import CatalogDep
 from app.catalog.service import Catalog
 from app.config import Settings
 from app.db import SessionDep, pk
+from app.deps import CatalogDep
 from app.scoring.answers import AnswersDocument, AnswersError
 from app.structures.models import Structure
 

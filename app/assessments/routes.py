@@ -10,84 +10,40 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, HTTPException, Request, Response
+from fastapi import APIRouter, Form, HTTPException, Request, Response
 from fastapi.responses import FileResponse, RedirectResponse
 from sqlmodel import Session
 from starlette.datastructures import FormData, UploadFile
 
 from app.accounts.models import User
-from app.accounts.permissions import Access, can, reading, reading_evidence
-from app.accounts.routes import CurrentUser, local_path
+from app.accounts.permissions import Access, can
 from app.assessments import evidence, service
-from app.assessments.models import Answer, Assessment, AssessmentStatus, Evidence, EvidenceKind, EvidenceLink
+from app.assessments.models import Answer, Assessment, AssessmentStatus, Evidence, EvidenceKind
 from app.catalog.models import Questionnaire, Section, Status
-from app.catalog.routes import CatalogDep
 from app.catalog.service import Catalog
 from app.db import SessionDep
+from app.deps import (
+    AssessmentLink,
+    CatalogDep,
+    CurrentUser,
+    Readable,
+    ReadableEvidence,
+    Writable,
+    WritableEvidence,
+    WritableStructure,
+    local_path,
+)
 from app.reviews import results as review_results
 from app.structures.models import Structure
-from app.structures.routes import WritableStructure
 from app.web import render
 
 router = APIRouter()
-NOT_FOUND: dict[type, str] = {
-    Assessment: "Cette autoévaluation n'existe pas ou ne vous est pas accessible.",
-    Evidence: "Cette preuve n'existe pas ou ne vous est pas accessible.",
-    EvidenceLink: "Cette preuve n'est pas jointe à cette autoévaluation.",
-}
-Owned = TypeVar("Owned", Assessment, Evidence)
 QUESTION_RESPONSE = "assessments/partials/question_response.html"
 LEVELS = {"0": 0, "1": 1, "2": 2, "3": 3}
 UPLOAD_OVERHEAD = 64 * 1024
 """Room for the other fields of an upload form before its `Content-Length` alone is refused."""
-
-
-def _owned(session: Session, user: User, model: type[Owned], object_id: int, access: Access) -> Owned:
-    """The object, if `user` may access its structure this way; else 404, as if it did not exist."""
-    found = session.get(model, object_id)
-    if found is None or not can(session, user, access, found.structure_id):
-        raise HTTPException(404, NOT_FOUND[model])
-    return found
-
-
-def readable(session: SessionDep, user: CurrentUser, assessment_id: int) -> Assessment:
-    """An assessment `user` may read: a draft needs READ, a submitted one SUBMITTED (`reading`)."""
-    found = session.get(Assessment, assessment_id)
-    if found is None or not can(session, user, reading(found), found.structure_id):
-        raise HTTPException(404, NOT_FOUND[Assessment])
-    return found
-
-
-def writable(session: SessionDep, user: CurrentUser, assessment_id: int) -> Assessment:
-    return _owned(session, user, Assessment, assessment_id, Access.WRITE)
-
-
-def readable_evidence(session: SessionDep, user: CurrentUser, evidence_id: int) -> Evidence:
-    """Evidence `user` may read: with READ, or with SUBMITTED once a submitted assessment relies on it."""
-    return _owned(session, user, Evidence, evidence_id, reading_evidence(session, evidence_id))
-
-
-def writable_evidence(session: SessionDep, user: CurrentUser, evidence_id: int) -> Evidence:
-    return _owned(session, user, Evidence, evidence_id, Access.WRITE)
-
-
-Readable = Annotated[Assessment, Depends(readable)]
-Writable = Annotated[Assessment, Depends(writable)]
-ReadableEvidence = Annotated[Evidence, Depends(readable_evidence)]
-WritableEvidence = Annotated[Evidence, Depends(writable_evidence)]
-
-
-def assessment_link(session: SessionDep, assessment: Writable, link_id: int) -> EvidenceLink:
-    """A link of the assessment in the path, which the user may change."""
-    link = session.get(EvidenceLink, link_id)
-    if link is None or link.assessment_id != assessment.id:
-        raise HTTPException(404, NOT_FOUND[EvidenceLink])
-    return link
-
-
-AssessmentLink = Annotated[EvidenceLink, Depends(assessment_link)]
 
 
 @dataclass(frozen=True)

@@ -2,35 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from typing import Annotated, TypeVar
 
 from fastapi import APIRouter, Depends, HTTPException, Request, Response
 
 from app.catalog.checks import successors
 from app.catalog.models import (
-    AllOf,
-    AnyOf,
-    Condition,
     CriteriaVersion,
     Criterion,
-    Includes,
-    ProfileField,
 )
-from app.catalog.service import Catalog
+from app.catalog.service import describe_condition
+from app.deps import CatalogDep
 from app.web import render
 
 router = APIRouter()
 Found = TypeVar("Found")
-
-
-def get_catalog(request: Request) -> Catalog:
-    """The catalog loaded and validated when the app started."""
-    catalog: Catalog = request.app.state.catalog
-    return catalog
-
-
-CatalogDep = Annotated[Catalog, Depends(get_catalog)]
 
 
 def get_criteria_version(catalog: CatalogDep, referential: str, version: str) -> CriteriaVersion:
@@ -107,26 +94,6 @@ def applicability(version: CriteriaVersion, criteria: Iterable[Criterion]) -> di
         else "S'applique à toutes les structures."
         for c in criteria
     }
-
-
-def describe_condition(
-    condition: Condition, fields: Mapping[str, ProfileField], *, nested: bool = False
-) -> str:
-    """Put a profile condition into words, with the field and option labels of the criteria file."""
-    if isinstance(condition, AnyOf | AllOf):
-        parts, joiner = (condition.any, " ou ") if isinstance(condition, AnyOf) else (condition.all, " et ")
-        text = joiner.join(describe_condition(part, fields, nested=True) for part in parts)
-        return f"({text})" if nested and len(parts) > 1 else text
-    field = fields[condition.field]
-    if isinstance(condition, Includes):
-        return f"« {field.label} » comprend « {_option_label(field, condition.includes)} »"
-    if isinstance(condition.equals, bool):
-        return f"« {field.label} » : {'oui' if condition.equals else 'non'}"
-    return f"« {field.label} » est « {_option_label(field, condition.equals)} »"
-
-
-def _option_label(field: ProfileField, value: str) -> str:
-    return next((option.label for option in field.options if option.value == value), value)
 
 
 def _by_id(items: Iterable[Found], item_id: str) -> Found | None:

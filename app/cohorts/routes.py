@@ -15,12 +15,11 @@ from starlette.datastructures import FormData
 
 from app.accounts.models import User
 from app.accounts.permissions import cohort_ids, enrollable_structure_ids, runs_cohorts
-from app.accounts.routes import CurrentUser
-from app.catalog.routes import CatalogDep
 from app.catalog.service import Catalog
 from app.cohorts import dashboard, service
+from app.cohorts.models import Cohort
 from app.db import SessionDep, pk
-from app.reviews.models import Cohort
+from app.deps import CatalogDep, CurrentUser
 from app.scoring.models import GAP_FINDINGS
 from app.web import render
 

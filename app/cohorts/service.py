@@ -17,8 +17,8 @@ from app.accounts.models import Role, User
 from app.accounts.permissions import cohort_ids, enrollable_structure_ids
 from app.catalog.models import CriteriaVersion, Status
 from app.catalog.service import Catalog, version_key
+from app.cohorts.models import Cohort, CohortStructure, CohortTrainer, CohortWorkshop
 from app.db import audit, pk
-from app.reviews.models import Cohort, CohortStructure, CohortTrainer, CohortWorkshop
 from app.structures.models import Structure
 
 NAME_MAX, PLACE_MAX = 200, 200

@@ -18,12 +18,11 @@ from sqlmodel import Session
 
 from app.accounts.models import User
 from app.accounts.permissions import Access, can
-from app.accounts.routes import CurrentUser
 from app.assessments import service as assessments
 from app.assessments.models import Assessment, AssessmentStatus, EvidenceLink
-from app.catalog.routes import CatalogDep
 from app.catalog.service import Catalog
 from app.db import SessionDep, pk
+from app.deps import CatalogDep, CurrentUser
 from app.reviews import results, service
 from app.reviews.models import AuditFinding, Decision, EvidenceRating, EvidenceVerdict, ReviewItem
 from app.structures.models import Structure

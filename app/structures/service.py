@@ -10,12 +10,16 @@ from sqlmodel import Session, col, select
 
 from app.accounts.models import Role, User
 from app.accounts.permissions import running_grants
-from app.catalog.models import CriteriaVersion
+from app.catalog.models import CriteriaVersion, Questionnaire
 from app.db import audit, pk, utcnow
+from app.locale import gettext as _
 from app.structures.models import AuditorGrant, Membership, Structure
 
 GRANT_MAX_DAYS = 2 * 366
 """A grant lasts at most about two years: the AFNOR cycle audits every two years."""
+
+PROFILE_QUESTIONNAIRE = "full"
+"""The profile questions asked are the full questionnaire's: it asks every one the criteria use."""
 
 
 class ProfileError(ValueError):
@@ -208,3 +212,24 @@ def grants_of(session: Session, *, structure_id: int, today: date | None = None)
             state = "expired"
         rows.append(GrantRow(grant, auditor, state))
     return rows
+
+
+def profile_summary(
+    questionnaire: Questionnaire, version: CriteriaVersion, profile: dict[str, Any]
+) -> list[tuple[str, str]]:
+    """Each profile question's label with the answer in words ("Non renseigné" when missing)."""
+    fields = version.fields_by_id
+    summary = []
+    for question in questionnaire.profile:
+        field, value = fields[question.field], profile.get(question.field)
+        labels = {o.value: o.label for o in field.options}
+        if value is None:
+            text = _("Non renseigné")
+        elif field.kind == "boolean":
+            text = _("Oui") if value else _("Non")
+        elif field.kind == "multi":
+            text = " ; ".join(labels.get(v, v) for v in value) or _("Aucun")
+        else:
+            text = labels.get(value, str(value))
+        summary.append((field.label, text))
+    return summary
