@@ -92,7 +92,14 @@ def get_catalog(request: Request) -> Catalog:
     return catalogs.get(current_language()) or request.app.state.catalog
 
 
+def get_canonical_catalog(request: Request) -> Catalog:
+    """The catalog as its files say, in French: what snapshots sign and the API serves."""
+    catalog: Catalog = request.app.state.catalog
+    return catalog
+
+
 CatalogDep = Annotated[Catalog, Depends(get_catalog)]
+CanonicalCatalogDep = Annotated[Catalog, Depends(get_canonical_catalog)]
 
 
 NOT_FOUND: dict[type, str] = {

@@ -20,6 +20,7 @@ from app.assessments.routes import router as assessments_router
 from app.assessments.snapshot import load_or_create_signer
 from app.catalog.loader import load_catalog
 from app.catalog.routes import router as catalog_router
+from app.catalog.translations import translate_catalog
 from app.cohorts.routes import router as cohorts_router
 from app.config import Settings
 from app.config import settings as default_settings
@@ -45,7 +46,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.catalog = load_catalog(settings.catalog_dir)
-    app.state.catalogs = {"fr": app.state.catalog}
+    app.state.catalogs = {"fr": app.state.catalog, "en": translate_catalog(app.state.catalog, "en")[0]}
     app.state.engine = open_database(settings)
     app.state.templates = make_templates(settings, runs_cohorts=runs_cohorts)  # the « Mes cohortes » link
     app.state.signer = load_or_create_signer(settings.data_dir, settings.snapshot_signing_key)

@@ -26,6 +26,7 @@ from app.catalog.service import Catalog
 from app.db import SessionDep
 from app.deps import (
     AssessmentLink,
+    CanonicalCatalogDep,
     CatalogDep,
     CurrentUser,
     Readable,
@@ -224,17 +225,19 @@ def submit(
     *,
     session: SessionDep,
     catalog: CatalogDep,
+    canonical: CanonicalCatalogDep,
     user: CurrentUser,
     assessment: Writable,
     confirmation: Annotated[str, Form()] = "",
 ) -> Response:
+    """Submit; the snapshot is signed from the French catalog whatever the page's language."""
     try:
         _refuse_unless_draft(assessment)
         if confirmation != "oui":
             raise service.AssessmentError("Cochez la case de confirmation pour soumettre l'autoévaluation.")
         structure, signer = _structure(session, assessment), request.app.state.signer
         service.submit(
-            session, catalog=catalog, assessment=assessment, structure=structure, user=user, signer=signer
+            session, catalog=canonical, assessment=assessment, structure=structure, user=user, signer=signer
         )
     except service.AssessmentError as error:
         context = _review_context(request, session, catalog, assessment, error=str(error))
