@@ -21,6 +21,7 @@ from app.assessments.models import Assessment, Evidence, EvidenceLink
 from app.catalog.service import Catalog
 from app.db import SessionDep
 from app.locale import N_, current_language
+from app.locale import gettext as _
 from app.structures.models import Structure
 
 USER_KEY = "user_id"
@@ -116,7 +117,7 @@ def _owned(session: Session, user: User, model: type[Owned], object_id: int, acc
     found = session.get(model, object_id)
     structure_id = found.id if isinstance(found, Structure) else found.structure_id if found else None
     if found is None or structure_id is None or not can(session, user, access, structure_id):
-        raise HTTPException(404, NOT_FOUND[model])
+        raise HTTPException(404, _(NOT_FOUND[model]))
     return found
 
 
@@ -133,7 +134,7 @@ def readable(session: SessionDep, user: CurrentUser, assessment_id: int) -> Asse
     """An assessment `user` may read: a draft needs READ, a submitted one SUBMITTED (`reading`)."""
     found = session.get(Assessment, assessment_id)
     if found is None or not can(session, user, reading(found), found.structure_id):
-        raise HTTPException(404, NOT_FOUND[Assessment])
+        raise HTTPException(404, _(NOT_FOUND[Assessment]))
     return found
 
 
@@ -162,7 +163,7 @@ def assessment_link(session: SessionDep, assessment: Writable, link_id: int) -> 
     """A link of the assessment in the path, which the user may change."""
     link = session.get(EvidenceLink, link_id)
     if link is None or link.assessment_id != assessment.id:
-        raise HTTPException(404, NOT_FOUND[EvidenceLink])
+        raise HTTPException(404, _(NOT_FOUND[EvidenceLink]))
     return link
 
 

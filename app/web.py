@@ -17,6 +17,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app import locale
 from app.config import Settings, secret_key
+from app.locale import N_
+from app.locale import gettext as _
 
 HTMX_SCRIPT = "htmx-2.0.11.min.js"
 SECURITY_HEADERS = {
@@ -112,7 +114,7 @@ CSRF_KEY = "csrf_token"
 CSRF_HEADER = "X-CSRF-Token"
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
-CSRF_FAILED = (
+CSRF_FAILED = N_(
     "La vérification de sécurité du formulaire a échoué : votre session a peut-être expiré. "
     "Rechargez la page, puis recommencez. Rien n'a été enregistré."
 )
@@ -159,7 +161,7 @@ async def check_csrf(request: Request) -> None:
     if not isinstance(expected, str) or not any(
         isinstance(token, str) and secrets.compare_digest(token.encode(), expected.encode()) for token in sent
     ):
-        raise HTTPException(403, CSRF_FAILED)
+        raise HTTPException(403, _(CSRF_FAILED))
 
 
 @pass_context

@@ -9,6 +9,8 @@ from typing import Literal
 from sqlmodel import Field, SQLModel
 
 from app.db import stored_enum, utcnow
+from app.locale import N_
+from app.locale import gettext as _
 
 
 class Role(StrEnum):
@@ -19,12 +21,15 @@ class Role(StrEnum):
 
     @property
     def label(self) -> str:
-        return {
-            "admin": "Administrateur·rice",
-            "director": "Directeur·rice de structure",
-            "trainer": "Formateur·rice",
-            "auditor": "Auditeur·rice",
-        }[self.value]
+        return _(ROLE_LABELS[self])
+
+
+ROLE_LABELS = {
+    Role.ADMIN: N_("Administrateur·rice"),
+    Role.DIRECTOR: N_("Directeur·rice de structure"),
+    Role.TRAINER: N_("Formateur·rice"),
+    Role.AUDITOR: N_("Auditeur·rice"),
+}
 
 
 class User(SQLModel, table=True):
@@ -63,11 +68,16 @@ class Scope(StrEnum):
 
     @property
     def label(self) -> str:
-        return {
-            "read:catalog": "Lire le catalogue (référentiels, critères, questionnaires) et calculer un score",
-            "read:assessments": "Lire les structures, les autoévaluations soumises, leurs résultats et instantanés",
-            "read:evidence": "Télécharger les fichiers de preuve",
-        }[self.value]
+        return _(SCOPE_LABELS[self])
+
+
+SCOPE_LABELS = {
+    Scope.CATALOG: N_("Lire le catalogue (référentiels, critères, questionnaires) et calculer un score"),
+    Scope.ASSESSMENTS: N_(
+        "Lire les structures, les autoévaluations soumises, leurs résultats et instantanés"
+    ),
+    Scope.EVIDENCE: N_("Télécharger les fichiers de preuve"),
+}
 
 
 class ApiToken(SQLModel, table=True):

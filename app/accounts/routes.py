@@ -14,6 +14,7 @@ from app.config import settings
 from app.db import SessionDep, utcnow
 from app.deps import USER_KEY, CurrentUser, OptionalUser, local_path
 from app.locale import LANGUAGE_COOKIE, LANGUAGE_COOKIE_MAX_AGE, LANGUAGES, N_
+from app.locale import gettext as _
 from app.web import csrf_token, render
 
 router = APIRouter()
@@ -63,7 +64,7 @@ def choose_language(
 ) -> Response:
     """Switch the interface language: kept in a cookie, and on the account of a signed-in person."""
     if langue not in LANGUAGES:
-        raise HTTPException(422, N_("Cette langue n'est pas proposée."))
+        raise HTTPException(422, _("Cette langue n'est pas proposée."))
     if user is not None:
         save_language(session, user=user, language=langue)
     response = RedirectResponse(local_path(suivant), status_code=303)
@@ -91,7 +92,7 @@ def sign_out(request: Request) -> Response:
 # Personal API tokens: created here (the secret shown once), listed, revoked.
 
 TOKEN_DAYS = (7, 30, 90, 180, 365)
-NOT_YOURS = "Ce jeton n'existe pas ou ne vous appartient pas."
+NOT_YOURS = N_("Ce jeton n'existe pas ou ne vous appartient pas.")
 
 
 @router.get("/compte/jetons")
@@ -132,7 +133,7 @@ def token_create(
 def token_revoke(session: SessionDep, user: CurrentUser, token_id: int) -> Response:
     token = session.get(ApiToken, token_id)
     if token is None or token.user_id != user.id:
-        raise HTTPException(404, NOT_YOURS)
+        raise HTTPException(404, _(NOT_YOURS))
     accounts.revoke_token(session, token=token, actor=user)
     return RedirectResponse("/compte/jetons", status_code=303)
 

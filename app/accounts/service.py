@@ -18,6 +18,8 @@ from sqlmodel import Session, col, select
 
 from app.accounts.models import ApiToken, LoginAttempt, Role, Scope, User
 from app.db import audit, pk, utcnow
+from app.locale import N_, ngettext
+from app.locale import gettext as _
 
 MIN_PASSWORD_LENGTH = 12
 MAX_PASSWORD_LENGTH = 1024
@@ -25,7 +27,7 @@ THROTTLE_WINDOW = timedelta(minutes=15)
 MAX_FAILURES_PER_EMAIL = 5
 MAX_FAILURES_PER_CLIENT = 20
 EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s.]+")
-WRONG_CREDENTIALS = "Adresse électronique ou mot de passe incorrect."
+WRONG_CREDENTIALS = N_("Adresse électronique ou mot de passe incorrect.")
 
 _hasher = PasswordHasher()
 
@@ -75,16 +77,22 @@ def create_user(
     """Create an active account; refuse an invalid or taken email, an empty name or a short password."""
     email, name = _normalize_email(email), name.strip()
     if len(email) > 254 or not EMAIL.fullmatch(email):
-        raise AccountError(f"L'adresse électronique « {email} » n'est pas valide.", field="email")
+        message = _("L'adresse électronique « %(email)s » n'est pas valide.") % {"email": email}
+        raise AccountError(message, field="email")
     if not name or len(name) > 120:
-        raise AccountError("Le nom doit compter entre 1 et 120 caractères.", field="name")
+        raise AccountError(_("Le nom doit compter entre 1 et 120 caractères."), field="name")
     if len(password) < MIN_PASSWORD_LENGTH:
-        message = f"Le mot de passe doit compter au moins {MIN_PASSWORD_LENGTH} caractères."
+        message = _("Le mot de passe doit compter au moins %(count)s caractères.") % {
+            "count": MIN_PASSWORD_LENGTH
+        }
         raise AccountError(message, field="password")
     if len(password) > MAX_PASSWORD_LENGTH:
-        message = f"Le mot de passe ne doit pas dépasser {MAX_PASSWORD_LENGTH} caractères."
+        message = _("Le mot de passe ne doit pas dépasser %(count)s caractères.") % {
+            "count": MAX_PASSWORD_LENGTH
+        }
         raise AccountError(message, field="password")
-    taken = AccountError(f"L'adresse électronique « {email} » est déjà utilisée.", field="email")
+    message = _("L'adresse électronique « %(email)s » est déjà utilisée.") % {"email": email}
+    taken = AccountError(message, field="email")
     if session.exec(select(User.id).where(User.email == email)).first() is not None:
         raise taken
     user = User(email=email, name=name, role=role, password_hash=hash_password(password))
@@ -102,27 +110,28 @@ def create_user(
 
 
 def authenticate(session: Session, *, email: str, password: str, client: str) -> User:
-    """Return the active user with these credentials, or raise `LoginError` with a French message."""
+    """Return the active user with these credentials, or raise `LoginError` with a message for the person."""
     email, client = _normalize_email(email), client[:64]
     if not email:
-        raise LoginError("Saisissez votre adresse électronique.", field="email")
+        raise LoginError(_("Saisissez votre adresse électronique."), field="email")
     if not password:
-        raise LoginError("Saisissez votre mot de passe.", field="password")
+        raise LoginError(_("Saisissez votre mot de passe."), field="password")
     wait = _throttle_wait(session, email=email, client=client)
     if wait is not None:
         minutes = math.ceil(wait / 60)
-        message = (
-            "Trop de tentatives de connexion infructueuses. "
-            f"Réessayez dans {minutes} minute{'s' if minutes > 1 else ''}."
-        )
+        message = ngettext(
+            "Trop de tentatives de connexion infructueuses. Réessayez dans %(minutes)s minute.",
+            "Trop de tentatives de connexion infructueuses. Réessayez dans %(minutes)s minutes.",
+            minutes,
+        ) % {"minutes": minutes}
         raise LoginError(message, retry_after=wait)
     user = session.exec(select(User).where(User.email == email)).first()
     # Verify even when the email is unknown, so both cases take the same time.
     if not verify_password(user.password_hash if user else _decoy_hash(), password) or user is None:
         _record_failure(session, email=email, client=client)
-        raise LoginError(WRONG_CREDENTIALS)
+        raise LoginError(_(WRONG_CREDENTIALS))
     if not user.is_active:
-        raise LoginError("Ce compte est désactivé. Adressez-vous à un administrateur de la plateforme.")
+        raise LoginError(_("Ce compte est désactivé. Adressez-vous à un administrateur de la plateforme."))
     _record_success(session, user=user, password=password)
     return user
 
@@ -205,7 +214,7 @@ API read into a write transaction (SQLite has one writer at a time) for no usefu
 
 
 class TokenError(ValueError):
-    """A refused token; `problems` maps field → French message."""
+    """A refused token; `problems` maps field → message in the request's language."""
 
     def __init__(self, problems: dict[str, str]) -> None:
         self.problems = problems
@@ -228,13 +237,13 @@ def create_token(
     name, chosen = name.strip(), sorted(set(scopes))
     problems = {}
     if not name or len(name) > 100:
-        problems["name"] = (
+        problems["name"] = _(
             "Donnez au jeton un nom de 1 à 100 caractères (par exemple, l'outil qui l'utilise)."
         )
     if not chosen or not set(chosen) <= {scope.value for scope in Scope}:
-        problems["scopes"] = "Cochez au moins une autorisation parmi celles proposées."
+        problems["scopes"] = _("Cochez au moins une autorisation parmi celles proposées.")
     if not 1 <= days <= MAX_TOKEN_DAYS:
-        problems["days"] = f"La durée de validité va de 1 à {MAX_TOKEN_DAYS} jours."
+        problems["days"] = _("La durée de validité va de 1 à %(count)s jours.") % {"count": MAX_TOKEN_DAYS}
     if problems:
         raise TokenError(problems)
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)

@@ -130,7 +130,11 @@ def _page(request: Request, items: list[Any], limit: int, key: str) -> dict[str,
 
 @router.get("/referentials", tags=["catalog"], summary="List referentials and their versions", responses=READ)
 def referentials(
-    request: Request, catalog: CanonicalCatalogDep, _caller: CatalogReader, limit: Limit = 50, after: AfterKey = ""
+    request: Request,
+    catalog: CanonicalCatalogDep,
+    _caller: CatalogReader,
+    limit: Limit = 50,
+    after: AfterKey = "",
 ) -> ReferentialPage:
     found = [r for r in service.referentials(catalog) if r.id > after]
     return ReferentialPage.model_validate(_page(request, found, limit, "id"))
@@ -170,7 +174,11 @@ def criteria(
 
 @router.get("/questionnaires", tags=["catalog"], summary="List questionnaires, by reference", responses=READ)
 def questionnaires(
-    request: Request, catalog: CanonicalCatalogDep, _caller: CatalogReader, limit: Limit = 50, after: AfterKey = ""
+    request: Request,
+    catalog: CanonicalCatalogDep,
+    _caller: CatalogReader,
+    limit: Limit = 50,
+    after: AfterKey = "",
 ) -> QuestionnairePage:
     found = [
         QuestionnaireOut.model_validate(
@@ -263,7 +271,11 @@ def structure_assessments(
     responses=READ_ONE,
 )
 def assessment(
-    request: Request, session: SessionDep, catalog: CanonicalCatalogDep, caller: AssessmentReader, assessment_id: Id
+    request: Request,
+    session: SessionDep,
+    catalog: CanonicalCatalogDep,
+    caller: AssessmentReader,
+    assessment_id: Id,
 ) -> AssessmentDetailOut:
     found = _assessment(request, session, caller, assessment_id)
     return service.assessment_detail(session, catalog=catalog, assessment=found)

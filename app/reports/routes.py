@@ -14,6 +14,8 @@ from app.assessments.models import ActionItem, Assessment, AssessmentStatus
 from app.catalog.service import Catalog
 from app.db import SessionDep, pk
 from app.deps import CatalogDep, CurrentUser, Readable, ReadableStructure, Writable
+from app.locale import N_
+from app.locale import gettext as _
 from app.reports import service
 from app.reports.charts import history_chart, radar
 from app.reviews import results as review_results
@@ -22,7 +24,7 @@ from app.structures.models import Structure
 from app.web import render
 
 router = APIRouter()
-ITEM_NOT_FOUND = "Cette action n'existe pas dans ce plan."
+ITEM_NOT_FOUND = N_("Cette action n'existe pas dans ce plan.")
 
 
 @router.get("/structures")
@@ -98,7 +100,7 @@ async def edit_item(
 ) -> Response:
     item = session.get(ActionItem, item_id)
     if item is None or item.assessment_id != assessment.id:
-        raise HTTPException(404, ITEM_NOT_FOUND)
+        raise HTTPException(404, _(ITEM_NOT_FOUND))
     form = await request.form()
     posted = {name: str(form.get(name, "")) for name in ("responsable", "echeance", "statut")}
     status_code, errors = 200, {}
@@ -144,7 +146,7 @@ def _context(session: SessionDep, catalog: Catalog, assessment: Assessment) -> d
         "sections": {q.criterion: s.id for s in bound.questionnaire.sections for q in s.questions},
         "reference_date": service.reference_date(assessment),
         "due_dates": {gap.criterion: service.due_date(assessment, gap) for gap in result.gaps},
-        "status_labels": service.STATUS_LABELS,
+        "status_labels": service.status_labels(),
         "can_write": False,
         "edited": None,
         "errors": {},

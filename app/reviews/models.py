@@ -9,6 +9,8 @@ from sqlalchemy import UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from app.db import stored_enum, utcnow
+from app.locale import N_
+from app.locale import gettext as _
 
 
 class AuditFinding(StrEnum):
@@ -22,13 +24,16 @@ class AuditFinding(StrEnum):
 
     @property
     def label(self) -> str:
-        return {
-            "point_fort": "Point fort",
-            "piste_de_progres": "Piste de progrès",
-            "point_sensible": "Point sensible",
-            "nc_mineure": "Non-conformité mineure",
-            "nc_majeure": "Non-conformité majeure",
-        }[self.value]
+        return _(FINDING_LABELS[self])
+
+
+FINDING_LABELS = {
+    AuditFinding.POINT_FORT: N_("Point fort"),
+    AuditFinding.PISTE_DE_PROGRES: N_("Piste de progrès"),
+    AuditFinding.POINT_SENSIBLE: N_("Point sensible"),
+    AuditFinding.NC_MINEURE: N_("Non-conformité mineure"),
+    AuditFinding.NC_MAJEURE: N_("Non-conformité majeure"),
+}
 
 
 class EvidenceVerdict(StrEnum):
@@ -40,9 +45,14 @@ class EvidenceVerdict(StrEnum):
 
     @property
     def label(self) -> str:
-        return {"suffisante": "Suffisante", "insuffisante": "Insuffisante", "a_completer": "À compléter"}[
-            self.value
-        ]
+        return _(VERDICT_LABELS[self])
+
+
+VERDICT_LABELS = {
+    EvidenceVerdict.SUFFISANTE: N_("Suffisante"),
+    EvidenceVerdict.INSUFFISANTE: N_("Insuffisante"),
+    EvidenceVerdict.A_COMPLETER: N_("À compléter"),
+}
 
 
 class Decision(StrEnum):
@@ -51,7 +61,13 @@ class Decision(StrEnum):
 
     @property
     def label(self) -> str:
-        return {"returned": "Retournée pour modifications", "validated": "Validée"}[self.value]
+        return _(DECISION_LABELS[self])
+
+
+DECISION_LABELS = {
+    Decision.RETURNED: N_("Retournée pour modifications"),
+    Decision.VALIDATED: N_("Validée"),
+}
 
 
 class ReviewItem(SQLModel, table=True):

@@ -15,6 +15,8 @@ from starlette.datastructures import FormData, QueryParams
 from app.catalog.service import Catalog, describe_condition
 from app.db import SessionDep, pk
 from app.deps import CatalogDep, CurrentUser, WritableStructure
+from app.locale import N_
+from app.locale import gettext as _
 from app.scoring.service import holds
 from app.structures import service
 from app.structures.models import AuditorGrant, Structure
@@ -100,7 +102,7 @@ def _profile_context(
 
 # « Accès des auditeurs »: who may read the submitted assessments, until when.
 
-GRANT_NOT_FOUND = "Cet accès n'existe pas pour cette structure."
+GRANT_NOT_FOUND = N_("Cet accès n'existe pas pour cette structure.")
 
 
 @router.get("/structures/{structure_id}/auditeurs")
@@ -135,7 +137,7 @@ def revoke_grant(
 ) -> Response:
     found = session.get(AuditorGrant, grant_id)
     if found is None or found.structure_id != structure.id:
-        raise HTTPException(404, GRANT_NOT_FOUND)
+        raise HTTPException(404, _(GRANT_NOT_FOUND))
     service.revoke_grant(session, grant=found, actor=user)
     return RedirectResponse(f"/structures/{structure.id}/auditeurs", status_code=303)
 
