@@ -56,7 +56,7 @@ def english() -> dict[str, object]:
 
 def test_every_message_has_an_english_translation_neither_missing_nor_fuzzy() -> None:
     catalog = english()
-    singulars = {msgid for msgid in extracted()}
+    singulars = set(extracted())
     missing = sorted(m for m in singulars if m not in catalog and not any(m == key for key in catalog))
     plural_forms = {str(m.id[1]) for m in catalog.values() if isinstance(m.id, tuple)}  # type: ignore[attr-defined]
     missing = [m for m in missing if m not in plural_forms]
@@ -89,8 +89,8 @@ def _template_literals(path: Path) -> list[str]:
             text = re.sub(r"<!--.*?-->", " ", value, flags=re.S)
             attributes = TEXT_ATTRIBUTE.findall(text)
             text = re.sub(r"<[^>]*>?|^[^<]*>", " ", text)
-            for piece in [*re.split(r"\s{2,}|\n", text), *attributes]:
-                piece = piece.strip(" ·—–:;,.()«»|/-")
+            for raw in [*re.split(r"\s{2,}|\n", text), *attributes]:
+                piece = raw.strip(" ·—–:;,.()«»|/-")
                 if (
                     piece
                     and FRENCH_WORD.search(piece)
@@ -131,20 +131,19 @@ def _python_literals(path: Path) -> list[str]:
             first = node.body[0]
             if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant):
                 docstrings.add(id(first.value))
-        if isinstance(node, ast.AnnAssign | ast.Assign):  # attribute docstrings follow an assignment
-            pass
     found = []
     for node in ast.walk(tree):
         if isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant):
             docstrings.add(id(node.value))  # bare string statements are documentation
     for node in ast.walk(tree):
+        unmarked = id(node) not in marked | docstrings
         if (
             isinstance(node, ast.Constant)
             and isinstance(node.value, str)
-            and id(node) not in marked | docstrings
+            and unmarked
+            and FRENCH_LETTER.search(node.value)
         ):
-            if FRENCH_LETTER.search(node.value):
-                found.append(node.value)
+            found.append(node.value)
         if isinstance(node, ast.JoinedStr) and id(node) not in marked:
             text = "".join(
                 v.value for v in node.values if isinstance(v, ast.Constant) and isinstance(v.value, str)

@@ -25,9 +25,11 @@ def switch(client: TestClient, language: str, *, suivant: str = "/referentiels")
 def test_pages_are_french_by_default_and_english_when_the_browser_asks(app: FastAPI) -> None:
     client = TestClient(app)
     french = client.get("/referentiels").text
-    assert '<html lang="fr">' in french and "Référentiels" in french
+    assert '<html lang="fr">' in french
+    assert "Référentiels" in french
     english = client.get("/referentiels", headers={"Accept-Language": "en-GB,en;q=0.9,fr;q=0.5"}).text
-    assert '<html lang="en">' in english and "Frameworks" in english
+    assert '<html lang="en">' in english
+    assert "Frameworks" in english
     german = client.get("/referentiels", headers={"Accept-Language": "de-DE, it;q=0.8"}).text
     assert '<html lang="fr">' in german
 
