@@ -3,7 +3,7 @@ UV_VERSION := 0.13.8
 UV := python3 -m uv
 COVERED := app/catalog/*,app/scoring/*
 
-.PHONY: setup serve test lint browser-deps
+.PHONY: setup serve test lint browser-deps messages
 
 setup:  # install uv (pinned) if missing, then exactly the locked dependencies
 	@python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
@@ -18,6 +18,13 @@ lint: setup  # style, formatting, types, and every criteria and questionnaire fi
 	$(UV) run ruff format --check .
 	$(UV) run mypy
 	$(UV) run autodiag criteria validate
+
+# The interface's strings (babel.cfg: app/ and templates/) into the English catalog; then translate
+# what `msgstr ""` marks as new. French is the source language: it needs no catalog.
+messages: setup  # extract the interface's strings and update app/locale/en/LC_MESSAGES/messages.po
+	$(UV) run pybabel extract -F babel.cfg -k N_ --sort-output --no-wrap --omit-header -o app/locale/messages.pot .
+	$(UV) run pybabel update -i app/locale/messages.pot -d app/locale -l en --no-wrap --no-fuzzy-matching --ignore-obsolete --omit-header
+	rm app/locale/messages.pot
 
 # What tests/browser needs: Debian's Chromium (Playwright's own download cannot work here) and
 # axe-core from package-lock.json. Each step runs only when its result is missing. fonts-liberation

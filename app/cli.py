@@ -16,20 +16,19 @@ from rich.table import Table
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, select
 
-from app.accounts.models import Role, User
-from app.accounts.service import AccountError, create_user
-from app.api.auth import TokenError, create_token, revoke_token, tokens_of
-from app.api.models import ApiToken, Scope
+from app import demo as demo_data
+from app.accounts.models import ApiToken, Role, Scope, User
+from app.accounts.service import AccountError, TokenError, create_token, create_user, revoke_token, tokens_of
 from app.assessments.snapshot import load_or_create_signer
 from app.catalog.loader import LOCK_NAME, CatalogError, load_catalog, read_lock, sha256
 from app.catalog.models import CriteriaVersion
 from app.catalog.service import Catalog, diff, json_schemas
+from app.catalog.translations import TRANSLATED_LANGUAGES, translate_catalog
 from app.config import settings
 from app.db import make_engine, upgrade, utcnow
 from app.main import open_database
 from app.scoring.answers import AnswersError, parse_text, resolve, scored
 from app.scoring.models import Result
-from app.structures import demo as demo_data
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
 criteria_app = typer.Typer(no_args_is_help=True, help="Browse, check and compare criteria versions.")
@@ -80,13 +79,23 @@ def _print_json(data: Any) -> None:
 def criteria_validate(
     path: Annotated[Path | None, typer.Option(help="Folder holding criteria/ and questionnaires/.")] = None,
 ) -> None:
-    """Load and cross-check every criteria and questionnaire file."""
+    """Load and cross-check every criteria and questionnaire file, and their translations."""
     catalog = _catalog(path)
     for ref, version in sorted(catalog.criteria.items()):
         typer.echo(f"OK {ref}: {len(version.active)} criteria, {version.status}")
     for ref, q in sorted(catalog.questionnaires.items()):
         partial = ", partial" if q.partial else ""
         typer.echo(f"OK {ref}: {len(q.criterion_ids)} questions on {q.criteria}{partial}, {q.status}")
+    for language in TRANSLATED_LANGUAGES:
+        try:
+            _translated, fallbacks = translate_catalog(catalog, language)
+        except CatalogError as error:
+            for problem in error.problems:
+                typer.echo(str(problem), err=True)
+            fail(f"{len(error.problems)} problem(s) in the {language} translation files")
+        for fallback in fallbacks:
+            typer.echo(f"warning: {fallback}", err=True)
+        typer.echo(f"OK translations into {language}: {len(fallbacks)} text(s) shown in French")
 
 
 @criteria_app.command("list")

@@ -12,7 +12,7 @@ from sqlalchemy import Engine
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware import Middleware
 
-from app.accounts.routes import SignInRequiredError, optional_user, sign_in_redirect
+from app.accounts.permissions import runs_cohorts
 from app.accounts.routes import router as accounts_router
 from app.api.auth import MESSAGES, error_response
 from app.api.routes import create_api, well_known
@@ -20,11 +20,14 @@ from app.assessments.routes import router as assessments_router
 from app.assessments.snapshot import load_or_create_signer
 from app.catalog.loader import load_catalog
 from app.catalog.routes import router as catalog_router
+from app.catalog.translations import translate_catalog
 from app.cohorts.routes import router as cohorts_router
 from app.config import Settings
 from app.config import settings as default_settings
 from app.db import make_engine, upgrade
-from app.locale import LocaleMiddleware
+from app.deps import SignInRequiredError, optional_user, sign_in_redirect
+from app.locale import N_, LocaleMiddleware
+from app.locale import gettext as _
 from app.reports.routes import router as reports_router
 from app.reviews.routes import router as reviews_router
 from app.structures.routes import router as structures_router
@@ -44,8 +47,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.catalog = load_catalog(settings.catalog_dir)
+    app.state.catalogs = {"fr": app.state.catalog, "en": translate_catalog(app.state.catalog, "en")[0]}
     app.state.engine = open_database(settings)
-    app.state.templates = make_templates(settings)
+    app.state.templates = make_templates(settings, runs_cohorts=runs_cohorts)  # the « Mes cohortes » link
     app.state.signer = load_or_create_signer(settings.data_dir, settings.snapshot_signing_key)
     app.mount("/static", StaticFiles(directory=settings.static_dir), name="static")
     app.include_router(catalog_router)
@@ -88,23 +92,23 @@ async def _dispose_engine(app: FastAPI) -> AsyncIterator[None]:
 
 
 async def _http_error(request: Request, error: StarletteHTTPException) -> Response:
-    """Answer errors with a French page for people, JSON for the API."""
+    """Answer errors with a page in the request's language for people, JSON for the API."""
     if request.url.path.startswith("/api/"):  # a path the API's own router could not even match
         return error_response(error.status_code, MESSAGES.get(error.status_code) or str(error.detail))
     context = {"status_code": error.status_code, "detail": error.detail}
     return render(request, "errors/error.html", context, status_code=error.status_code)
 
 
-NO_SUCH_PAGE = "Cette page n'existe pas ou ne vous est pas accessible."
+NO_SUCH_PAGE = N_("Cette page n'existe pas ou ne vous est pas accessible.")
 
 
 async def _invalid_request(request: Request, error: RequestValidationError) -> Response:
-    """A web address with a malformed id is a page that does not exist (404), in French.
+    """A web address with a malformed id is a page that does not exist (404), in the request's language.
 
     Web forms read their fields themselves and answer with the form and its messages; what is left
     here is a path or query the site never links to, so a page says so rather than FastAPI's JSON.
     """
     in_path = any(problem.get("loc", ("",))[0] == "path" for problem in error.errors())
     status = 404 if in_path else 422
-    detail = NO_SUCH_PAGE if in_path else "L'adresse de cette page contient un paramètre invalide."
+    detail = _(NO_SUCH_PAGE) if in_path else _("L'adresse de cette page contient un paramètre invalide.")
     return render(request, "errors/error.html", {"status_code": status, "detail": detail}, status_code=status)

@@ -1,18 +1,10 @@
 """Every table, imported in one place so migrations and tests see the whole schema."""
 
-from app.accounts.models import LoginAttempt, User
-from app.api.models import ApiToken
+from app.accounts.models import ApiToken, LoginAttempt, User
 from app.assessments.models import ActionItem, Answer, Assessment, Evidence, EvidenceLink, Snapshot
+from app.cohorts.models import Cohort, CohortStructure, CohortTrainer, CohortWorkshop
 from app.db import AuditEntry
-from app.reviews.models import (
-    Cohort,
-    CohortStructure,
-    CohortTrainer,
-    CohortWorkshop,
-    EvidenceRating,
-    ReviewDecision,
-    ReviewItem,
-)
+from app.reviews.models import EvidenceRating, ReviewDecision, ReviewItem
 from app.structures.models import AuditorGrant, Membership, Structure
 
 __all__ = [

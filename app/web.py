@@ -15,9 +15,10 @@ from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.accounts.permissions import runs_cohorts
 from app import locale
 from app.config import Settings, secret_key
+from app.locale import N_
+from app.locale import gettext as _
 
 HTMX_SCRIPT = "htmx-2.0.11.min.js"
 SECURITY_HEADERS = {
@@ -41,7 +42,8 @@ time an included template imports, and a questionnaire page includes its partial
 """
 
 
-def make_templates(settings: Settings) -> Jinja2Templates:
+def make_templates(settings: Settings, **domain_globals: Any) -> Jinja2Templates:
+    """The Jinja environment: gettext, formats, CSRF, macros, and what `create_app` passes from the domains."""
     templates = Jinja2Templates(directory=settings.templates_dir)
     templates.env.add_extension("jinja2.ext.i18n")
     templates.env.auto_reload = settings.reload_templates
@@ -53,7 +55,7 @@ def make_templates(settings: Settings) -> Jinja2Templates:
     templates.env.globals["csrf_token"] = _template_csrf_token
     templates.env.globals["csrf_field"] = _template_csrf_field
     templates.env.globals["current_user"] = _template_current_user
-    templates.env.globals["runs_cohorts"] = runs_cohorts  # the « Mes cohortes » link
+    templates.env.globals.update(domain_globals)
     templates.env.filters["score"] = locale.format_score
     templates.env.filters["number"] = locale.format_number
     templates.env.filters["date"] = locale.format_date
@@ -112,7 +114,7 @@ CSRF_KEY = "csrf_token"
 CSRF_HEADER = "X-CSRF-Token"
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
-CSRF_FAILED = (
+CSRF_FAILED = N_(
     "La vérification de sécurité du formulaire a échoué : votre session a peut-être expiré. "
     "Rechargez la page, puis recommencez. Rien n'a été enregistré."
 )
@@ -159,7 +161,7 @@ async def check_csrf(request: Request) -> None:
     if not isinstance(expected, str) or not any(
         isinstance(token, str) and secrets.compare_digest(token.encode(), expected.encode()) for token in sent
     ):
-        raise HTTPException(403, CSRF_FAILED)
+        raise HTTPException(403, _(CSRF_FAILED))
 
 
 @pass_context

@@ -37,10 +37,10 @@ from app.assessments.models import Answer, Assessment, Evidence, EvidenceLink, S
 from app.catalog.service import Catalog
 from app.cohorts import service as cohorts
 from app.cohorts.dashboard import dashboard
+from app.cohorts.models import Cohort
 from app.config import Settings
 from app.db import pk
 from app.main import create_app
-from app.reviews.models import Cohort
 from app.structures.models import Structure
 
 BUDGET_MS = 150.0

@@ -7,8 +7,8 @@ import itertools
 from sqlmodel import Session
 
 from app.accounts.models import Role, User
+from app.cohorts.models import Cohort, CohortStructure, CohortTrainer
 from app.db import pk
-from app.reviews.models import Cohort, CohortStructure, CohortTrainer
 from app.structures import service as structures
 from app.structures.models import Structure
 

@@ -21,12 +21,11 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, func, select
 
 from app.accounts.models import Role
-from app.accounts.service import create_user
-from app.api.auth import create_token
+from app.accounts.service import create_token, create_user
 from app.assessments import evidence, service
 from app.assessments.models import ActionItem, Answer
+from app.cohorts.models import Cohort, CohortStructure, CohortTrainer
 from app.db import AuditEntry, pk
-from app.reviews.models import Cohort, CohortStructure, CohortTrainer
 from app.structures import service as structures
 
 PASSWORD = "une phrase de passe solide"

@@ -1,13 +1,16 @@
-"""People who sign in, and the failed sign-ins that slow down password guessing."""
+"""People who sign in, the failed sign-ins that slow down password guessing, and personal API tokens."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from typing import Literal
 
 from sqlmodel import Field, SQLModel
 
 from app.db import stored_enum, utcnow
+from app.locale import N_
+from app.locale import gettext as _
 
 
 class Role(StrEnum):
@@ -18,12 +21,15 @@ class Role(StrEnum):
 
     @property
     def label(self) -> str:
-        return {
-            "admin": "Administrateur·rice",
-            "director": "Directeur·rice de structure",
-            "trainer": "Formateur·rice",
-            "auditor": "Auditeur·rice",
-        }[self.value]
+        return _(ROLE_LABELS[self])
+
+
+ROLE_LABELS = {
+    Role.ADMIN: N_("Administrateur·rice"),
+    Role.DIRECTOR: N_("Directeur·rice de structure"),
+    Role.TRAINER: N_("Formateur·rice"),
+    Role.AUDITOR: N_("Auditeur·rice"),
+}
 
 
 class User(SQLModel, table=True):
@@ -50,3 +56,54 @@ class LoginAttempt(SQLModel, table=True):
     email: str = Field(max_length=254, index=True)
     client: str = Field(max_length=64, index=True)
     at: datetime = Field(default_factory=utcnow, index=True)
+
+
+class Scope(StrEnum):
+    CATALOG = "read:catalog"
+    """Referentials, criteria, questionnaires, and `POST /score`."""
+    ASSESSMENTS = "read:assessments"
+    """Structures, submitted assessments, answers, evidence metadata, results, snapshots."""
+    EVIDENCE = "read:evidence"
+    """Evidence files."""
+
+    @property
+    def label(self) -> str:
+        return _(SCOPE_LABELS[self])
+
+
+SCOPE_LABELS = {
+    Scope.CATALOG: N_("Lire le catalogue (référentiels, critères, questionnaires) et calculer un score"),
+    Scope.ASSESSMENTS: N_(
+        "Lire les structures, les autoévaluations soumises, leurs résultats et instantanés"
+    ),
+    Scope.EVIDENCE: N_("Télécharger les fichiers de preuve"),
+}
+
+
+class ApiToken(SQLModel, table=True):
+    """A personal API token. Only the SHA-256 of the secret is kept; the secret is shown once."""
+
+    __tablename__ = "api_token"
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="user.id", index=True)
+    name: str = Field(max_length=100)
+    prefix: str = Field(max_length=16)
+    """The first characters of the secret, shown in lists so a person can tell tokens apart."""
+    token_hash: str = Field(max_length=64, unique=True, index=True)
+    scopes: str = Field(max_length=200)
+    """Space-separated scopes, as in OAuth."""
+    created_at: datetime = Field(default_factory=utcnow)
+    expires_at: datetime
+    last_used_at: datetime | None = None
+    revoked_at: datetime | None = None
+    revoked_by: int | None = Field(default=None, foreign_key="user.id")
+
+    @property
+    def scope_set(self) -> frozenset[str]:
+        return frozenset(self.scopes.split())
+
+    def state(self, now: datetime) -> Literal["active", "expired", "revoked"]:
+        if self.revoked_at is not None:
+            return "revoked"
+        return "expired" if self.expires_at <= now else "active"

@@ -23,8 +23,8 @@ from sqlmodel import Session, col, select
 
 from app.accounts.models import Role, User
 from app.assessments.models import Assessment, AssessmentStatus, EvidenceLink
+from app.cohorts.models import CohortStructure, CohortTrainer
 from app.db import pk
-from app.reviews.models import CohortStructure, CohortTrainer
 from app.structures.models import AuditorGrant, Membership
 
 

@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+import hashlib
 import math
 import re
+import secrets
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from functools import cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import delete
+from sqlalchemy import delete, or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from app.accounts.models import LoginAttempt, Role, User
-from app.db import audit, utcnow
+from app.accounts.models import ApiToken, LoginAttempt, Role, Scope, User
+from app.db import audit, pk, utcnow
+from app.locale import N_, ngettext
+from app.locale import gettext as _
 
 MIN_PASSWORD_LENGTH = 12
 MAX_PASSWORD_LENGTH = 1024
@@ -22,7 +27,7 @@ THROTTLE_WINDOW = timedelta(minutes=15)
 MAX_FAILURES_PER_EMAIL = 5
 MAX_FAILURES_PER_CLIENT = 20
 EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s.]+")
-WRONG_CREDENTIALS = "Adresse électronique ou mot de passe incorrect."
+WRONG_CREDENTIALS = N_("Adresse électronique ou mot de passe incorrect.")
 
 _hasher = PasswordHasher()
 
@@ -72,16 +77,22 @@ def create_user(
     """Create an active account; refuse an invalid or taken email, an empty name or a short password."""
     email, name = _normalize_email(email), name.strip()
     if len(email) > 254 or not EMAIL.fullmatch(email):
-        raise AccountError(f"L'adresse électronique « {email} » n'est pas valide.", field="email")
+        message = _("L'adresse électronique « %(email)s » n'est pas valide.") % {"email": email}
+        raise AccountError(message, field="email")
     if not name or len(name) > 120:
-        raise AccountError("Le nom doit compter entre 1 et 120 caractères.", field="name")
+        raise AccountError(_("Le nom doit compter entre 1 et 120 caractères."), field="name")
     if len(password) < MIN_PASSWORD_LENGTH:
-        message = f"Le mot de passe doit compter au moins {MIN_PASSWORD_LENGTH} caractères."
+        message = _("Le mot de passe doit compter au moins %(count)s caractères.") % {
+            "count": MIN_PASSWORD_LENGTH
+        }
         raise AccountError(message, field="password")
     if len(password) > MAX_PASSWORD_LENGTH:
-        message = f"Le mot de passe ne doit pas dépasser {MAX_PASSWORD_LENGTH} caractères."
+        message = _("Le mot de passe ne doit pas dépasser %(count)s caractères.") % {
+            "count": MAX_PASSWORD_LENGTH
+        }
         raise AccountError(message, field="password")
-    taken = AccountError(f"L'adresse électronique « {email} » est déjà utilisée.", field="email")
+    message = _("L'adresse électronique « %(email)s » est déjà utilisée.") % {"email": email}
+    taken = AccountError(message, field="email")
     if session.exec(select(User.id).where(User.email == email)).first() is not None:
         raise taken
     user = User(email=email, name=name, role=role, password_hash=hash_password(password))
@@ -99,27 +110,28 @@ def create_user(
 
 
 def authenticate(session: Session, *, email: str, password: str, client: str) -> User:
-    """Return the active user with these credentials, or raise `LoginError` with a French message."""
+    """Return the active user with these credentials, or raise `LoginError` with a message for the person."""
     email, client = _normalize_email(email), client[:64]
     if not email:
-        raise LoginError("Saisissez votre adresse électronique.", field="email")
+        raise LoginError(_("Saisissez votre adresse électronique."), field="email")
     if not password:
-        raise LoginError("Saisissez votre mot de passe.", field="password")
+        raise LoginError(_("Saisissez votre mot de passe."), field="password")
     wait = _throttle_wait(session, email=email, client=client)
     if wait is not None:
         minutes = math.ceil(wait / 60)
-        message = (
-            "Trop de tentatives de connexion infructueuses. "
-            f"Réessayez dans {minutes} minute{'s' if minutes > 1 else ''}."
-        )
+        message = ngettext(
+            "Trop de tentatives de connexion infructueuses. Réessayez dans %(minutes)s minute.",
+            "Trop de tentatives de connexion infructueuses. Réessayez dans %(minutes)s minutes.",
+            minutes,
+        ) % {"minutes": minutes}
         raise LoginError(message, retry_after=wait)
     user = session.exec(select(User).where(User.email == email)).first()
     # Verify even when the email is unknown, so both cases take the same time.
     if not verify_password(user.password_hash if user else _decoy_hash(), password) or user is None:
         _record_failure(session, email=email, client=client)
-        raise LoginError(WRONG_CREDENTIALS)
+        raise LoginError(_(WRONG_CREDENTIALS))
     if not user.is_active:
-        raise LoginError("Ce compte est désactivé. Adressez-vous à un administrateur de la plateforme.")
+        raise LoginError(_("Ce compte est désactivé. Adressez-vous à un administrateur de la plateforme."))
     _record_success(session, user=user, password=password)
     return user
 
@@ -180,5 +192,108 @@ def save_language(session: Session, *, user: User, language: str) -> None:
     before = {"language": user.language}
     user.language = language
     session.add(user)
-    audit(session, actor_id=user.id, action="user.language", obj=user, before=before, after={"language": language})
+    audit(
+        session,
+        actor_id=user.id,
+        action="user.language",
+        obj=user,
+        before=before,
+        after={"language": language},
+    )
     session.commit()
+
+
+# Personal API tokens: the secret is shown once, only its hash is kept.
+
+TOKEN_PREFIX = "adm_"  # noqa: S105 (not a secret: it makes a leaked token recognisable)
+SHOWN_PREFIX = 12
+MAX_TOKEN_DAYS = 366
+LAST_USE_PRECISION = timedelta(minutes=1)
+"""`last_used_at` is written at most once a minute per token: a write on every read would turn each
+API read into a write transaction (SQLite has one writer at a time) for no useful precision."""
+
+
+class TokenError(ValueError):
+    """A refused token; `problems` maps field → message in the request's language."""
+
+    def __init__(self, problems: dict[str, str]) -> None:
+        self.problems = problems
+        super().__init__("; ".join(problems.values()))
+
+
+def hash_token(secret: str) -> str:
+    """SHA-256 of a token's secret.
+
+    The secret is 256 random bits, not a password a person chose: nobody can guess it or find it
+    from its hash, so a slow password hash (Argon2) would only add CPU to every API request.
+    """
+    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
+
+
+def create_token(
+    session: Session, *, user: User, name: str, scopes: Iterable[str], days: int
+) -> tuple[ApiToken, str]:
+    """Create a token for `user`; return it with its secret, which is never stored nor shown again."""
+    name, chosen = name.strip(), sorted(set(scopes))
+    problems = {}
+    if not name or len(name) > 100:
+        problems["name"] = _(
+            "Donnez au jeton un nom de 1 à 100 caractères (par exemple, l'outil qui l'utilise)."
+        )
+    if not chosen or not set(chosen) <= {scope.value for scope in Scope}:
+        problems["scopes"] = _("Cochez au moins une autorisation parmi celles proposées.")
+    if not 1 <= days <= MAX_TOKEN_DAYS:
+        problems["days"] = _("La durée de validité va de 1 à %(count)s jours.") % {"count": MAX_TOKEN_DAYS}
+    if problems:
+        raise TokenError(problems)
+    secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token = ApiToken(
+        user_id=pk(user),
+        name=name,
+        prefix=secret[:SHOWN_PREFIX],
+        token_hash=hash_token(secret),
+        scopes=" ".join(chosen),
+        expires_at=utcnow() + timedelta(days=days),
+    )
+    session.add(token)
+    session.flush()
+    after = {"name": name, "scopes": chosen, "expires_at": token.expires_at.isoformat()}
+    audit(session, actor_id=user.id, action="token.create", obj=token, after=after)
+    session.commit()
+    session.refresh(token)
+    return token, secret
+
+
+def tokens_of(session: Session, *, user: User) -> list[ApiToken]:
+    query = select(ApiToken).where(ApiToken.user_id == user.id).order_by(col(ApiToken.id).desc())
+    return list(session.exec(query))
+
+
+def revoke_token(session: Session, *, token: ApiToken, actor: User) -> None:
+    """Revoke a token now; revoking it again changes nothing."""
+    if token.revoked_at is not None:
+        return
+    token.revoked_at, token.revoked_by = utcnow(), pk(actor)
+    session.add(token)
+    audit(session, actor_id=actor.id, action="token.revoke", obj=token, before={"name": token.name})
+    session.commit()
+
+
+def authenticate_token(session: Session, *, secret: str) -> tuple[ApiToken, User] | None:
+    """The token with this secret and its user, if the token is active and the account too."""
+    found = session.exec(
+        select(ApiToken, User)
+        .join(User, col(User.id) == col(ApiToken.user_id))
+        .where(ApiToken.token_hash == hash_token(secret))
+    ).first()
+    now = utcnow()
+    if found is None or found[0].state(now) != "active" or not found[1].is_active:
+        return None
+    token, user = found
+    if token.last_used_at is None or token.last_used_at < now - LAST_USE_PRECISION:
+        stale = or_(
+            col(ApiToken.last_used_at).is_(None), col(ApiToken.last_used_at) < now - LAST_USE_PRECISION
+        )
+        session.execute(update(ApiToken).where(col(ApiToken.id) == token.id, stale).values(last_used_at=now))
+        session.commit()
+    return token, user

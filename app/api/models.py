@@ -1,4 +1,4 @@
-"""API tokens (the one table of this domain) and the JSON shapes the API answers with.
+"""The JSON shapes the API answers with (its tokens are the accounts domain's: `app.accounts.models`).
 
 The catalog's own pydantic models (`Criterion`, `Area`, `Section`, …) are reused as they are, so a
 criterion reads the same in a criteria file, in `autodiag criteria show --json` and in the API.
@@ -7,62 +7,11 @@ criterion reads the same in a criteria file, in `autodiag criteria show --json` 
 from __future__ import annotations
 
 from datetime import date, datetime
-from enum import StrEnum
 from typing import Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
-from sqlmodel import Field as Column
-from sqlmodel import SQLModel
 
 from app.catalog.models import Area, Criterion, ProfileField, ScaleLevel, Scoring, Section, Workshop
-from app.db import utcnow
-
-
-class Scope(StrEnum):
-    CATALOG = "read:catalog"
-    """Referentials, criteria, questionnaires, and `POST /score`."""
-    ASSESSMENTS = "read:assessments"
-    """Structures, submitted assessments, answers, evidence metadata, results, snapshots."""
-    EVIDENCE = "read:evidence"
-    """Evidence files."""
-
-    @property
-    def label(self) -> str:
-        return {
-            "read:catalog": "Lire le catalogue (référentiels, critères, questionnaires) et calculer un score",
-            "read:assessments": "Lire les structures, les autoévaluations soumises, leurs résultats et instantanés",
-            "read:evidence": "Télécharger les fichiers de preuve",
-        }[self.value]
-
-
-class ApiToken(SQLModel, table=True):
-    """A personal API token. Only the SHA-256 of the secret is kept; the secret is shown once."""
-
-    __tablename__ = "api_token"
-
-    id: int | None = Column(default=None, primary_key=True)
-    user_id: int = Column(foreign_key="user.id", index=True)
-    name: str = Column(max_length=100)
-    prefix: str = Column(max_length=16)
-    """The first characters of the secret, shown in lists so a person can tell tokens apart."""
-    token_hash: str = Column(max_length=64, unique=True, index=True)
-    scopes: str = Column(max_length=200)
-    """Space-separated scopes, as in OAuth."""
-    created_at: datetime = Column(default_factory=utcnow)
-    expires_at: datetime
-    last_used_at: datetime | None = None
-    revoked_at: datetime | None = None
-    revoked_by: int | None = Column(default=None, foreign_key="user.id")
-
-    @property
-    def scope_set(self) -> frozenset[str]:
-        return frozenset(self.scopes.split())
-
-    def state(self, now: datetime) -> Literal["active", "expired", "revoked"]:
-        if self.revoked_at is not None:
-            return "revoked"
-        return "expired" if self.expires_at <= now else "active"
-
 
 # The API's answers. Field names are the product's vocabulary; ids are integers or catalog ids.
 

@@ -48,10 +48,10 @@ from app.api.models import (
 from app.assessments import evidence as evidence_store
 from app.assessments.models import Assessment, Snapshot
 from app.catalog.models import CriteriaVersion, Criterion
-from app.catalog.routes import CatalogDep
 from app.catalog.service import Catalog
 from app.config import Settings
 from app.db import SessionDep, pk
+from app.deps import CanonicalCatalogDep
 from app.scoring.answers import AnswersDocument, AnswersError
 from app.structures.models import Structure
 
@@ -130,7 +130,11 @@ def _page(request: Request, items: list[Any], limit: int, key: str) -> dict[str,
 
 @router.get("/referentials", tags=["catalog"], summary="List referentials and their versions", responses=READ)
 def referentials(
-    request: Request, catalog: CatalogDep, _caller: CatalogReader, limit: Limit = 50, after: AfterKey = ""
+    request: Request,
+    catalog: CanonicalCatalogDep,
+    _caller: CatalogReader,
+    limit: Limit = 50,
+    after: AfterKey = "",
 ) -> ReferentialPage:
     found = [r for r in service.referentials(catalog) if r.id > after]
     return ReferentialPage.model_validate(_page(request, found, limit, "id"))
@@ -143,7 +147,7 @@ def referentials(
     responses=READ_ONE,
 )
 def criteria_version(
-    catalog: CatalogDep, _caller: CatalogReader, referential: Slug, version: Slug
+    catalog: CanonicalCatalogDep, _caller: CatalogReader, referential: Slug, version: Slug
 ) -> VersionDetailOut:
     return service.version_detail(catalog, _version(catalog, referential, version))
 
@@ -157,7 +161,7 @@ def criteria_version(
 def criteria(
     request: Request,
     *,
-    catalog: CatalogDep,
+    catalog: CanonicalCatalogDep,
     _caller: CatalogReader,
     referential: Slug,
     version: Slug,
@@ -170,7 +174,11 @@ def criteria(
 
 @router.get("/questionnaires", tags=["catalog"], summary="List questionnaires, by reference", responses=READ)
 def questionnaires(
-    request: Request, catalog: CatalogDep, _caller: CatalogReader, limit: Limit = 50, after: AfterKey = ""
+    request: Request,
+    catalog: CanonicalCatalogDep,
+    _caller: CatalogReader,
+    limit: Limit = 50,
+    after: AfterKey = "",
 ) -> QuestionnairePage:
     found = [
         QuestionnaireOut.model_validate(
@@ -189,7 +197,7 @@ def questionnaires(
     responses=READ_ONE,
 )
 def questionnaire(
-    catalog: CatalogDep, _caller: CatalogReader, questionnaire_id: Slug, version: Slug
+    catalog: CanonicalCatalogDep, _caller: CatalogReader, questionnaire_id: Slug, version: Slug
 ) -> QuestionnaireDetailOut:
     found = catalog.questionnaires.get(f"{questionnaire_id}@{version}")
     if found is None:
@@ -263,7 +271,11 @@ def structure_assessments(
     responses=READ_ONE,
 )
 def assessment(
-    request: Request, session: SessionDep, catalog: CatalogDep, caller: AssessmentReader, assessment_id: Id
+    request: Request,
+    session: SessionDep,
+    catalog: CanonicalCatalogDep,
+    caller: AssessmentReader,
+    assessment_id: Id,
 ) -> AssessmentDetailOut:
     found = _assessment(request, session, caller, assessment_id)
     return service.assessment_detail(session, catalog=catalog, assessment=found)
@@ -279,7 +291,7 @@ def answers(
     request: Request,
     *,
     session: SessionDep,
-    catalog: CatalogDep,
+    catalog: CanonicalCatalogDep,
     caller: AssessmentReader,
     assessment_id: Id,
     limit: Limit = 50,
@@ -446,7 +458,7 @@ def well_known_keys(request: Request) -> KeysOut:
         }
     },
 )
-async def score(request: Request, catalog: CatalogDep, _caller: CatalogReader) -> ScoreOut:
+async def score(request: Request, catalog: CanonicalCatalogDep, _caller: CatalogReader) -> ScoreOut:
     body = await request.body()
     if len(body) > MAX_SCORE_BYTES:
         raise ApiError(413, "The answers document is larger than 1 MB.")

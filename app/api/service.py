@@ -11,11 +11,10 @@ from typing import Any
 
 from sqlmodel import Session, SQLModel, col, select
 
-from app.accounts.models import Role, User
+from app.accounts.models import ApiToken, Role, User
 from app.accounts.permissions import Access, can, running_grants, structure_ids
 from app.api.models import (
     AnswerOut,
-    ApiToken,
     AssessmentDetailOut,
     AssessmentOut,
     EvidenceOut,

@@ -26,6 +26,8 @@ from app.assessments.models import (
     EvidenceLink,
 )
 from app.db import audit, pk
+from app.locale import format_size
+from app.locale import gettext as _
 from app.structures.models import Structure
 
 CHUNK = 1024 * 1024
@@ -90,12 +92,14 @@ def store_file(evidence_dir: Path, stream: BinaryIO, *, max_bytes: int) -> Store
             handle.flush()
             os.fsync(handle.fileno())
         if size == 0:
-            raise EvidenceError("Le fichier est vide.")
+            raise EvidenceError(_("Le fichier est vide."))
         kind = filetype.guess(temporary)
         if kind is None or kind.extension not in ACCEPTED:
             raise UnsupportedTypeError(
-                "Type de fichier refusé : sont acceptés les PDF, images (PNG, JPEG, GIF, WebP), "
-                "documents Word, Excel, PowerPoint, OpenDocument et RTF."
+                _(
+                    "Type de fichier refusé : sont acceptés les PDF, images (PNG, JPEG, GIF, WebP), "
+                    "documents Word, Excel, PowerPoint, OpenDocument et RTF."
+                )
             )
         final = file_path(evidence_dir, digest.hexdigest())
         final.parent.mkdir(exist_ok=True)
@@ -107,16 +111,14 @@ def store_file(evidence_dir: Path, stream: BinaryIO, *, max_bytes: int) -> Store
 
 
 def too_large(max_bytes: int) -> str:
-    return f"Le fichier dépasse la taille maximale de {size_label(max_bytes)} : réduisez-le ou découpez-le."
+    return _("Le fichier dépasse la taille maximale de %(size)s : réduisez-le ou découpez-le.") % {
+        "size": size_label(max_bytes)
+    }
 
 
 def size_label(size: int) -> str:
-    """A size in French units: « 850 octets », « 12 ko », « 3,4 Mo »."""
-    if size < 1024:
-        return f"{size} octets"
-    if size < 1024 * 1024:
-        return f"{round(size / 1024)} ko"
-    return f"{size / (1024 * 1024):.1f}".replace(".", ",").removesuffix(",0") + " Mo"
+    """A size in the request's units: « 850 octets », « 12 ko », « 3,4 Mo » (see `format_size`)."""
+    return format_size(size)
 
 
 def file_path(evidence_dir: Path, sha256: str) -> Path:
@@ -145,15 +147,15 @@ def content_disposition(filename: str) -> str:
 def check_details(*, title: str, owner: str = "", link: str = "") -> None:
     """Refuse (EvidenceError) a missing title, a field too long to keep, or a link that is not a web address."""
     if not title.strip():
-        raise EvidenceError("Donnez un titre à la preuve.")
+        raise EvidenceError(_("Donnez un titre à la preuve."))
     if len(title.strip()) > 300:
-        raise EvidenceError("Le titre est trop long : 300 caractères au plus.")
+        raise EvidenceError(_("Le titre est trop long : 300 caractères au plus."))
     if len(owner.strip()) > 120:
-        raise EvidenceError("Le nom du responsable est trop long : 120 caractères au plus.")
+        raise EvidenceError(_("Le nom du responsable est trop long : 120 caractères au plus."))
     if len(link) > 2000:
-        raise EvidenceError("Le lien est trop long : 2 000 caractères au plus.")
+        raise EvidenceError(_("Le lien est trop long : 2 000 caractères au plus."))
     if link and not re.match(r"^https?://[^\s]+$", link):
-        raise EvidenceError("Le lien doit commencer par http:// ou https://.")
+        raise EvidenceError(_("Le lien doit commencer par http:// ou https://."))
 
 
 def add(
@@ -243,9 +245,9 @@ def attach(
 ) -> EvidenceLink:
     """Let a piece of the structure's evidence support one criterion of a draft assessment."""
     if evidence.structure_id != assessment.structure_id:
-        raise EvidenceError("Cette preuve appartient à une autre structure.")
+        raise EvidenceError(_("Cette preuve appartient à une autre structure."))
     if assessment.status != AssessmentStatus.DRAFT:
-        raise EvidenceError("Cette autoévaluation a été soumise : elle ne peut plus être modifiée.")
+        raise EvidenceError(_("Cette autoévaluation a été soumise : elle ne peut plus être modifiée."))
     existing = session.exec(
         select(EvidenceLink).where(
             EvidenceLink.assessment_id == assessment.id,
@@ -274,7 +276,7 @@ def attach(
 
 def detach(session: Session, *, assessment: Assessment, link: EvidenceLink, user: User) -> None:
     if assessment.status != AssessmentStatus.DRAFT:
-        raise EvidenceError("Cette autoévaluation a été soumise : elle ne peut plus être modifiée.")
+        raise EvidenceError(_("Cette autoévaluation a été soumise : elle ne peut plus être modifiée."))
     audit(
         session,
         actor_id=user.id,
@@ -294,7 +296,7 @@ def delete(session: Session, *, evidence: Evidence, user: User) -> None:
     )
     if AssessmentStatus.SUBMITTED in set(used):
         raise EvidenceError(
-            "Cette preuve appuie une autoévaluation soumise : elle ne peut plus être supprimée."
+            _("Cette preuve appuie une autoévaluation soumise : elle ne peut plus être supprimée.")
         )
     for link in session.exec(select(EvidenceLink).where(EvidenceLink.evidence_id == evidence.id)):
         session.delete(link)

@@ -10,84 +10,42 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, HTTPException, Request, Response
+from fastapi import APIRouter, Form, HTTPException, Request, Response
 from fastapi.responses import FileResponse, RedirectResponse
 from sqlmodel import Session
 from starlette.datastructures import FormData, UploadFile
 
 from app.accounts.models import User
-from app.accounts.permissions import Access, can, reading, reading_evidence
-from app.accounts.routes import CurrentUser, local_path
+from app.accounts.permissions import Access, can
 from app.assessments import evidence, service
-from app.assessments.models import Answer, Assessment, AssessmentStatus, Evidence, EvidenceKind, EvidenceLink
+from app.assessments.models import Answer, Assessment, AssessmentStatus, Evidence, EvidenceKind
 from app.catalog.models import Questionnaire, Section, Status
-from app.catalog.routes import CatalogDep
 from app.catalog.service import Catalog
 from app.db import SessionDep
+from app.deps import (
+    AssessmentLink,
+    CanonicalCatalogDep,
+    CatalogDep,
+    CurrentUser,
+    Readable,
+    ReadableEvidence,
+    Writable,
+    WritableEvidence,
+    WritableStructure,
+    local_path,
+)
+from app.locale import gettext as _
 from app.reviews import results as review_results
 from app.structures.models import Structure
-from app.structures.routes import WritableStructure
 from app.web import render
 
 router = APIRouter()
-NOT_FOUND: dict[type, str] = {
-    Assessment: "Cette autoévaluation n'existe pas ou ne vous est pas accessible.",
-    Evidence: "Cette preuve n'existe pas ou ne vous est pas accessible.",
-    EvidenceLink: "Cette preuve n'est pas jointe à cette autoévaluation.",
-}
-Owned = TypeVar("Owned", Assessment, Evidence)
 QUESTION_RESPONSE = "assessments/partials/question_response.html"
 LEVELS = {"0": 0, "1": 1, "2": 2, "3": 3}
 UPLOAD_OVERHEAD = 64 * 1024
 """Room for the other fields of an upload form before its `Content-Length` alone is refused."""
-
-
-def _owned(session: Session, user: User, model: type[Owned], object_id: int, access: Access) -> Owned:
-    """The object, if `user` may access its structure this way; else 404, as if it did not exist."""
-    found = session.get(model, object_id)
-    if found is None or not can(session, user, access, found.structure_id):
-        raise HTTPException(404, NOT_FOUND[model])
-    return found
-
-
-def readable(session: SessionDep, user: CurrentUser, assessment_id: int) -> Assessment:
-    """An assessment `user` may read: a draft needs READ, a submitted one SUBMITTED (`reading`)."""
-    found = session.get(Assessment, assessment_id)
-    if found is None or not can(session, user, reading(found), found.structure_id):
-        raise HTTPException(404, NOT_FOUND[Assessment])
-    return found
-
-
-def writable(session: SessionDep, user: CurrentUser, assessment_id: int) -> Assessment:
-    return _owned(session, user, Assessment, assessment_id, Access.WRITE)
-
-
-def readable_evidence(session: SessionDep, user: CurrentUser, evidence_id: int) -> Evidence:
-    """Evidence `user` may read: with READ, or with SUBMITTED once a submitted assessment relies on it."""
-    return _owned(session, user, Evidence, evidence_id, reading_evidence(session, evidence_id))
-
-
-def writable_evidence(session: SessionDep, user: CurrentUser, evidence_id: int) -> Evidence:
-    return _owned(session, user, Evidence, evidence_id, Access.WRITE)
-
-
-Readable = Annotated[Assessment, Depends(readable)]
-Writable = Annotated[Assessment, Depends(writable)]
-ReadableEvidence = Annotated[Evidence, Depends(readable_evidence)]
-WritableEvidence = Annotated[Evidence, Depends(writable_evidence)]
-
-
-def assessment_link(session: SessionDep, assessment: Writable, link_id: int) -> EvidenceLink:
-    """A link of the assessment in the path, which the user may change."""
-    link = session.get(EvidenceLink, link_id)
-    if link is None or link.assessment_id != assessment.id:
-        raise HTTPException(404, NOT_FOUND[EvidenceLink])
-    return link
-
-
-AssessmentLink = Annotated[EvidenceLink, Depends(assessment_link)]
 
 
 @dataclass(frozen=True)
@@ -142,7 +100,7 @@ def section(
     context = _context(request, session, catalog, assessment)
     found = next((s for s in context["questionnaire"].sections if s.id == section_id), None)
     if found is None:
-        raise HTTPException(404, "Cette section n'existe pas dans ce questionnaire.")
+        raise HTTPException(404, _("Cette section n'existe pas dans ce questionnaire."))
     return render(request, "assessments/section.html", context | {"section": found})
 
 
@@ -189,7 +147,7 @@ async def add_evidence(
             criterion_id, _status(error), posted=_evidence_input(form), errors={"preuve": str(error)}
         )
         return _after_write(request, session, catalog, assessment, outcome, part="evidence")
-    notice = Outcome(criterion_id, notices={"preuve": "Preuve ajoutée."})
+    notice = Outcome(criterion_id, notices={"preuve": _("Preuve ajoutée.")})
     return _after_write(request, session, catalog, assessment, notice, part="evidence")
 
 
@@ -223,7 +181,7 @@ def detach_evidence(
     assessment: Writable,
     link: AssessmentLink,
 ) -> Response:
-    outcome = Outcome(link.criterion_id, notices={"preuve": "Preuve retirée de cette question."})
+    outcome = Outcome(link.criterion_id, notices={"preuve": _("Preuve retirée de cette question.")})
     try:
         _refuse_unless_draft(assessment)
         evidence.detach(session, assessment=assessment, link=link, user=user)
@@ -236,7 +194,7 @@ def detach_evidence(
 def download_evidence(request: Request, piece: ReadableEvidence) -> Response:
     path = evidence.file_path(request.app.state.settings.evidence_dir, piece.sha256 or "0" * 64)
     if piece.kind != EvidenceKind.FILE or not path.is_file():
-        raise HTTPException(404, "Cette preuve n'a pas de fichier à télécharger.")
+        raise HTTPException(404, _("Cette preuve n'a pas de fichier à télécharger."))
     headers = {
         "Content-Disposition": evidence.content_disposition(piece.filename),
         "X-Content-Type-Options": "nosniff",
@@ -268,17 +226,21 @@ def submit(
     *,
     session: SessionDep,
     catalog: CatalogDep,
+    canonical: CanonicalCatalogDep,
     user: CurrentUser,
     assessment: Writable,
     confirmation: Annotated[str, Form()] = "",
 ) -> Response:
+    """Submit; the snapshot is signed from the French catalog whatever the page's language."""
     try:
         _refuse_unless_draft(assessment)
         if confirmation != "oui":
-            raise service.AssessmentError("Cochez la case de confirmation pour soumettre l'autoévaluation.")
+            raise service.AssessmentError(
+                _("Cochez la case de confirmation pour soumettre l'autoévaluation.")
+            )
         structure, signer = _structure(session, assessment), request.app.state.signer
         service.submit(
-            session, catalog=catalog, assessment=assessment, structure=structure, user=user, signer=signer
+            session, catalog=canonical, assessment=assessment, structure=structure, user=user, signer=signer
         )
     except service.AssessmentError as error:
         context = _review_context(request, session, catalog, assessment, error=str(error))
@@ -293,7 +255,7 @@ def _released(catalog: Catalog, questionnaire_id: str) -> Questionnaire:
     except LookupError:
         found = None
     if found is None or found.status != Status.RELEASED:
-        raise HTTPException(422, "Choisissez le questionnaire complet ou le questionnaire express.")
+        raise HTTPException(422, _("Choisissez le questionnaire complet ou le questionnaire express."))
     return found
 
 
@@ -303,27 +265,27 @@ def _previous(
     """The structure's earlier assessment whose answers the new one starts from."""
     previous = session.get(Assessment, int(depuis)) if re.fullmatch(r"\d{1,9}", depuis) else None
     if previous is None or previous.structure_id != structure.id:
-        raise HTTPException(422, "L'autoévaluation de départ n'existe pas pour cette structure.")
+        raise HTTPException(422, _("L'autoévaluation de départ n'existe pas pour cette structure."))
     if catalog.criteria[previous.criteria_ref].referential != questionnaire.criteria.split("@")[0]:
         raise HTTPException(
-            422, "L'autoévaluation de départ suit un autre référentiel : rien ne peut en être repris."
+            422, _("L'autoévaluation de départ suit un autre référentiel : rien ne peut en être repris.")
         )
     return previous
 
 
 def _answer_input(form: FormData) -> tuple[dict[str, Any], dict[str, str]]:
-    """The answer as typed, and a French message for each field that cannot be saved as it is."""
+    """The answer as typed, and a message for each field that cannot be saved as it is."""
     posted = {
         name: str(form.get(name, "")) for name in ("niveau", "justification", "commentaire", "revision")
     }
     errors = {}
     if posted["niveau"] not in ("", "na", *LEVELS):
-        errors["niveau"] = "Choisissez un niveau de 0 à 3, ou « Non applicable »."
+        errors["niveau"] = _("Choisissez un niveau de 0 à 3, ou « Non applicable ».")
     for name in ("justification", "commentaire"):
         if len(posted[name]) > service.TEXT_MAX:
-            errors[name] = service.TOO_LONG
+            errors[name] = _(service.TOO_LONG)
     if not re.fullmatch(r"\d{1,9}", posted["revision"]):
-        errors["reponse"] = "Le formulaire est incomplet : rechargez la page, puis recommencez."
+        errors["reponse"] = _("Le formulaire est incomplet : rechargez la page, puis recommencez.")
     return posted, errors
 
 
@@ -360,7 +322,7 @@ def _save(
         )
     except service.AssessmentError as error:
         return Outcome(criterion_id, _status(error), posted=posted, errors={"reponse": str(error)})
-    return Outcome(criterion_id, notices={"reponse": "Réponse enregistrée."})
+    return Outcome(criterion_id, notices={"reponse": _("Réponse enregistrée.")})
 
 
 def _evidence_input(form: FormData) -> dict[str, Any]:
@@ -378,7 +340,7 @@ def _piece(
     if posted["preuve"]:
         chosen = session.get(Evidence, int(posted["preuve"])) if posted["preuve"].isdecimal() else None
         if chosen is None or chosen.structure_id != assessment.structure_id:
-            raise evidence.EvidenceError("Choisissez un document de la bibliothèque de la structure.")
+            raise evidence.EvidenceError(_("Choisissez un document de la bibliothèque de la structure."))
         return chosen
     upload = form.get("fichier")
     upload = upload if isinstance(upload, UploadFile) and upload.filename else None
@@ -386,7 +348,7 @@ def _piece(
         document_date = date.fromisoformat(posted["date"]) if posted["date"] else None
     except ValueError:
         raise evidence.EvidenceError(
-            "La date du document n'est pas une date valide (jour/mois/année)."
+            _("La date du document n'est pas une date valide (jour/mois/année).")
         ) from None
     settings = request.app.state.settings
     return evidence.add_checked(
@@ -411,7 +373,7 @@ def _covers(catalog: Catalog, assessment: Assessment, criterion_id: str, form: F
         item.id for item in service.bound(catalog, assessment).criteria.by_id[criterion_id].expected_evidence
     }
     if not set(ticked) <= expected:
-        raise evidence.EvidenceError("Cochez seulement des preuves attendues pour ce critère.")
+        raise evidence.EvidenceError(_("Cochez seulement des preuves attendues pour ce critère."))
     return ticked
 
 
@@ -477,7 +439,7 @@ def _section_of(questionnaire: Questionnaire, criterion_id: str) -> Section:
         (s for s in questionnaire.sections for q in s.questions if q.criterion == criterion_id), None
     )
     if found is None:
-        raise HTTPException(404, "Cette question n'existe pas dans ce questionnaire.")
+        raise HTTPException(404, _("Cette question n'existe pas dans ce questionnaire."))
     return found
 
 
@@ -512,7 +474,7 @@ def _context(
     sections = service.evaluate_sections(
         catalog=catalog, assessment=assessment, structure=structure, inputs=inputs, only=only_section
     )
-    attached = {piece.id for pairs in loaded.links.values() for _, piece in pairs}
+    attached = {piece.id for pairs in loaded.links.values() for _link, piece in pairs}
     return {
         "assessment": assessment,
         "structure": structure,

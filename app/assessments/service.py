@@ -25,22 +25,24 @@ from app.assessments.snapshot import Signer
 from app.catalog.models import CriteriaVersion, Questionnaire
 from app.catalog.service import Catalog
 from app.db import audit, pk, utcnow
+from app.locale import N_
+from app.locale import gettext as _
 from app.scoring import models as scoring
 from app.scoring.service import migrate_answers, score
 from app.structures.models import Structure
 
 ANSWER_FIELDS = ("level", "not_applicable", "justification", "comment", "carried_over", "revision")
 TEXT_MAX = 5000
-TOO_LONG = "Ce texte est trop long : 5 000 caractères au plus."
+TOO_LONG = N_("Ce texte est trop long : 5 000 caractères au plus.")
 
 
 class AssessmentError(Exception):
-    """A refused change, with a message for the director (French)."""
+    """A refused change, with a message for the director (in the request's language)."""
 
 
 class SubmittedError(AssessmentError):
     def __init__(self) -> None:
-        super().__init__("Cette autoévaluation a été soumise : elle ne peut plus être modifiée.")
+        super().__init__(_("Cette autoévaluation a été soumise : elle ne peut plus être modifiée."))
 
 
 class StaleAnswerError(AssessmentError):
@@ -49,8 +51,10 @@ class StaleAnswerError(AssessmentError):
     def __init__(self, current: Answer | None) -> None:
         self.current = current
         super().__init__(
-            "Cette réponse a été modifiée entre-temps (autre onglet ou autre personne). "
-            "Voici la version enregistrée : vérifiez-la avant de la modifier à nouveau."
+            _(
+                "Cette réponse a été modifiée entre-temps (autre onglet ou autre personne). "
+                "Voici la version enregistrée : vérifiez-la avant de la modifier à nouveau."
+            )
         )
 
 
@@ -172,11 +176,12 @@ def save_answer(
 ) -> Answer:
     """Write one answer if nobody changed it since `base_revision` (0: not answered yet)."""
     if criterion_id not in bound(catalog, assessment).questionnaire.criterion_ids:
-        raise AssessmentError(f"Le critère {criterion_id} n'est pas posé dans ce questionnaire.")
+        message = _("Le critère %(criterion)s n'est pas posé dans ce questionnaire.")
+        raise AssessmentError(message % {"criterion": criterion_id})
     if level is not None and level not in (0, 1, 2, 3):
-        raise AssessmentError("Le niveau doit être 0, 1, 2 ou 3.")
+        raise AssessmentError(_("Le niveau doit être 0, 1, 2 ou 3."))
     if max(len(justification), len(comment)) > TEXT_MAX:
-        raise AssessmentError(TOO_LONG)
+        raise AssessmentError(_(TOO_LONG))
     _lock_draft(session, assessment)
     values: dict[str, Any] = {
         "level": None if not_applicable else level,
@@ -425,7 +430,7 @@ def submit(
     """Freeze the assessment and store its signed snapshot."""
     _lock_draft(session, assessment)
     if review(session, catalog=catalog, assessment=assessment, structure=structure).blocking:
-        raise AssessmentError("Des réponses « non applicable » n'ont pas de justification.")
+        raise AssessmentError(_("Des réponses « non applicable » n'ont pas de justification."))
     assessment.status = AssessmentStatus.SUBMITTED
     assessment.submitted_at = utcnow()
     assessment.submitted_profile = dict(structure.profile)

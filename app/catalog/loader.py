@@ -3,6 +3,7 @@
 Layout under a catalog root:
     criteria/<referential>/<version>.yaml        one CriteriaVersion per file
     criteria/<referential>/releases.lock         SHA-256 of each released file (sha256sum format)
+    criteria/<referential>/<version>.en.yaml     its texts in English (`app/catalog/translations.py`)
     questionnaires/<id>/<version>.yaml           one Questionnaire per file
     questionnaires/<id>/releases.lock
 
@@ -29,6 +30,7 @@ from app.catalog.service import Catalog
 LOCK_NAME = "releases.lock"
 EXAMPLES = "examples"  # questionnaires/examples/ holds example answers files, not a questionnaire
 Model = TypeVar("Model", CriteriaVersion, Questionnaire)
+_TRANSLATION = re.compile(r".+\.[a-z]{2}\.yaml")
 _WITHDRAWN_LINE = re.compile(rb"^status:[ \t]*withdrawn[ \t]*$", re.MULTILINE)
 
 
@@ -156,6 +158,8 @@ def _load_kind(
 
 def _version_files(folder: Path, root: Path, problems: list[Problem]) -> Iterator[Path]:
     for path in sorted(folder.iterdir()):
+        if _TRANSLATION.fullmatch(path.name):
+            continue  # a translation of a version's texts: app/catalog/translations.py
         if path.suffix == ".yaml":
             yield path
         elif path.name != LOCK_NAME and not path.name.startswith("."):

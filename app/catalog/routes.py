@@ -2,40 +2,31 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from typing import Annotated, TypeVar
 
 from fastapi import APIRouter, Depends, HTTPException, Request, Response
 
 from app.catalog.checks import successors
 from app.catalog.models import (
-    AllOf,
-    AnyOf,
-    Condition,
     CriteriaVersion,
     Criterion,
-    Includes,
-    ProfileField,
 )
-from app.catalog.service import Catalog
+from app.catalog.service import describe_condition
+from app.deps import CatalogDep
+from app.locale import gettext as _
 from app.web import render
 
 router = APIRouter()
 Found = TypeVar("Found")
 
 
-def get_catalog(request: Request) -> Catalog:
-    """The catalog loaded and validated when the app started."""
-    catalog: Catalog = request.app.state.catalog
-    return catalog
-
-
-CatalogDep = Annotated[Catalog, Depends(get_catalog)]
-
-
 def get_criteria_version(catalog: CatalogDep, referential: str, version: str) -> CriteriaVersion:
     """The criteria version named by the path, or a 404."""
-    detail = f"Le référentiel « {referential} » n'a pas de version « {version} »."
+    detail = _("Le référentiel « %(referential)s » n'a pas de version « %(version)s ».") % {
+        "referential": referential,
+        "version": version,
+    }
     return _or_404(catalog.criteria.get(f"{referential}@{version}"), detail)
 
 
@@ -61,7 +52,8 @@ def criteria_version(request: Request, catalog: CatalogDep, version: VersionDep)
 
 @router.get("/referentiels/{referential}/{version}/domaines/{area_id}")
 def area(request: Request, version: VersionDep, area_id: str) -> Response:
-    found = _or_404(_by_id(version.areas, area_id), f"Le domaine « {area_id} » n'existe pas.")
+    detail = _("Le domaine « %(area)s » n'existe pas.") % {"area": area_id}
+    found = _or_404(_by_id(version.areas, area_id), detail)
     criteria = [c for c in version.criteria if c.area == found.id]
     context = {"version": version, "area": found, "criteria": criteria}
     context["applicability"] = applicability(version, criteria)
@@ -70,7 +62,7 @@ def area(request: Request, version: VersionDep, area_id: str) -> Response:
 
 @router.get("/referentiels/{referential}/{version}/ateliers/{workshop_id}")
 def workshop(request: Request, version: VersionDep, workshop_id: str) -> Response:
-    detail = f"L'atelier « {workshop_id} » n'existe pas."
+    detail = _("L'atelier « %(workshop)s » n'existe pas.") % {"workshop": workshop_id}
     found = _or_404(_by_id(version.workshops, workshop_id), detail)
     criteria = [c for c in version.active if c.workshop == found.id]
     context = {"version": version, "workshop": found, "criteria": criteria}
@@ -80,7 +72,10 @@ def workshop(request: Request, version: VersionDep, workshop_id: str) -> Respons
 
 @router.get("/referentiels/{referential}/{version}/criteres/{criterion_id}")
 def criterion(request: Request, catalog: CatalogDep, version: VersionDep, criterion_id: str) -> Response:
-    detail = f"Le critère « {criterion_id} » n'existe pas dans {version.ref}."
+    detail = _("Le critère « %(criterion)s » n'existe pas dans %(ref)s.") % {
+        "criterion": criterion_id,
+        "ref": version.ref,
+    }
     found = _or_404(version.by_id.get(criterion_id), detail)
     asked_in = [q for q in catalog.questionnaires_for(version.ref) if found.id in q.criterion_ids]
     context = {"version": version, "criterion": found, "successors": successors(found)}
@@ -90,7 +85,10 @@ def criterion(request: Request, catalog: CatalogDep, version: VersionDep, criter
 
 @router.get("/questionnaires/{questionnaire_id}/{version}")
 def questionnaire(request: Request, catalog: CatalogDep, questionnaire_id: str, version: str) -> Response:
-    detail = f"Le questionnaire « {questionnaire_id} » n'a pas de version « {version} »."
+    detail = _("Le questionnaire « %(questionnaire)s » n'a pas de version « %(version)s ».") % {
+        "questionnaire": questionnaire_id,
+        "version": version,
+    }
     found = _or_404(catalog.questionnaires.get(f"{questionnaire_id}@{version}"), detail)
     criteria = catalog.criteria[found.criteria]
     fields = criteria.fields_by_id
@@ -100,33 +98,14 @@ def questionnaire(request: Request, catalog: CatalogDep, questionnaire_id: str, 
 
 
 def applicability(version: CriteriaVersion, criteria: Iterable[Criterion]) -> dict[str, str]:
-    """Say in French, for each criterion, which structures it applies to."""
+    """Say in the request's language, for each criterion, which structures it applies to."""
     return {
-        c.id: "S'applique si : " + describe_condition(c.applies_if, version.fields_by_id)
+        c.id: _("S'applique si : %(condition)s")
+        % {"condition": describe_condition(c.applies_if, version.fields_by_id)}
         if c.applies_if
-        else "S'applique à toutes les structures."
+        else _("S'applique à toutes les structures.")
         for c in criteria
     }
-
-
-def describe_condition(
-    condition: Condition, fields: Mapping[str, ProfileField], *, nested: bool = False
-) -> str:
-    """Put a profile condition into words, with the field and option labels of the criteria file."""
-    if isinstance(condition, AnyOf | AllOf):
-        parts, joiner = (condition.any, " ou ") if isinstance(condition, AnyOf) else (condition.all, " et ")
-        text = joiner.join(describe_condition(part, fields, nested=True) for part in parts)
-        return f"({text})" if nested and len(parts) > 1 else text
-    field = fields[condition.field]
-    if isinstance(condition, Includes):
-        return f"« {field.label} » comprend « {_option_label(field, condition.includes)} »"
-    if isinstance(condition.equals, bool):
-        return f"« {field.label} » : {'oui' if condition.equals else 'non'}"
-    return f"« {field.label} » est « {_option_label(field, condition.equals)} »"
-
-
-def _option_label(field: ProfileField, value: str) -> str:
-    return next((option.label for option in field.options if option.value == value), value)
 
 
 def _by_id(items: Iterable[Found], item_id: str) -> Found | None:

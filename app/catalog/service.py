@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -10,7 +11,18 @@ from typing import Any, TypeVar
 from pydantic import BaseModel
 
 from app.catalog.checks import successors
-from app.catalog.models import CriteriaVersion, Criterion, Questionnaire, Status
+from app.catalog.models import (
+    AllOf,
+    AnyOf,
+    Condition,
+    CriteriaVersion,
+    Criterion,
+    Includes,
+    ProfileField,
+    Questionnaire,
+    Status,
+)
+from app.locale import gettext as _
 
 Picked = TypeVar("Picked", CriteriaVersion, Questionnaire)
 
@@ -51,6 +63,11 @@ class Catalog:
         for version in sorted(self.criteria.values(), key=lambda v: version_key(v.version), reverse=True):
             grouped.setdefault(version.referential, []).append(version)
         return dict(sorted(grouped.items()))
+
+    def startable(self) -> list[Questionnaire]:
+        """The latest released version of each questionnaire, the full one first."""
+        ids = {q.id for q in self.questionnaires.values() if q.status == "released"}
+        return sorted((self.questionnaire(i) for i in ids), key=lambda q: (q.partial, q.title))
 
     def questionnaires_for(self, criteria_ref: str) -> list[Questionnaire]:
         return sorted(
@@ -120,3 +137,28 @@ def json_schemas() -> dict[str, str]:
         path: json.dumps(model.model_json_schema(), indent=2, ensure_ascii=False, sort_keys=True) + "\n"
         for path, model in SCHEMA_FILES.items()
     }
+
+
+def describe_condition(
+    condition: Condition, fields: Mapping[str, ProfileField], *, nested: bool = False
+) -> str:
+    """Put a profile condition into words, with the field and option labels of the criteria file."""
+    if isinstance(condition, AnyOf | AllOf):
+        parts, joiner = (
+            (condition.any, _(" ou ")) if isinstance(condition, AnyOf) else (condition.all, _(" et "))
+        )
+        text = joiner.join(describe_condition(part, fields, nested=True) for part in parts)
+        return f"({text})" if nested and len(parts) > 1 else text
+    field = fields[condition.field]
+    if isinstance(condition, Includes):
+        option = _option_label(field, condition.includes)
+        return _("« %(field)s » comprend « %(option)s »") % {"field": field.label, "option": option}
+    if isinstance(condition.equals, bool):
+        answer = _("oui") if condition.equals else _("non")
+        return _("« %(field)s » : %(answer)s") % {"field": field.label, "answer": answer}
+    option = _option_label(field, condition.equals)
+    return _("« %(field)s » est « %(option)s »") % {"field": field.label, "option": option}
+
+
+def _option_label(field: ProfileField, value: str) -> str:
+    return next((option.label for option in field.options if option.value == value), value)

@@ -19,9 +19,9 @@ from app.assessments import service as assessments
 from app.assessments.models import Assessment, Snapshot
 from app.catalog.models import CriteriaVersion, Criterion, Questionnaire
 from app.catalog.service import Catalog
+from app.cohorts.models import Cohort, CohortStructure, CohortTrainer, CohortWorkshop
 from app.cohorts.service import criteria_version
 from app.db import pk
-from app.reviews.models import Cohort, CohortStructure, CohortTrainer, CohortWorkshop
 from app.reviews.results import ReviewState, review_states
 from app.scoring.models import GAP_FINDINGS, Finding, Gap, Result
 from app.structures.models import Structure

@@ -15,24 +15,25 @@ from starlette.datastructures import FormData
 
 from app.accounts.models import User
 from app.accounts.permissions import cohort_ids, enrollable_structure_ids, runs_cohorts
-from app.accounts.routes import CurrentUser
-from app.catalog.routes import CatalogDep
 from app.catalog.service import Catalog
 from app.cohorts import dashboard, service
+from app.cohorts.models import Cohort
 from app.db import SessionDep, pk
-from app.reviews.models import Cohort
+from app.deps import CatalogDep, CurrentUser
+from app.locale import N_
+from app.locale import gettext as _
 from app.scoring.models import GAP_FINDINGS
 from app.web import render
 
 router = APIRouter()
-NOT_FOUND = "Cette cohorte n'existe pas ou ne vous est pas accessible."
+NOT_FOUND = N_("Cette cohorte n'existe pas ou ne vous est pas accessible.")
 FORM = "cohorts/form.html"
 
 
 def cohort_runner(user: CurrentUser) -> User:
     """A trainer or an administrator; anybody else finds no cohort pages at all."""
     if not runs_cohorts(user):
-        raise HTTPException(404, "Cette page n'existe pas ou ne vous est pas accessible.")
+        raise HTTPException(404, _("Cette page n'existe pas ou ne vous est pas accessible."))
     return user
 
 
@@ -44,7 +45,7 @@ def visible_cohort(session: SessionDep, user: Runner, cohort_id: int) -> Cohort:
     cohort = session.get(Cohort, cohort_id)
     allowed = cohort_ids(session, user)
     if cohort is None or (allowed is not None and cohort_id not in allowed):
-        raise HTTPException(404, NOT_FOUND)
+        raise HTTPException(404, _(NOT_FOUND))
     return cohort
 
 
@@ -108,7 +109,7 @@ def prepare_workshop(
     board = dashboard.dashboard(session, catalog=catalog, cohort=cohort)
     workshop = next((w for w in board.version.workshops if w.id == workshop_id), None)
     if workshop is None:
-        raise HTTPException(404, "Cet atelier n'existe pas.")
+        raise HTTPException(404, _("Cet atelier n'existe pas."))
     context = {"board": board, "workshop": workshop, "severities": GAP_FINDINGS}
     return render(request, "cohorts/workshop.html", context)
 

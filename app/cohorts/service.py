@@ -17,15 +17,16 @@ from app.accounts.models import Role, User
 from app.accounts.permissions import cohort_ids, enrollable_structure_ids
 from app.catalog.models import CriteriaVersion, Status
 from app.catalog.service import Catalog, version_key
+from app.cohorts.models import Cohort, CohortStructure, CohortTrainer, CohortWorkshop
 from app.db import audit, pk
-from app.reviews.models import Cohort, CohortStructure, CohortTrainer, CohortWorkshop
+from app.locale import gettext as _
 from app.structures.models import Structure
 
 NAME_MAX, PLACE_MAX = 200, 200
 
 
 class CohortError(ValueError):
-    """Refused cohort input; `problems` maps each form field to a French message."""
+    """Refused cohort input; `problems` maps each form field to a message in the request's language."""
 
     def __init__(self, problems: dict[str, str]) -> None:
         self.problems = problems
@@ -105,15 +106,17 @@ def checked_cohort(session: Session, *, catalog: Catalog, user: User, posted: Co
     problems: dict[str, str] = {}
     name = posted.name.strip()
     if not name:
-        problems["nom"] = "Donnez un nom à la cohorte."
+        problems["nom"] = _("Donnez un nom à la cohorte.")
     elif len(name) > NAME_MAX:
-        problems["nom"] = f"Le nom est trop long : {NAME_MAX} caractères au plus."
+        problems["nom"] = _("Le nom est trop long : %(count)s caractères au plus.") % {"count": NAME_MAX}
     workshops: dict[str, tuple[date | None, str]] = {}
     for workshop in criteria_version(catalog).workshops:
         typed_date, place = posted.workshops.get(workshop.id, ("", ""))
         held_on = _date(typed_date, problems, f"date-{workshop.id}")
         if len(place.strip()) > PLACE_MAX:
-            problems[f"lieu-{workshop.id}"] = f"Le lieu est trop long : {PLACE_MAX} caractères au plus."
+            problems[f"lieu-{workshop.id}"] = _("Le lieu est trop long : %(count)s caractères au plus.") % {
+                "count": PLACE_MAX
+            }
         workshops[workshop.id] = (held_on, place.strip())
     chosen_trainers = _checked_trainers(session, user=user, ids=posted.trainer_ids, problems=problems)
     chosen_structures = _checked_structures(session, user=user, ids=posted.structure_ids, problems=problems)
@@ -133,7 +136,7 @@ def _date(text: str, problems: dict[str, str], field: str) -> date | None:
     except ValueError:
         found = None
     if found is None or not 2000 <= found.year <= 2100:
-        problems[field] = "Saisissez une date valide, par exemple 14/01/2027."
+        problems[field] = _("Saisissez une date valide, par exemple 14/01/2027.")
         return None
     return found
 
@@ -149,11 +152,13 @@ def _checked_trainers(session: Session, *, user: User, ids: list[str], problems:
     wanted = _ids(ids)
     known = {pk(t) for t in trainers(session)}
     if wanted is None or not wanted <= known:
-        problems["formateurs"] = "Choisissez des formateur·rices parmi les comptes formateur actifs proposés."
+        problems["formateurs"] = _(
+            "Choisissez des formateur·rices parmi les comptes formateur actifs proposés."
+        )
         return set()
     chosen = wanted | ({pk(user)} if user.role == Role.TRAINER else set())
     if not chosen:
-        problems["formateurs"] = "Choisissez au moins un·e formateur·rice pour animer la cohorte."
+        problems["formateurs"] = _("Choisissez au moins un·e formateur·rice pour animer la cohorte.")
     return chosen
 
 
@@ -163,7 +168,7 @@ def _checked_structures(
     wanted = _ids(ids)
     allowed = {pk(s) for s in enrollable(session, user=user)}
     if wanted is None or not wanted <= allowed:
-        problems["structures"] = "Choisissez des structures parmi celles proposées."
+        problems["structures"] = _("Choisissez des structures parmi celles proposées.")
         return set()
     return wanted
 

@@ -79,8 +79,14 @@ def gettext(message: str) -> str:
 
 
 def ngettext(singular: str, plural: str, count: int) -> str:
-    """The singular or plural form for `count`, in the request's language."""
-    return translations(_language.get()).ngettext(singular, plural, count)
+    """The singular or plural form for `count`, in the request's language.
+
+    French, the source language, has no catalog to carry its plural rule: 0 and 1 are singular.
+    """
+    code = _language.get()
+    if code == DEFAULT_LANGUAGE:
+        return singular if abs(count) < 2 else plural
+    return translations(code).ngettext(singular, plural, count)
 
 
 _ = gettext

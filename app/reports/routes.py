@@ -1,4 +1,5 @@
-"""Results pages: the verdict, the radar of the four areas, gaps by workshop, the action plan."""
+"""Results pages: the structures list, a structure's page and score history, an assessment's verdict,
+radar and gaps by workshop, the action plan."""
 
 from __future__ import annotations
 
@@ -8,21 +9,54 @@ from fastapi import APIRouter, HTTPException, Request, Response
 from fastapi.responses import RedirectResponse
 
 from app.accounts.permissions import Access, can
-from app.accounts.routes import CurrentUser
 from app.assessments import service as assessments
-from app.assessments.models import ActionItem, Assessment
-from app.assessments.routes import Readable, Writable
-from app.catalog.routes import CatalogDep
+from app.assessments.models import ActionItem, Assessment, AssessmentStatus
 from app.catalog.service import Catalog
-from app.db import SessionDep
+from app.db import SessionDep, pk
+from app.deps import CatalogDep, CurrentUser, Readable, ReadableStructure, Writable
+from app.locale import N_
+from app.locale import gettext as _
 from app.reports import service
-from app.reports.charts import radar
+from app.reports.charts import history_chart, radar
 from app.reviews import results as review_results
+from app.structures import service as structures_service
 from app.structures.models import Structure
 from app.web import render
 
 router = APIRouter()
-ITEM_NOT_FOUND = "Cette action n'existe pas dans ce plan."
+ITEM_NOT_FOUND = N_("Cette action n'existe pas dans ce plan.")
+
+
+@router.get("/structures")
+def structures(request: Request, session: SessionDep, catalog: CatalogDep, user: CurrentUser) -> Response:
+    rows = service.readable_structures(session, catalog=catalog, user=user)
+    return render(request, "structures/list.html", {"rows": rows, "questionnaires": catalog.questionnaires})
+
+
+@router.get("/structures/{structure_id}")
+def structure_page(
+    request: Request,
+    session: SessionDep,
+    catalog: CatalogDep,
+    user: CurrentUser,
+    structure: ReadableStructure,
+) -> Response:
+    drafts = can(session, user, Access.READ, pk(structure))
+    rows = service.structure_assessments(session, catalog=catalog, structure=structure, drafts=drafts)
+    history = service.score_history(catalog, rows=rows)
+    submitted = [r.assessment for r in rows if r.assessment.status == AssessmentStatus.SUBMITTED]
+    context: dict[str, Any] = {
+        "structure": structure,
+        "rows": rows,
+        "questionnaires": catalog.questionnaires,
+        "startable": catalog.startable(),
+        "previous": submitted[0] if submitted else (rows[0].assessment if rows else None),
+        "can_write": can(session, user, Access.WRITE, pk(structure)),
+        "history": history,
+        "chart": history_chart(history),
+        "profile": _profile(catalog, structure),
+    }
+    return render(request, "reports/structure.html", context)
 
 
 @router.get("/autoevaluations/{assessment_id}/resultats")
@@ -66,7 +100,7 @@ async def edit_item(
 ) -> Response:
     item = session.get(ActionItem, item_id)
     if item is None or item.assessment_id != assessment.id:
-        raise HTTPException(404, ITEM_NOT_FOUND)
+        raise HTTPException(404, _(ITEM_NOT_FOUND))
     form = await request.form()
     posted = {name: str(form.get(name, "")) for name in ("responsable", "echeance", "statut")}
     status_code, errors = 200, {}
@@ -112,10 +146,16 @@ def _context(session: SessionDep, catalog: Catalog, assessment: Assessment) -> d
         "sections": {q.criterion: s.id for s in bound.questionnaire.sections for q in s.questions},
         "reference_date": service.reference_date(assessment),
         "due_dates": {gap.criterion: service.due_date(assessment, gap) for gap in result.gaps},
-        "status_labels": service.STATUS_LABELS,
+        "status_labels": service.status_labels(),
         "can_write": False,
         "edited": None,
         "errors": {},
         "posted": {},
         "saved": False,
     }
+
+
+def _profile(catalog: Catalog, structure: Structure) -> list[tuple[str, str]]:
+    questionnaire = catalog.questionnaire(structures_service.PROFILE_QUESTIONNAIRE)
+    version = catalog.criteria[questionnaire.criteria]
+    return structures_service.profile_summary(questionnaire, version, structure.profile)

@@ -20,16 +20,24 @@ from app.assessments import service as assessments
 from app.assessments.models import ActionItem, ActionStatus, Assessment, AssessmentStatus
 from app.catalog.service import Catalog
 from app.db import audit, pk, utcnow
+from app.locale import N_
+from app.locale import gettext as _
 from app.scoring.models import Gap, Result
 from app.structures.models import Structure
 
 STATUS_LABELS = {
-    ActionStatus.TODO: "À faire",
-    ActionStatus.IN_PROGRESS: "En cours",
-    ActionStatus.DONE: "Fait",
+    ActionStatus.TODO: N_("À faire"),
+    ActionStatus.IN_PROGRESS: N_("En cours"),
+    ActionStatus.DONE: N_("Fait"),
 }
+"""Marked for extraction only: `status_labels()` gives them in the request's language."""
 OWNER_MAX_LENGTH = 120
 TITLE_MAX_LENGTH = 300
+
+
+def status_labels() -> dict[ActionStatus, str]:
+    """The action statuses' labels in the request's language."""
+    return {status: _(label) for status, label in STATUS_LABELS.items()}
 
 
 @dataclass(frozen=True)
@@ -187,7 +195,7 @@ def plan_rows(items: Sequence[ActionItem], result: Result) -> list[PlanRow]:
 
 
 class ActionItemError(ValueError):
-    """Refused edits of an action item; `problems` maps each form field to a French message."""
+    """Refused edits of an action item; `problems` maps each form field to a message."""
 
     def __init__(self, problems: dict[str, str]) -> None:
         self.problems = problems
@@ -199,18 +207,17 @@ def checked_edit(*, owner: str, due_on: str, status: str) -> tuple[str, date | N
     problems: dict[str, str] = {}
     owner = owner.strip()
     if len(owner) > OWNER_MAX_LENGTH:
-        problems["responsable"] = (
-            f"Le nom du responsable ne doit pas dépasser {OWNER_MAX_LENGTH} caractères "
-            f"(il en compte {len(owner)})."
-        )
+        problems["responsable"] = _(
+            "Le nom du responsable ne doit pas dépasser %(max)s caractères (il en compte %(count)s)."
+        ) % {"max": OWNER_MAX_LENGTH, "count": len(owner)}
     due: date | None = None
     if due_on.strip():
         try:
             due = date.fromisoformat(due_on.strip())
         except ValueError:
-            problems["echeance"] = "Saisissez une date valide, par exemple 2025-09-30 (année-mois-jour)."
+            problems["echeance"] = _("Saisissez une date valide, par exemple 2025-09-30 (année-mois-jour).")
     if status not in {s.value for s in ActionStatus}:
-        problems["statut"] = "Choisissez un statut : à faire, en cours ou fait."
+        problems["statut"] = _("Choisissez un statut : à faire, en cours ou fait.")
     if problems:
         raise ActionItemError(problems)
     return owner, due, ActionStatus(status)

@@ -1,59 +1,16 @@
-"""Preparation cohorts (a cycle of France Médiation's four workshops, its trainers and structures)
-and the trainers' reviews of submitted assessments: levels, findings, evidence ratings, decisions."""
+"""The trainers' reviews of submitted assessments: levels, findings, evidence ratings, decisions."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from enum import StrEnum
 
 from sqlalchemy import UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from app.db import stored_enum, utcnow
-
-
-class Cohort(SQLModel, table=True):
-    """One preparation cycle; its trainers see and review the structures enrolled in it."""
-
-    __tablename__ = "cohort"
-
-    id: int | None = Field(default=None, primary_key=True)
-    name: str = Field(max_length=200)
-    created_by: int = Field(foreign_key="user.id")
-    created_at: datetime = Field(default_factory=utcnow)
-
-
-class CohortWorkshop(SQLModel, table=True):
-    """When and where the cohort meets for one of the four workshops (ids from the criteria files)."""
-
-    __tablename__ = "cohort_workshop"
-    __table_args__ = (UniqueConstraint("cohort_id", "workshop"),)
-
-    id: int | None = Field(default=None, primary_key=True)
-    cohort_id: int = Field(foreign_key="cohort.id", index=True)
-    workshop: str = Field(max_length=40)
-    held_on: date | None = None
-    place: str = Field(default="", max_length=200)
-
-
-class CohortTrainer(SQLModel, table=True):
-    __tablename__ = "cohort_trainer"
-    __table_args__ = (UniqueConstraint("cohort_id", "user_id"),)
-
-    id: int | None = Field(default=None, primary_key=True)
-    cohort_id: int = Field(foreign_key="cohort.id", index=True)
-    user_id: int = Field(foreign_key="user.id", index=True)
-
-
-class CohortStructure(SQLModel, table=True):
-    """A structure enrolled in a cohort."""
-
-    __tablename__ = "cohort_structure"
-    __table_args__ = (UniqueConstraint("cohort_id", "structure_id"),)
-
-    id: int | None = Field(default=None, primary_key=True)
-    cohort_id: int = Field(foreign_key="cohort.id", index=True)
-    structure_id: int = Field(foreign_key="structure.id", index=True)
+from app.locale import N_
+from app.locale import gettext as _
 
 
 class AuditFinding(StrEnum):
@@ -67,13 +24,16 @@ class AuditFinding(StrEnum):
 
     @property
     def label(self) -> str:
-        return {
-            "point_fort": "Point fort",
-            "piste_de_progres": "Piste de progrès",
-            "point_sensible": "Point sensible",
-            "nc_mineure": "Non-conformité mineure",
-            "nc_majeure": "Non-conformité majeure",
-        }[self.value]
+        return _(FINDING_LABELS[self])
+
+
+FINDING_LABELS = {
+    AuditFinding.POINT_FORT: N_("Point fort"),
+    AuditFinding.PISTE_DE_PROGRES: N_("Piste de progrès"),
+    AuditFinding.POINT_SENSIBLE: N_("Point sensible"),
+    AuditFinding.NC_MINEURE: N_("Non-conformité mineure"),
+    AuditFinding.NC_MAJEURE: N_("Non-conformité majeure"),
+}
 
 
 class EvidenceVerdict(StrEnum):
@@ -85,9 +45,14 @@ class EvidenceVerdict(StrEnum):
 
     @property
     def label(self) -> str:
-        return {"suffisante": "Suffisante", "insuffisante": "Insuffisante", "a_completer": "À compléter"}[
-            self.value
-        ]
+        return _(VERDICT_LABELS[self])
+
+
+VERDICT_LABELS = {
+    EvidenceVerdict.SUFFISANTE: N_("Suffisante"),
+    EvidenceVerdict.INSUFFISANTE: N_("Insuffisante"),
+    EvidenceVerdict.A_COMPLETER: N_("À compléter"),
+}
 
 
 class Decision(StrEnum):
@@ -96,7 +61,13 @@ class Decision(StrEnum):
 
     @property
     def label(self) -> str:
-        return {"returned": "Retournée pour modifications", "validated": "Validée"}[self.value]
+        return _(DECISION_LABELS[self])
+
+
+DECISION_LABELS = {
+    Decision.RETURNED: N_("Retournée pour modifications"),
+    Decision.VALIDATED: N_("Validée"),
+}
 
 
 class ReviewItem(SQLModel, table=True):

@@ -20,6 +20,8 @@ from app.assessments import service as assessments
 from app.assessments.models import Assessment, AssessmentStatus, EvidenceLink, Snapshot
 from app.catalog.service import Catalog
 from app.db import pk
+from app.locale import N_
+from app.locale import gettext as _
 from app.reviews.models import (
     AuditFinding,
     Decision,
@@ -41,13 +43,16 @@ class ReviewState(StrEnum):
 
     @property
     def label(self) -> str:
-        return {
-            "brouillon": "Brouillon",
-            "retournee": "Retournée pour modifications",
-            "a_relire": "À relire",
-            "validee": "Validée",
-            "a_renouveler": "Validation à renouveler",
-        }[self.value]
+        return _(STATE_LABELS[self])
+
+
+STATE_LABELS = {
+    ReviewState.DRAFT: N_("Brouillon"),
+    ReviewState.RETURNED: N_("Retournée pour modifications"),
+    ReviewState.TO_REVIEW: N_("À relire"),
+    ReviewState.VALIDATED: N_("Validée"),
+    ReviewState.TO_RENEW: N_("Validation à renouveler"),
+}
 
 
 def review_states(session: Session, assessments_: Sequence[Assessment]) -> dict[int, ReviewState]:

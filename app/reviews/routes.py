@@ -18,12 +18,13 @@ from sqlmodel import Session
 
 from app.accounts.models import User
 from app.accounts.permissions import Access, can
-from app.accounts.routes import CurrentUser
 from app.assessments import service as assessments
 from app.assessments.models import Assessment, AssessmentStatus, EvidenceLink
-from app.catalog.routes import CatalogDep
 from app.catalog.service import Catalog
 from app.db import SessionDep, pk
+from app.deps import CatalogDep, CurrentUser
+from app.locale import N_
+from app.locale import gettext as _
 from app.reviews import results, service
 from app.reviews.models import AuditFinding, Decision, EvidenceRating, EvidenceVerdict, ReviewItem
 from app.structures.models import Structure
@@ -31,15 +32,16 @@ from app.web import render
 
 router = APIRouter()
 PAGE, SECTION, CRITERION = "reviews/review.html", "reviews/section.html", "reviews/partials/criterion.html"
-NOT_FOUND = "Cette autoévaluation n'existe pas ou ne vous est pas accessible."
-SOURCES = {"autoevaluation": "l'autoévaluation", "relecture": "la relecture"}
+NOT_FOUND = N_("Cette autoévaluation n'existe pas ou ne vous est pas accessible.")
+SOURCES = {"autoevaluation": N_("l'autoévaluation"), "relecture": N_("la relecture")}
+"""The results' two sources, as the compare page names them after « selon » (translated where shown)."""
 
 
 def reviewable(session: SessionDep, user: CurrentUser, assessment_id: int) -> Assessment:
     """An assessment of a structure `user` may review, else 404."""
     found = session.get(Assessment, assessment_id)
     if found is None or not can(session, user, Access.REVIEW, found.structure_id):
-        raise HTTPException(404, NOT_FOUND)
+        raise HTTPException(404, _(NOT_FOUND))
     return found
 
 
@@ -49,7 +51,7 @@ Reviewable = Annotated[Assessment, Depends(reviewable)]
 def reviewed_link(session: SessionDep, assessment: Reviewable, link_id: int) -> EvidenceLink:
     link = session.get(EvidenceLink, link_id)
     if link is None or link.assessment_id != assessment.id:
-        raise HTTPException(404, "Cette preuve n'est pas jointe à cette autoévaluation.")
+        raise HTTPException(404, _("Cette preuve n'est pas jointe à cette autoévaluation."))
     return link
 
 
@@ -84,7 +86,7 @@ def review_section(
     context = _context(session, catalog, assessment)
     found = next((s for s in context["questionnaire"].sections if s.id == section_id), None)
     if found is None:
-        raise HTTPException(404, "Cette section n'existe pas dans ce questionnaire.")
+        raise HTTPException(404, _("Cette section n'existe pas dans ce questionnaire."))
     return render(request, SECTION, context | {"section": found})
 
 
@@ -156,7 +158,8 @@ def compare(
     selon: str = "relecture",
 ) -> Response:
     source = selon if selon in SOURCES else "relecture"
-    context = _context(session, catalog, assessment) | {"source": source, "sources": SOURCES}
+    sources = {key: _(label) for key, label in SOURCES.items()}
+    context = _context(session, catalog, assessment) | {"source": source, "sources": sources}
     if assessment.status == AssessmentStatus.SUBMITTED:
         context["comparison"] = results.compare(
             session, catalog=catalog, assessment=assessment, structure=context["structure"]
@@ -206,7 +209,7 @@ def _write(
 ) -> Outcome:
     """Run one review write; a refusal keeps what was typed, a conflict shows the newer version."""
     if not re.fullmatch(r"\d{1,9}", posted["revision"]):
-        errors = {"relecture": "Le formulaire est incomplet : rechargez la page, puis recommencez."}
+        errors = {"relecture": _("Le formulaire est incomplet : rechargez la page, puis recommencez.")}
         return Outcome(criterion_id, 422, posted, errors, link_id=link_id)
     try:
         write(int(posted["revision"]))
@@ -217,7 +220,7 @@ def _write(
         return Outcome(criterion_id, 409, posted, errors, link_id=link_id, newer=newer, revision=revision)
     except service.ReviewError as error:
         return Outcome(criterion_id, error.status_code, posted, {error.field: str(error)}, link_id=link_id)
-    notice = "Appréciation enregistrée." if link_id else "Relecture enregistrée."
+    notice = _("Appréciation enregistrée.") if link_id else _("Relecture enregistrée.")
     return Outcome(criterion_id, notice=notice, link_id=link_id)
 
 
@@ -240,7 +243,7 @@ def _after_write(
 
 def _asked(catalog: Catalog, assessment: Assessment, criterion_id: str) -> None:
     if criterion_id not in assessments.bound(catalog, assessment).questionnaire.criterion_ids:
-        raise HTTPException(404, "Cette question n'existe pas dans ce questionnaire.")
+        raise HTTPException(404, _("Cette question n'existe pas dans ce questionnaire."))
 
 
 def _context(session: Session, catalog: Catalog, assessment: Assessment, **extra: Any) -> dict[str, Any]:

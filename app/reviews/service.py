@@ -17,6 +17,7 @@ from sqlmodel import Session, col, select
 from app.accounts.models import User
 from app.assessments.models import Answer, Assessment, AssessmentStatus, EvidenceLink, Snapshot
 from app.db import audit, pk, utcnow
+from app.locale import gettext as _
 from app.reviews.models import (
     AuditFinding,
     Decision,
@@ -33,7 +34,7 @@ CHOICES = ("", "accord", *LEVELS, "na")
 
 
 class ReviewError(Exception):
-    """A refused review write, with a French message for the form field it is about."""
+    """A refused review write, with a message in the request's language for the form field it is about."""
 
     def __init__(self, message: str, field: str = "relecture", status_code: int = 422) -> None:
         super().__init__(message)
@@ -43,8 +44,10 @@ class ReviewError(Exception):
 class NotSubmittedError(ReviewError):
     def __init__(self) -> None:
         super().__init__(
-            "Cette autoévaluation n'est pas soumise : seule une autoévaluation soumise se relit, "
-            "et la structure la modifie en ce moment.",
+            _(
+                "Cette autoévaluation n'est pas soumise : seule une autoévaluation soumise se relit, "
+                "et la structure la modifie en ce moment."
+            ),
             status_code=409,
         )
 
@@ -55,8 +58,10 @@ class StaleReviewError(ReviewError):
     def __init__(self, current: ReviewItem | EvidenceRating | None) -> None:
         self.current = current
         super().__init__(
-            "Cette relecture a été modifiée entre-temps (autre onglet ou autre formateur·rice). "
-            "Voici la version enregistrée : vérifiez-la avant de la modifier à nouveau.",
+            _(
+                "Cette relecture a été modifiée entre-temps (autre onglet ou autre formateur·rice). "
+                "Voici la version enregistrée : vérifiez-la avant de la modifier à nouveau."
+            ),
             status_code=409,
         )
 
@@ -133,19 +138,21 @@ def _review_values(
 ) -> dict[str, Any]:
     """The row's values from the form's, or ReviewError naming the field that cannot be saved."""
     if choice not in CHOICES:
-        raise ReviewError("Choisissez d'accord, un niveau de 0 à 3 ou « Non applicable ».", "niveau")
+        raise ReviewError(_("Choisissez d'accord, un niveau de 0 à 3 ou « Non applicable »."), "niveau")
     if len(comment) > TEXT_MAX:
-        raise ReviewError("Ce commentaire est trop long : 5 000 caractères au plus.", "commentaire")
+        raise ReviewError(_("Ce commentaire est trop long : 5 000 caractères au plus."), "commentaire")
     if finding and finding not in AuditFinding.__members__.values():
-        raise ReviewError("Choisissez un constat de l'échelle AFNOR proposée.", "constat")
+        raise ReviewError(_("Choisissez un constat de l'échelle AFNOR proposée."), "constat")
     if choice == "na" and not comment:
-        raise ReviewError("Dites dans le commentaire pourquoi ce critère ne s'applique pas.", "commentaire")
+        raise ReviewError(
+            _("Dites dans le commentaire pourquoi ce critère ne s'applique pas."), "commentaire"
+        )
     answer = session.exec(
         select(Answer).where(Answer.assessment_id == assessment.id, Answer.criterion_id == criterion_id)
     ).first()
     declared = declared_choice(answer)
     if choice == "accord" and declared is None:
-        raise ReviewError("La structure n'a pas répondu à ce critère : proposez un niveau.", "niveau")
+        raise ReviewError(_("La structure n'a pas répondu à ce critère : proposez un niveau."), "niveau")
     agrees = None if choice == "" else choice in ("accord", declared)
     return {
         "agrees": agrees,
@@ -216,11 +223,11 @@ def rate_evidence(
 ) -> EvidenceRating:
     """Rate one piece of evidence of one criterion: suffisante, insuffisante or à compléter."""
     if rating not in EvidenceVerdict.__members__.values():
-        raise ReviewError("Choisissez : suffisante, insuffisante ou à compléter.", "appreciation")
+        raise ReviewError(_("Choisissez : suffisante, insuffisante ou à compléter."), "appreciation")
     if len(comment.strip()) > RATING_TEXT_MAX:
-        raise ReviewError("Ce commentaire est trop long : 2 000 caractères au plus.", "commentaire")
+        raise ReviewError(_("Ce commentaire est trop long : 2 000 caractères au plus."), "commentaire")
     if link.assessment_id != assessment.id:
-        raise ReviewError("Cette preuve n'est pas jointe à cette autoévaluation.")
+        raise ReviewError(_("Cette preuve n'est pas jointe à cette autoévaluation."))
     fresh = lock_submitted(session, assessment)
     values: dict[str, Any] = {"rating": EvidenceVerdict(rating), "comment": comment.strip()}
     current = rating_of(session, link, fresh.revision)
@@ -270,7 +277,7 @@ def decide(
         ReviewDecision.snapshot_id == snapshot.id, ReviewDecision.decision == Decision.VALIDATED
     )
     if decision is Decision.VALIDATED and session.exec(validated).first() is not None:
-        raise ReviewError("Cette version de l'autoévaluation est déjà validée.", status_code=409)
+        raise ReviewError(_("Cette version de l'autoévaluation est déjà validée."), status_code=409)
     row = ReviewDecision(
         assessment_id=pk(fresh),
         assessment_revision=fresh.revision,
@@ -306,9 +313,9 @@ def _checked_message(decision: Decision, comment: str) -> str:
     """The decision's message, required to return an assessment: the structure must know what to change."""
     comment = comment.strip()
     if len(comment) > TEXT_MAX:
-        raise ReviewError("Ce message est trop long : 5 000 caractères au plus.", "message")
+        raise ReviewError(_("Ce message est trop long : 5 000 caractères au plus."), "message")
     if decision is Decision.RETURNED and not comment:
         raise ReviewError(
-            "Dites à la structure ce qu'elle doit reprendre avant de la soumettre à nouveau.", "message"
+            _("Dites à la structure ce qu'elle doit reprendre avant de la soumettre à nouveau."), "message"
         )
     return comment

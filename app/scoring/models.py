@@ -25,12 +25,20 @@ class Finding(StrEnum):
         return FINDING_LABELS[self]
 
 
+def N_(message: str) -> str:  # noqa: N802 - gettext's usual name for a marker
+    """Mark a label for the translation catalogs; pages show it through `_()` (`app.locale`).
+
+    The core stays pure (it imports nothing of the web), so its labels are French msgids.
+    """
+    return message
+
+
 FINDING_LABELS = {
-    Finding.CONFORME: "Conforme",
-    Finding.ECART_MINEUR: "Écart mineur",
-    Finding.ECART_MAJEUR: "Écart majeur",
-    Finding.NON_RENSEIGNE: "Non renseigné",
-    Finding.NON_APPLICABLE: "Non applicable",
+    Finding.CONFORME: N_("Conforme"),
+    Finding.ECART_MINEUR: N_("Écart mineur"),
+    Finding.ECART_MAJEUR: N_("Écart majeur"),
+    Finding.NON_RENSEIGNE: N_("Non renseigné"),
+    Finding.NON_APPLICABLE: N_("Non applicable"),
 }
 GAP_FINDINGS = (Finding.ECART_MAJEUR, Finding.NON_RENSEIGNE, Finding.ECART_MINEUR)
 
@@ -42,9 +50,14 @@ class Verdict(StrEnum):
 
     @property
     def label(self) -> str:
-        return {"pret": "Prêt pour l'audit", "presque_pret": "Presque prêt", "pas_pret": "Pas prêt"}[
-            self.value
-        ]
+        return VERDICT_LABELS[self]
+
+
+VERDICT_LABELS = {
+    Verdict.PRET: N_("Prêt pour l'audit"),
+    Verdict.PRESQUE_PRET: N_("Presque prêt"),
+    Verdict.PAS_PRET: N_("Pas prêt"),
+}
 
 
 @dataclass(frozen=True, slots=True)

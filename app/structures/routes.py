@@ -1,86 +1,28 @@
-"""The structures a user may see, a structure's page (assessments, score history), its profile form,
-and the auditors it lets read its submitted assessments."""
+"""A structure's profile form and the auditors it lets read its submitted assessments.
+
+The structures list and a structure's page show results: they are the reports' (`app/reports/routes.py`).
+"""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, HTTPException, Request, Response
+from fastapi import APIRouter, Form, HTTPException, Request, Response
 from fastapi.responses import RedirectResponse
 from starlette.datastructures import FormData, QueryParams
 
-from app.accounts.models import User
-from app.accounts.permissions import Access, can
-from app.accounts.routes import CurrentUser
-from app.assessments.models import AssessmentStatus
-from app.catalog.models import Questionnaire
-from app.catalog.routes import CatalogDep, describe_condition
-from app.catalog.service import Catalog
+from app.catalog.service import Catalog, describe_condition
 from app.db import SessionDep, pk
-from app.reports import service as reports
-from app.reports.charts import history_chart
+from app.deps import CatalogDep, CurrentUser, WritableStructure
+from app.locale import N_
+from app.locale import gettext as _
 from app.scoring.service import holds
 from app.structures import service
 from app.structures.models import AuditorGrant, Structure
 from app.web import render
 
 router = APIRouter()
-NOT_FOUND = "Cette structure n'existe pas ou ne vous est pas accessible."
-PROFILE_QUESTIONNAIRE = "full"
-"""The profile questions asked are the full questionnaire's: it asks every one the criteria use."""
-
-
-def _structure(session: SessionDep, user: User, structure_id: int, access: Access) -> Structure:
-    structure = session.get(Structure, structure_id)
-    if structure is None or not can(session, user, access, structure_id):
-        raise HTTPException(404, NOT_FOUND)
-    return structure
-
-
-def readable_structure(session: SessionDep, user: CurrentUser, structure_id: int) -> Structure:
-    """A structure whose submitted assessments `user` may see at least (auditors under a grant)."""
-    return _structure(session, user, structure_id, Access.SUBMITTED)
-
-
-def writable_structure(session: SessionDep, user: CurrentUser, structure_id: int) -> Structure:
-    return _structure(session, user, structure_id, Access.WRITE)
-
-
-ReadableStructure = Annotated[Structure, Depends(readable_structure)]
-WritableStructure = Annotated[Structure, Depends(writable_structure)]
-
-
-@router.get("/structures")
-def structures(request: Request, session: SessionDep, catalog: CatalogDep, user: CurrentUser) -> Response:
-    rows = reports.readable_structures(session, catalog=catalog, user=user)
-    return render(request, "structures/list.html", {"rows": rows, "questionnaires": catalog.questionnaires})
-
-
-@router.get("/structures/{structure_id}")
-def structure_page(
-    request: Request,
-    session: SessionDep,
-    catalog: CatalogDep,
-    user: CurrentUser,
-    structure: ReadableStructure,
-) -> Response:
-    drafts = can(session, user, Access.READ, pk(structure))
-    rows = reports.structure_assessments(session, catalog=catalog, structure=structure, drafts=drafts)
-    history = reports.score_history(catalog, rows=rows)
-    submitted = [r.assessment for r in rows if r.assessment.status == AssessmentStatus.SUBMITTED]
-    context: dict[str, Any] = {
-        "structure": structure,
-        "rows": rows,
-        "questionnaires": catalog.questionnaires,
-        "startable": _startable(catalog),
-        "previous": submitted[0] if submitted else (rows[0].assessment if rows else None),
-        "can_write": can(session, user, Access.WRITE, pk(structure)),
-        "history": history,
-        "chart": history_chart(history),
-        "profile": _profile_summary(catalog, structure.profile),
-    }
-    return render(request, "reports/structure.html", context)
 
 
 @router.get("/structures/{structure_id}/profil")
@@ -103,7 +45,7 @@ async def profile_save(
     structure: WritableStructure,
 ) -> Response:
     values = _posted_profile(catalog, await request.form())
-    version = catalog.criteria[catalog.questionnaire(PROFILE_QUESTIONNAIRE).criteria]
+    version = catalog.criteria[catalog.questionnaire(service.PROFILE_QUESTIONNAIRE).criteria]
     try:
         service.update_profile(session, structure=structure, version=version, values=values, actor=user)
     except service.ProfileError as error:
@@ -112,19 +54,13 @@ async def profile_save(
     return RedirectResponse(f"/structures/{structure.id}", status_code=303)
 
 
-def _startable(catalog: Catalog) -> list[Questionnaire]:
-    """The latest released version of each questionnaire, the full one first."""
-    ids = {q.id for q in catalog.questionnaires.values() if q.status == "released"}
-    return sorted((catalog.questionnaire(i) for i in ids), key=lambda q: (q.partial, q.title))
-
-
 def _posted_profile(catalog: Catalog, form: FormData | QueryParams) -> dict[str, Any]:
     """Profile answers from form fields: lists for multi, True/False for oui/non, text otherwise.
 
     An unchecked multi field is an empty list (the form cannot tell "none" from "not answered");
     other unanswered fields are left out, so the criteria they condition stay applicable.
     """
-    questionnaire = catalog.questionnaire(PROFILE_QUESTIONNAIRE)
+    questionnaire = catalog.questionnaire(service.PROFILE_QUESTIONNAIRE)
     fields = catalog.criteria[questionnaire.criteria].fields_by_id
     values: dict[str, Any] = {}
     for question in questionnaire.profile:
@@ -146,7 +82,7 @@ def _profile_context(
     *,
     preview: bool = False,
 ) -> dict[str, Any]:
-    questionnaire = catalog.questionnaire(PROFILE_QUESTIONNAIRE)
+    questionnaire = catalog.questionnaire(service.PROFILE_QUESTIONNAIRE)
     fields = catalog.criteria[questionnaire.criteria].fields_by_id
     conditions = {q.field: describe_condition(q.show_if, fields) for q in questionnaire.profile if q.show_if}
     hidden = {
@@ -164,29 +100,9 @@ def _profile_context(
     }
 
 
-def _profile_summary(catalog: Catalog, profile: dict[str, Any]) -> list[tuple[str, str]]:
-    """Each profile question's label with the answer in words ("Non renseigné" when missing)."""
-    questionnaire = catalog.questionnaire(PROFILE_QUESTIONNAIRE)
-    fields = catalog.criteria[questionnaire.criteria].fields_by_id
-    summary = []
-    for question in questionnaire.profile:
-        field, value = fields[question.field], profile.get(question.field)
-        labels = {o.value: o.label for o in field.options}
-        if value is None:
-            text = "Non renseigné"
-        elif field.kind == "boolean":
-            text = "Oui" if value else "Non"
-        elif field.kind == "multi":
-            text = " ; ".join(labels.get(v, v) for v in value) or "Aucun"
-        else:
-            text = labels.get(value, str(value))
-        summary.append((field.label, text))
-    return summary
-
-
 # « Accès des auditeurs »: who may read the submitted assessments, until when.
 
-GRANT_NOT_FOUND = "Cet accès n'existe pas pour cette structure."
+GRANT_NOT_FOUND = N_("Cet accès n'existe pas pour cette structure.")
 
 
 @router.get("/structures/{structure_id}/auditeurs")
@@ -221,7 +137,7 @@ def revoke_grant(
 ) -> Response:
     found = session.get(AuditorGrant, grant_id)
     if found is None or found.structure_id != structure.id:
-        raise HTTPException(404, GRANT_NOT_FOUND)
+        raise HTTPException(404, _(GRANT_NOT_FOUND))
     service.revoke_grant(session, grant=found, actor=user)
     return RedirectResponse(f"/structures/{structure.id}/auditeurs", status_code=303)
 

@@ -10,16 +10,20 @@ from sqlmodel import Session, col, select
 
 from app.accounts.models import Role, User
 from app.accounts.permissions import running_grants
-from app.catalog.models import CriteriaVersion
+from app.catalog.models import CriteriaVersion, Questionnaire
 from app.db import audit, pk, utcnow
+from app.locale import gettext as _
 from app.structures.models import AuditorGrant, Membership, Structure
 
 GRANT_MAX_DAYS = 2 * 366
 """A grant lasts at most about two years: the AFNOR cycle audits every two years."""
 
+PROFILE_QUESTIONNAIRE = "full"
+"""The profile questions asked are the full questionnaire's: it asks every one the criteria use."""
+
 
 class ProfileError(ValueError):
-    """Profile answers that do not fit the criteria file; `problems` maps field id → French message."""
+    """Profile answers that do not fit the criteria file; `problems` maps field id → message."""
 
     def __init__(self, problems: dict[str, str]) -> None:
         self.problems = problems
@@ -28,7 +32,7 @@ class ProfileError(ValueError):
 
 def create(session: Session, *, name: str, city: str = "", actor: User | None = None) -> Structure:
     if not name.strip():
-        raise ValueError("Le nom de la structure est obligatoire.")
+        raise ValueError(_("Le nom de la structure est obligatoire."))
     structure = Structure(name=name.strip(), city=city.strip())
     session.add(structure)
     session.flush()
@@ -71,13 +75,13 @@ def checked_profile(version: CriteriaVersion, values: dict[str, Any]) -> dict[st
         field = version.fields_by_id.get(field_id)
         options = [o.value for o in field.options] if field else []
         if field is None:
-            problems[field_id] = "Question de profil inconnue."
+            problems[field_id] = _("Question de profil inconnue.")
         elif field.kind == "boolean" and not isinstance(value, bool):
-            problems[field_id] = "Répondez par oui ou par non."
+            problems[field_id] = _("Répondez par oui ou par non.")
         elif field.kind == "choice" and value not in options:
-            problems[field_id] = "Choisissez une des réponses proposées."
+            problems[field_id] = _("Choisissez une des réponses proposées.")
         elif field.kind == "multi" and (not isinstance(value, list) or not set(value) <= set(options)):
-            problems[field_id] = "Choisissez parmi les réponses proposées."
+            problems[field_id] = _("Choisissez parmi les réponses proposées.")
         else:
             clean[field_id] = sorted(value) if field.kind == "multi" else value
     if problems:
@@ -108,7 +112,7 @@ def update_profile(
 
 
 class GrantError(ValueError):
-    """A refused grant; `problems` maps form field → French message."""
+    """A refused grant; `problems` maps form field → message in the request's language."""
 
     def __init__(self, problems: dict[str, str]) -> None:
         self.problems = problems
@@ -136,13 +140,15 @@ def grant_auditor(
     problems: dict[str, str] = {}
     auditor = session.exec(select(User).where(User.email == email.strip().lower())).first()
     if not email.strip():
-        problems["email"] = "Saisissez l'adresse électronique du compte de l'auditeur·rice."
+        problems["email"] = _("Saisissez l'adresse électronique du compte de l'auditeur·rice.")
     elif auditor is None or not auditor.is_active:
-        problems["email"] = f"Aucun compte actif n'a l'adresse « {email.strip()} »."
+        problems["email"] = _("Aucun compte actif n'a l'adresse « %(email)s ».") % {"email": email.strip()}
     elif auditor.role != Role.AUDITOR:
-        problems["email"] = f"Le compte « {auditor.email} » n'est pas un compte d'auditeur·rice."
+        problems["email"] = _("Le compte « %(email)s » n'est pas un compte d'auditeur·rice.") % {
+            "email": auditor.email
+        }
     elif running_grants(session, auditor_id=pk(auditor), today=today).get(pk(structure)):
-        problems["email"] = "Cet·te auditeur·rice a déjà un accès en cours : révoquez-le d'abord."
+        problems["email"] = _("Cet·te auditeur·rice a déjà un accès en cours : révoquez-le d'abord.")
     until = _grant_date(expires_on, today, problems)
     if problems or auditor is None or until is None:
         raise GrantError(problems)
@@ -164,12 +170,12 @@ def _grant_date(value: str, today: date, problems: dict[str, str]) -> date | Non
     try:
         until = date.fromisoformat(value.strip())
     except ValueError:
-        problems["expires_on"] = "Saisissez une date valide (jour/mois/année)."
+        problems["expires_on"] = _("Saisissez une date valide (jour/mois/année).")
         return None
     if until < today:
-        problems["expires_on"] = "Cette date est passée : choisissez aujourd'hui ou une date à venir."
+        problems["expires_on"] = _("Cette date est passée : choisissez aujourd'hui ou une date à venir.")
     elif until > today + timedelta(days=GRANT_MAX_DAYS):
-        problems["expires_on"] = "Un accès dure au plus deux ans : choisissez une date plus proche."
+        problems["expires_on"] = _("Un accès dure au plus deux ans : choisissez une date plus proche.")
     return until
 
 
@@ -208,3 +214,24 @@ def grants_of(session: Session, *, structure_id: int, today: date | None = None)
             state = "expired"
         rows.append(GrantRow(grant, auditor, state))
     return rows
+
+
+def profile_summary(
+    questionnaire: Questionnaire, version: CriteriaVersion, profile: dict[str, Any]
+) -> list[tuple[str, str]]:
+    """Each profile question's label with the answer in words ("Non renseigné" when missing)."""
+    fields = version.fields_by_id
+    summary = []
+    for question in questionnaire.profile:
+        field, value = fields[question.field], profile.get(question.field)
+        labels = {o.value: o.label for o in field.options}
+        if value is None:
+            text = _("Non renseigné")
+        elif field.kind == "boolean":
+            text = _("Oui") if value else _("Non")
+        elif field.kind == "multi":
+            text = " ; ".join(labels.get(v, v) for v in value) or _("Aucun")
+        else:
+            text = labels.get(value, str(value))
+        summary.append((field.label, text))
+    return summary

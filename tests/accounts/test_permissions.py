@@ -10,8 +10,8 @@ from sqlmodel import Session
 from app.accounts.models import Role, User
 from app.accounts.permissions import Access, can, cohort_ids, reading, structure_ids
 from app.assessments.models import Assessment, AssessmentStatus
+from app.cohorts.models import Cohort, CohortStructure, CohortTrainer
 from app.db import pk, utcnow
-from app.reviews.models import Cohort, CohortStructure, CohortTrainer
 from app.structures.models import AuditorGrant, Structure
 from tests.factories import director_with_structure, make_user
 

@@ -15,10 +15,10 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, func, select
 
 from app.accounts.models import Role, User
-from app.accounts.routes import CurrentUser
 from app.accounts.service import WRONG_CREDENTIALS, create_user
 from app.config import Settings
 from app.db import AuditEntry
+from app.deps import CurrentUser
 from app.main import create_app
 
 PASSWORD = "une phrase de passe solide"

@@ -17,10 +17,8 @@ import uvicorn
 from fastapi import FastAPI
 from sqlmodel import Session
 
-from app.accounts.models import Role, User
-from app.accounts.service import create_user
-from app.api.auth import create_token
-from app.api.models import Scope
+from app.accounts.models import Role, Scope, User
+from app.accounts.service import create_token, create_user
 from app.assessments import evidence
 from app.assessments import service as assessments
 from app.db import pk

@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session
 
 from app.accounts.models import Role
-from app.reviews.models import Cohort, CohortStructure, CohortTrainer
+from app.cohorts.models import Cohort, CohortStructure, CohortTrainer
 from tests.api.helpers import World, bearer, seed, token_for
 from tests.reports.helpers import member, signed_in
 

@@ -15,9 +15,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import update
 from sqlmodel import Session, col, func, select
 
-from app.accounts.models import Role
-from app.api.auth import hash_token
-from app.api.models import ApiToken
+from app.accounts.models import ApiToken, Role
+from app.accounts.service import hash_token
 from app.config import Settings
 from app.db import AuditEntry, utcnow
 from app.main import create_app

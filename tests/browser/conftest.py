@@ -16,9 +16,9 @@ import uvicorn
 from playwright.sync_api import Browser, Page, sync_playwright
 from sqlmodel import Session
 
+from app import demo
 from app.config import PROJECT_ROOT, Settings
 from app.main import create_app
-from app.structures import demo
 
 CHROMIUM = Path("/usr/bin/chromium")
 AXE_SCRIPT = PROJECT_ROOT / "node_modules" / "axe-core" / "axe.min.js"

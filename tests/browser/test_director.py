@@ -16,10 +16,10 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, Locator, Page, Response, expect
 
+from app import demo
 from app.accounts.models import Role
 from app.catalog.service import Catalog
 from app.config import PROJECT_ROOT
-from app.structures import demo
 
 EMAIL, _, _, PASSWORD = next(account for account in demo.ACCOUNTS if account[2] == Role.DIRECTOR)
 STRUCTURE = "Médiation Horizon"

@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, Page, Response, expect
 
+from app import demo
 from app.accounts.models import Role
-from app.structures import demo
 from tests.browser.test_director import describe, heading
 from tests.browser.test_director import sign_in as director_signs_in
 

@@ -12,8 +12,7 @@ import yaml
 from fastapi.testclient import TestClient
 
 from app.catalog.models import AllOf, AnyOf, CriteriaVersion, Criterion, Equals, Includes, Questionnaire
-from app.catalog.routes import describe_condition
-from app.catalog.service import Catalog
+from app.catalog.service import Catalog, describe_condition
 from app.config import PROJECT_ROOT, Settings
 from app.main import create_app
 

@@ -12,8 +12,8 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, func, select
 
 from app.accounts.models import Role, User
+from app.cohorts.models import Cohort, CohortStructure, CohortTrainer, CohortWorkshop
 from app.db import AuditEntry
-from app.reviews.models import Cohort, CohortStructure, CohortTrainer, CohortWorkshop
 from app.structures.models import Structure
 from tests.factories import make_cohort
 from tests.reports.helpers import assessment_with_answers, csrf_from, member, signed_in

@@ -8,8 +8,7 @@ import pytest
 from fastapi import FastAPI
 from sqlmodel import Session, select
 
-from app.accounts.models import Role
-from app.api.models import ApiToken
+from app.accounts.models import ApiToken, Role
 from app.structures.models import AuditorGrant
 from tests.reports.helpers import audit_count, csrf_from, member, signed_in
 

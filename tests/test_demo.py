@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from sqlmodel import Session, select
 
+from app import demo
 from app.accounts.models import User
 from app.accounts.service import authenticate
 from app.assessments import service
@@ -15,8 +16,7 @@ from app.assessments.models import Assessment, AssessmentStatus, EvidenceLink, S
 from app.assessments.snapshot import Signer, load_or_create_signer, verify
 from app.catalog.service import Catalog
 from app.cohorts.dashboard import dashboard
-from app.reviews.models import Cohort
-from app.structures import demo
+from app.cohorts.models import Cohort
 from app.structures.models import Structure
 
 
