@@ -22,8 +22,8 @@ lint: setup  # style, formatting, types, and every criteria and questionnaire fi
 # The interface's strings (babel.cfg: app/ and templates/) into the English catalog; then translate
 # what `msgstr ""` marks as new. French is the source language: it needs no catalog.
 messages: setup  # extract the interface's strings and update app/locale/en/LC_MESSAGES/messages.po
-	$(UV) run pybabel extract -F babel.cfg -k N_ --sort-output --no-wrap --omit-header -o app/locale/messages.pot .
-	$(UV) run pybabel update -i app/locale/messages.pot -d app/locale -l en --no-wrap --no-fuzzy-matching --ignore-obsolete --omit-header
+	$(UV) run pybabel extract -F babel.cfg -k N_ --sort-output --no-wrap --add-location=file --project="Autodiag Médiation" -o app/locale/messages.pot .
+	$(UV) run pybabel update -i app/locale/messages.pot -d app/locale -l en --no-wrap --no-fuzzy-matching --ignore-obsolete
 	rm app/locale/messages.pot
 
 # What tests/browser needs: Debian's Chromium (Playwright's own download cannot work here) and

@@ -26,27 +26,27 @@ from app.assessments.models import (
     EvidenceLink,
 )
 from app.db import audit, pk
-from app.locale import format_size
+from app.locale import N_, format_size
 from app.locale import gettext as _
 from app.structures.models import Structure
 
 CHUNK = 1024 * 1024
 ACCEPTED = {
-    "pdf": "Document PDF",
-    "png": "Image PNG",
-    "jpg": "Image JPEG",
-    "gif": "Image GIF",
-    "webp": "Image WebP",
-    "doc": "Document Word",
-    "docx": "Document Word",
-    "xls": "Classeur Excel",
-    "xlsx": "Classeur Excel",
-    "ppt": "Présentation PowerPoint",
-    "pptx": "Présentation PowerPoint",
-    "odt": "Texte OpenDocument",
-    "ods": "Classeur OpenDocument",
-    "odp": "Présentation OpenDocument",
-    "rtf": "Document RTF",
+    "pdf": N_("Document PDF"),
+    "png": N_("Image PNG"),
+    "jpg": N_("Image JPEG"),
+    "gif": N_("Image GIF"),
+    "webp": N_("Image WebP"),
+    "doc": N_("Document Word"),
+    "docx": N_("Document Word"),
+    "xls": N_("Classeur Excel"),
+    "xlsx": N_("Classeur Excel"),
+    "ppt": N_("Présentation PowerPoint"),
+    "pptx": N_("Présentation PowerPoint"),
+    "odt": N_("Texte OpenDocument"),
+    "ods": N_("Classeur OpenDocument"),
+    "odp": N_("Présentation OpenDocument"),
+    "rtf": N_("Document RTF"),
 }
 
 

@@ -36,11 +36,11 @@ def test_pages_are_french_by_default_and_english_when_the_browser_asks(app: Fast
 
 def test_the_switch_sets_a_cookie_and_comes_back_to_the_same_page(app: FastAPI) -> None:
     client = TestClient(app)
-    response = switch(client, "en", suivant="/referentiels/x60-600/1.0.0")
+    response = switch(client, "en", suivant="/referentiels/x60-600/1.0.0/criteres/DEO-01")
     assert response.status_code == 303  # type: ignore[attr-defined]
-    assert response.headers["location"] == "/referentiels/x60-600/1.0.0"  # type: ignore[attr-defined]
+    assert response.headers["location"] == "/referentiels/x60-600/1.0.0/criteres/DEO-01"  # type: ignore[attr-defined]
     assert response.cookies[LANGUAGE_COOKIE] == "en"  # type: ignore[attr-defined]
-    page = client.get("/referentiels/x60-600/1.0.0", headers={"Accept-Language": "fr"}).text
+    page = client.get("/referentiels/x60-600/1.0.0/criteres/DEO-01", headers={"Accept-Language": "fr"}).text
     assert '<html lang="en">' in page
     assert "Written and signed ethics charter" in page  # the criteria file's English translation
     assert switch(client, "fr").cookies[LANGUAGE_COOKIE] == "fr"  # type: ignore[attr-defined]
