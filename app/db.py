@@ -3,19 +3,20 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from alembic import command
 from alembic.config import Config
 from fastapi import Depends, Request
-from sqlalchemy import JSON, Engine, event
+from sqlalchemy import JSON, Engine, event, update
 from sqlalchemy import Enum as SAEnum
 from sqlalchemy.engine import make_url
-from sqlmodel import Field, Session, SQLModel, create_engine
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Field, Session, SQLModel, col, create_engine
 
 SQLModel.metadata.naming_convention = {
     "ix": "ix_%(column_0_label)s",
@@ -141,3 +142,52 @@ def audit(
 
 def _plain(values: dict[str, Any] | None) -> dict[str, Any] | None:
     return None if values is None else json.loads(json.dumps(values, default=str))
+
+
+Revised = TypeVar("Revised", bound=SQLModel)
+
+
+class StaleWriteError(Exception):
+    """A write based on a revision that is no longer the row's; `current` is the newer row (or None)."""
+
+    def __init__(self, current: SQLModel | None) -> None:
+        self.current = current
+        super().__init__("stale write")
+
+
+def guarded_write(
+    session: Session,
+    current: Revised | None,
+    new: Revised,
+    *,
+    base_revision: int,
+    values: dict[str, Any],
+    reread: Callable[[], Revised | None],
+) -> Revised:
+    """Add `new` when there is no row yet, else update `current`, if nobody wrote since `base_revision`.
+
+    The row must have `id`, `revision` and `updated_at`. One conditional UPDATE, so two writers based
+    on the same revision cannot both succeed; a unique constraint does the same for two first writes.
+    A stale write rolls back and raises `StaleWriteError` with the newer row (`reread`).
+    """
+    if current is None:
+        if base_revision != 0:
+            raise StaleWriteError(None)
+        session.add(new)
+        try:
+            session.flush()
+        except IntegrityError:  # created meanwhile by another request
+            session.rollback()
+            raise StaleWriteError(reread()) from None
+        return new
+    model = type(current)
+    table: Any = model
+    done = session.execute(
+        update(model)
+        .where(col(table.id) == pk(current), col(table.revision) == base_revision)
+        .values(**values, revision=table.revision + 1, updated_at=utcnow())
+    )
+    if done.rowcount != 1:  # type: ignore[attr-defined]
+        session.rollback()
+        raise StaleWriteError(reread())
+    return current

@@ -65,6 +65,11 @@ def make_templates(settings: Settings, **domain_globals: Any) -> Jinja2Templates
     return templates
 
 
+def is_fragment(request: Request) -> bool:
+    """Whether htmx asks for a piece of a page (not a boosted navigation, which wants the whole page)."""
+    return request.headers.get("HX-Request") == "true" and not request.headers.get("HX-Boosted")
+
+
 def render(
     request: Request,
     template: str,
@@ -75,8 +80,7 @@ def render(
 ) -> Response:
     """Render a page, or only `partial` when htmx asks for a fragment (not for a boosted page)."""
     templates: Jinja2Templates = request.app.state.templates
-    wants_fragment = request.headers.get("HX-Request") == "true" and not request.headers.get("HX-Boosted")
-    chosen = partial if partial and wants_fragment else template
+    chosen = partial if partial and is_fragment(request) else template
     response = templates.TemplateResponse(request, chosen, context or {}, status_code=status_code)
     response.headers["Vary"] = "HX-Request"
     return response
