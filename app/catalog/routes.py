@@ -80,6 +80,7 @@ def criterion(request: Request, catalog: CatalogDep, version: VersionDep, criter
     asked_in = [q for q in catalog.questionnaires_for(version.ref) if found.id in q.criterion_ids]
     context = {"version": version, "criterion": found, "successors": successors(found)}
     context |= {"asked_in": asked_in, "applicability": applicability(version, [found])}
+    context["in_french"] = f"{version.ref} {found.id}" in catalog.untranslated
     return render(request, "catalog/criterion.html", context)
 
 

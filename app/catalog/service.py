@@ -48,6 +48,8 @@ class Catalog:
     criteria_hashes: dict[str, str]
     questionnaires: dict[str, Questionnaire]
     questionnaire_hashes: dict[str, str]
+    untranslated: frozenset[str] = frozenset()
+    """In a translated catalog, `"<ref> <id>"` of each criterion or question shown partly in French."""
 
     def criteria_version(self, ref: str) -> CriteriaVersion:
         """Find `referential@version`, or the latest released version for a bare referential."""

@@ -9,16 +9,19 @@ and `autodiag criteria validate` lists each such fallback.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from app.catalog.loader import CatalogError, Problem, _display, _explain, read_yaml
-from app.catalog.models import CriteriaVersion, Level, Questionnaire
+from app.catalog.models import CriteriaVersion, Criterion, Level, ProfileField, Questionnaire
 from app.catalog.service import Catalog
 
 TRANSLATED_LANGUAGES = ("en",)
+FALLBACK = "not translated: shown in French"
+Texted = TypeVar("Texted", bound=BaseModel)
 
 
 class _Strict(BaseModel):
@@ -93,25 +96,22 @@ def translate_catalog(catalog: Catalog, language: str) -> tuple[Catalog, list[Pr
     """
     problems: list[Problem] = []
     fallbacks: list[Problem] = []
+    untranslated: set[str] = set()
     criteria = {}
     for ref, version in catalog.criteria.items():
         path = translation_path(catalog.root, "criteria", ref, language)
         found = _read(path, catalog.root, CriteriaTranslation, ref=ref, language=language, problems=problems)
-        criteria[ref] = (
-            version
-            if found is None
-            else _criteria(version, found, _display(catalog.root, path), problems, fallbacks)
-        )
+        texts = _Texts(_display(catalog.root, path), fallbacks, ref, untranslated)
+        criteria[ref] = version if found is None else _criteria(version, found, texts, problems)
     questionnaires = {}
     for ref, questionnaire in catalog.questionnaires.items():
         path = translation_path(catalog.root, "questionnaires", ref, language)
         found = _read(
             path, catalog.root, QuestionnaireTranslation, ref=ref, language=language, problems=problems
         )
+        texts = _Texts(_display(catalog.root, path), fallbacks, ref, untranslated)
         questionnaires[ref] = (
-            questionnaire
-            if found is None
-            else _questionnaire(questionnaire, found, _display(catalog.root, path), problems, fallbacks)
+            questionnaire if found is None else _questionnaire(questionnaire, found, texts, problems)
         )
     if problems:
         raise CatalogError(problems)
@@ -121,6 +121,7 @@ def translate_catalog(catalog: Catalog, language: str) -> tuple[Catalog, list[Pr
         criteria_hashes=catalog.criteria_hashes,
         questionnaires=questionnaires,
         questionnaire_hashes=catalog.questionnaire_hashes,
+        untranslated=frozenset(untranslated),
     )
     return translated, fallbacks
 
@@ -158,222 +159,134 @@ def _read(
 class _Texts:
     """Pick each text from the translation, or keep the French one and record the fallback."""
 
-    def __init__(self, shown: str, fallbacks: list[Problem]) -> None:
-        self.shown, self.fallbacks = shown, fallbacks
+    def __init__(self, shown: str, fallbacks: list[Problem], ref: str, untranslated: set[str]) -> None:
+        self.shown, self.fallbacks, self.ref, self.untranslated = shown, fallbacks, ref, untranslated
 
     def pick(self, translated: str | None, french: str, where: str, field: str) -> str:
         if translated and translated.strip():
             return translated.strip()
         if french:
-            self.fallbacks.append(
-                Problem(self.shown, "not translated: shown in French", where or None, field)
-            )
+            self.fallbacks.append(Problem(self.shown, FALLBACK, where or None, field))
+            self.untranslated.add(f"{self.ref} {where.removeprefix('question ')}".strip())
         return french
 
+    def copy(self, model: Texted, text: BaseModel | None, names: tuple[str, ...], where: str) -> Texted:
+        """`model` with each of its `names` fields taken from `text` where it has one."""
+        picked = {n: self.pick(getattr(text, n, None), getattr(model, n), where, n) for n in names}
+        return model.model_copy(update=picked)
 
-def _unknown(shown: str, problems: list[Problem], kind: str, ids: object, known: object) -> None:
-    for orphan in sorted(set(ids) - set(known), key=str):  # type: ignore[call-overload]
+
+def _unknown(
+    shown: str, problems: list[Problem], kind: str, ids: Iterable[Any], known: Iterable[Any]
+) -> None:
+    for orphan in sorted(set(ids) - set(known), key=str):
         problems.append(Problem(shown, f"no {kind} {orphan!r} in the version it translates"))
 
 
 def _criteria(
-    version: CriteriaVersion,
-    found: CriteriaTranslation,
-    shown: str,
-    problems: list[Problem],
-    fallbacks: list[Problem],
+    version: CriteriaVersion, found: CriteriaTranslation, texts: _Texts, problems: list[Problem]
 ) -> CriteriaVersion:
-    texts = _Texts(shown, fallbacks)
+    shown = texts.shown
     _unknown(shown, problems, "area", found.areas, [a.id for a in version.areas])
     _unknown(shown, problems, "workshop", found.workshops, [w.id for w in version.workshops])
     _unknown(shown, problems, "scale level", found.scale, [s.level for s in version.scale])
     _unknown(shown, problems, "profile field", found.profile_fields, version.fields_by_id)
     _unknown(shown, problems, "criterion", found.criteria, version.by_id)
-    areas = tuple(
-        a.model_copy(
-            update={
-                "title": texts.pick(
-                    found.areas.get(a.id, TitleText()).title, a.title, f"area {a.id}", "title"
-                ),
-                "description": texts.pick(
-                    found.areas.get(a.id, TitleText()).description,
-                    a.description,
-                    f"area {a.id}",
-                    "description",
-                ),
-            }
-        )
-        for a in version.areas
-    )
-    workshops = tuple(
-        w.model_copy(
-            update={
-                "title": texts.pick(
-                    found.workshops.get(w.id, TitleText()).title, w.title, f"workshop {w.id}", "title"
-                ),
-                "description": texts.pick(
-                    found.workshops.get(w.id, TitleText()).description,
-                    w.description,
-                    f"workshop {w.id}",
-                    "description",
-                ),
-            }
-        )
-        for w in version.workshops
-    )
-    scale = tuple(
-        s.model_copy(
-            update={
-                "label": texts.pick(
-                    found.scale.get(s.level, ScaleText()).label, s.label, f"level {s.level}", "label"
-                ),
-                "description": texts.pick(
-                    found.scale.get(s.level, ScaleText()).description,
-                    s.description,
-                    f"level {s.level}",
-                    "description",
-                ),
-            }
-        )
-        for s in version.scale
-    )
-    fields = []
-    for f in version.profile_fields:
-        field_text = found.profile_fields.get(f.id, FieldText())
-        _unknown(shown, problems, f"option of {f.id}:", field_text.options, [o.value for o in f.options])
-        options = tuple(
-            o.model_copy(
-                update={
-                    "label": texts.pick(
-                        field_text.options.get(o.value),
-                        o.label,
-                        f"profile field {f.id}",
-                        f"options.{o.value}",
-                    )
-                }
-            )
-            for o in f.options
-        )
-        fields.append(
-            f.model_copy(
-                update={
-                    "label": texts.pick(field_text.label, f.label, f"profile field {f.id}", "label"),
-                    "options": options,
-                }
-            )
-        )
-    criteria = []
-    for c in version.criteria:
-        text = found.criteria.get(c.id, CriterionText())
-        _unknown(
-            shown,
-            problems,
-            f"expected evidence of {c.id}:",
-            text.expected_evidence,
-            [e.id for e in c.expected_evidence],
-        )
-        _unknown(shown, problems, f"level of {c.id}:", text.levels, c.levels)
-        evidence = tuple(
-            e.model_copy(
-                update={
-                    "label": texts.pick(
-                        text.expected_evidence.get(e.id), e.label, c.id, f"expected_evidence.{e.id}"
-                    )
-                }
-            )
-            for e in c.expected_evidence
-        )
-        levels = {
-            level: texts.pick(text.levels.get(level), words, c.id, f"levels.{level}")
-            for level, words in c.levels.items()
-        }
-        update = {
-            name: texts.pick(getattr(text, name), getattr(c, name), c.id, name)
-            for name in ("title", "requirement", "guidance", "action")
-        }
-        criteria.append(c.model_copy(update=update | {"expected_evidence": evidence, "levels": levels}))
+    described = ("title", "description")
     return _rebuilt(
         version,
         {
             "title": texts.pick(found.title, version.title, "", "title"),
             "provenance": texts.pick(found.provenance, version.provenance, "", "provenance"),
-            "areas": areas,
-            "workshops": workshops,
-            "scale": scale,
-            "profile_fields": tuple(fields),
-            "criteria": tuple(criteria),
+            "areas": tuple(
+                texts.copy(a, found.areas.get(a.id), described, f"area {a.id}") for a in version.areas
+            ),
+            "workshops": tuple(
+                texts.copy(w, found.workshops.get(w.id), described, f"workshop {w.id}")
+                for w in version.workshops
+            ),
+            "scale": tuple(
+                texts.copy(s, found.scale.get(s.level), ("label", "description"), f"level {s.level}")
+                for s in version.scale
+            ),
+            "profile_fields": tuple(
+                _field(f, found.profile_fields.get(f.id), texts, problems) for f in version.profile_fields
+            ),
+            "criteria": tuple(
+                _criterion(c, found.criteria.get(c.id), texts, problems) for c in version.criteria
+            ),
         },
     )
 
 
+def _field(
+    field: ProfileField, text: FieldText | None, texts: _Texts, problems: list[Problem]
+) -> ProfileField:
+    text = text or FieldText()
+    where = f"profile field {field.id}"
+    _unknown(texts.shown, problems, f"option of {field.id}:", text.options, [o.value for o in field.options])
+    options = tuple(
+        o.model_copy(
+            update={"label": texts.pick(text.options.get(o.value), o.label, where, f"options.{o.value}")}
+        )
+        for o in field.options
+    )
+    return texts.copy(field, text, ("label",), where).model_copy(update={"options": options})
+
+
+def _criterion(
+    criterion: Criterion, text: CriterionText | None, texts: _Texts, problems: list[Problem]
+) -> Criterion:
+    text, cid = text or CriterionText(), criterion.id
+    evidence_ids = [e.id for e in criterion.expected_evidence]
+    _unknown(texts.shown, problems, f"expected evidence of {cid}:", text.expected_evidence, evidence_ids)
+    _unknown(texts.shown, problems, f"level of {cid}:", text.levels, criterion.levels)
+    evidence = tuple(
+        e.model_copy(
+            update={
+                "label": texts.pick(
+                    text.expected_evidence.get(e.id), e.label, cid, f"expected_evidence.{e.id}"
+                )
+            }
+        )
+        for e in criterion.expected_evidence
+    )
+    levels = {
+        n: texts.pick(text.levels.get(n), words, cid, f"levels.{n}") for n, words in criterion.levels.items()
+    }
+    translated = texts.copy(criterion, text, ("title", "requirement", "guidance", "action"), cid)
+    return translated.model_copy(update={"expected_evidence": evidence, "levels": levels})
+
+
 def _questionnaire(
-    questionnaire: Questionnaire,
-    found: QuestionnaireTranslation,
-    shown: str,
-    problems: list[Problem],
-    fallbacks: list[Problem],
+    questionnaire: Questionnaire, found: QuestionnaireTranslation, texts: _Texts, problems: list[Problem]
 ) -> Questionnaire:
-    texts = _Texts(shown, fallbacks)
+    shown = texts.shown
     _unknown(shown, problems, "profile question", found.profile, [q.field for q in questionnaire.profile])
     _unknown(shown, problems, "section", found.sections, [s.id for s in questionnaire.sections])
     _unknown(shown, problems, "question", found.questions, questionnaire.criterion_ids)
-    profile = tuple(
-        q.model_copy(
+    asked = ("text", "help")
+    sections = tuple(
+        texts.copy(s, found.sections.get(s.id), ("title", "intro"), f"section {s.id}").model_copy(
             update={
-                "text": texts.pick(
-                    found.profile.get(q.field, QuestionText()).text,
-                    q.text,
-                    f"profile question {q.field}",
-                    "text",
-                ),
-                "help": texts.pick(
-                    found.profile.get(q.field, QuestionText()).help,
-                    q.help,
-                    f"profile question {q.field}",
-                    "help",
-                ),
+                "questions": tuple(
+                    texts.copy(q, found.questions.get(q.criterion), asked, f"question {q.criterion}")
+                    for q in s.questions
+                )
             }
         )
-        for q in questionnaire.profile
+        for s in questionnaire.sections
     )
-    sections = []
-    for s in questionnaire.sections:
-        text = found.sections.get(s.id, SectionText())
-        questions = tuple(
-            q.model_copy(
-                update={
-                    "text": texts.pick(
-                        found.questions.get(q.criterion, QuestionText()).text,
-                        q.text,
-                        f"question {q.criterion}",
-                        "text",
-                    ),
-                    "help": texts.pick(
-                        found.questions.get(q.criterion, QuestionText()).help,
-                        q.help,
-                        f"question {q.criterion}",
-                        "help",
-                    ),
-                }
-            )
-            for q in s.questions
-        )
-        sections.append(
-            s.model_copy(
-                update={
-                    "title": texts.pick(text.title, s.title, f"section {s.id}", "title"),
-                    "intro": texts.pick(text.intro, s.intro, f"section {s.id}", "intro"),
-                    "questions": questions,
-                }
-            )
-        )
     return _rebuilt(
         questionnaire,
         {
             "title": texts.pick(found.title, questionnaire.title, "", "title"),
             "description": texts.pick(found.description, questionnaire.description, "", "description"),
-            "profile": profile,
-            "sections": tuple(sections),
+            "profile": tuple(
+                texts.copy(q, found.profile.get(q.field), asked, f"profile question {q.field}")
+                for q in questionnaire.profile
+            ),
+            "sections": sections,
         },
     )
 

@@ -142,3 +142,16 @@ def test_an_orphan_question_and_evidence_id_are_refused(root: Path) -> None:
 def test_a_translation_file_is_not_read_as_a_version(root: Path) -> None:
     write(root, "criteria/mini/1.0.0.en.yaml", {"translates": "mini@1.0.0", "language": "en"})
     assert set(load_catalog(root).criteria) == set(load_catalog(FIXTURE).criteria)
+
+
+def test_a_criterion_shown_partly_in_french_says_so(root: Path) -> None:
+    criterion = first_criterion(root)
+    write(
+        root,
+        "criteria/mini/1.0.0.en.yaml",
+        {"translates": "mini@1.0.0", "language": "en", "criteria": {criterion["id"]: {"title": "A title"}}},
+    )
+    english, _ = translate_catalog(load_catalog(root), "en")
+    assert f"mini@1.0.0 {criterion['id']}" in english.untranslated
+    complete, _ = translate_catalog(load_catalog(FIXTURE), "en")
+    assert complete.untranslated == frozenset()
