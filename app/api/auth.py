@@ -2,6 +2,8 @@
 
 Checks run in this order: a valid token (else 401), the token's rate (else 429), the scope the
 operation needs (else 403); only then are the parameters read (422) and the object looked up (404).
+The API's own refusals raise `ApiError`; a service's `app.errors.ServiceError`, an HTTP error and
+invalid parameters reach the same handler, `json_error`, and read the same.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from app.accounts.models import ApiToken, Scope, User
 from app.accounts.service import authenticate_token
 from app.api.models import ErrorResponse
 from app.db import SessionDep
+from app.errors import ServiceError
 
 CODES = {
     400: "bad_request",
@@ -44,7 +47,11 @@ MESSAGES = {
 
 
 class ApiError(Exception):
-    """An error answered as `{"error": {"code", "message", "problems"}}`."""
+    """The API's own refusal, answered as `{"error": {"code", "message", "problems"}}`.
+
+    Unlike `ServiceError` it carries response headers (`WWW-Authenticate`, `Retry-After`) and its
+    problems as a list: one field of a scored document may have several.
+    """
 
     def __init__(
         self,
@@ -77,6 +84,10 @@ def errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
             wait = {"description": "Seconds to wait.", "required": True, "schema": {"type": "integer"}}
             documented[status]["headers"] = {"Retry-After": wait}
     return documented
+
+
+READ = errors(401, 403, 422, 429)
+READ_ONE = errors(401, 403, 404, 422, 429)
 
 
 class RateLimiter:
@@ -145,28 +156,31 @@ EvidenceReader = Annotated[Caller, requires(Scope.EVIDENCE)]
 
 def add_error_handlers(api: FastAPI) -> None:
     """Answer every error of the API with the JSON error body, never an HTML page."""
+    for kind in (ApiError, ServiceError, StarletteHTTPException, RequestValidationError):
+        api.add_exception_handler(kind, json_error)
 
-    async def api_error(_request: Request, error: Exception) -> Response:
-        assert isinstance(error, ApiError)
-        response = error_response(error.status, error.message, problems=error.problems)
-        response.headers.update(error.headers)
-        return response
 
-    async def http_error(_request: Request, error: Exception) -> Response:
-        assert isinstance(error, StarletteHTTPException)
+async def json_error(_request: Request, error: Exception) -> Response:
+    """The one handler of the API's errors: the JSON error body, with the error's headers."""
+    refused = as_api_error(error)
+    response = error_response(refused.status, refused.message, problems=refused.problems)
+    response.headers.update(refused.headers)
+    return response
+
+
+def as_api_error(error: Exception) -> ApiError:
+    """The API's refusal `error` stands for: its own, a service's, an HTTP error, or invalid parameters."""
+    if isinstance(error, ApiError):
+        return error
+    if isinstance(error, ServiceError):
+        problems = [{"field": field, "message": message} for field, message in error.problems.items()]
+        return ApiError(error.status, error.message, problems=problems)
+    if isinstance(error, StarletteHTTPException):
         message = MESSAGES.get(error.status_code) or str(error.detail)
-        response = error_response(error.status_code, message)
-        response.headers.update(error.headers or {})
-        return response
-
-    async def invalid(_request: Request, error: Exception) -> Response:
-        assert isinstance(error, RequestValidationError)
-        problems = [
-            {"field": ".".join(str(part) for part in problem["loc"]), "message": str(problem["msg"])}
-            for problem in error.errors()
-        ]
-        return error_response(422, MESSAGES[422], problems=problems)
-
-    api.add_exception_handler(ApiError, api_error)
-    api.add_exception_handler(StarletteHTTPException, http_error)
-    api.add_exception_handler(RequestValidationError, invalid)
+        return ApiError(error.status_code, message, headers=dict(error.headers or {}))
+    assert isinstance(error, RequestValidationError)
+    problems = [
+        {"field": ".".join(str(part) for part in problem["loc"]), "message": str(problem["msg"])}
+        for problem in error.errors()
+    ]
+    return ApiError(422, MESSAGES[422], problems=problems)

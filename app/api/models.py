@@ -1,4 +1,4 @@
-"""The JSON shapes the API answers with (its tokens are the accounts domain's: `app.accounts.models`).
+"""The JSON shapes the API answers with, and the parameters it reads (tokens: `app.accounts.models`).
 
 The catalog's own pydantic models (`Criterion`, `Area`, `Section`, …) are reused as they are, so a
 criterion reads the same in a criteria file, in `autodiag criteria show --json` and in the API.
@@ -7,11 +7,24 @@ criterion reads the same in a criteria file, in `autodiag criteria show --json` 
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Generic, Literal, TypeVar
+from typing import Annotated, Any, Generic, Literal, Self, TypeVar
+from urllib.parse import urlencode
 
+from fastapi import Path, Query
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.requests import Request
 
 from app.catalog.models import Area, Criterion, ProfileField, ScaleLevel, Scoring, Section, Workshop
+
+PREFIX = "/api/v1"
+
+# The parameters of the operations: ids, catalog slugs, and the cursor and size of a page.
+
+Id = Annotated[int, Path(ge=1, le=2**31 - 1)]
+Slug = Annotated[str, Path(max_length=100)]
+After = Annotated[int, Query(ge=0, le=2**31 - 1, description="Cursor: the `after` of a `next` link.")]
+AfterKey = Annotated[str, Query(max_length=100, description="Cursor: the `after` of a `next` link.")]
+Limit = Annotated[int, Query(ge=1, le=100, description="Items per page.")]
 
 # The API's answers. Field names are the product's vocabulary; ids are integers or catalog ids.
 
@@ -44,6 +57,16 @@ class Page(BaseModel, Generic[Item]):
 
     items: list[Item]
     next: str | None = Field(description="Path and query of the next page; null on the last page.")
+
+    @classmethod
+    def of(cls, request: Request, found: list[Any], *, limit: int, key: str) -> Self:
+        """The first `limit` of `found`, fetched one longer to know whether another page follows."""
+        shown = found[:limit]
+        if len(found) <= limit:
+            return cls(items=shown, next=None)
+        query = {**request.query_params, "limit": str(limit), "after": str(getattr(shown[-1], key))}
+        path = request.url.path.removeprefix(PREFIX)
+        return cls(items=shown, next=f"{PREFIX}{path}?{urlencode(query)}")
 
 
 class VersionOut(BaseModel):

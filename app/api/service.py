@@ -1,60 +1,48 @@
-"""Personal API tokens, and what the API reads: visible structures, submitted assessments, their parts.
+"""What the API reads: visible structures, submitted assessments and their parts, audited under a grant.
 
 Every read goes through `app.accounts.permissions` with `Access.SUBMITTED`, and the API shows
 submitted assessments only, to every caller: it never shows more than the web interface would.
+Lists are read a page at a time after a cursor (`_after`); the shapes answered are built in
+`app/api/views.py`.
 """
 
 from __future__ import annotations
 
-import base64
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlmodel import Session, SQLModel, col, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from app.accounts.models import ApiToken, Role, User
 from app.accounts.permissions import Access, can, running_grants, structure_ids
+from app.api import views
 from app.api.models import (
     AnswerOut,
     AssessmentDetailOut,
     AssessmentOut,
     EvidenceOut,
     EvidenceUse,
-    KeyOut,
-    KeysOut,
-    QuestionnaireDetailOut,
-    ReferentialOut,
     ResultOut,
     ScoreOut,
     SnapshotOut,
-    VersionDetailOut,
-    VersionOut,
 )
 from app.assessments import service as assessments
-from app.assessments.models import (
-    Assessment,
-    AssessmentStatus,
-    Evidence,
-    EvidenceKind,
-    EvidenceLink,
-    Snapshot,
-)
-from app.assessments.snapshot import Signer
-from app.catalog.models import CriteriaVersion, Questionnaire
+from app.assessments.models import Assessment, AssessmentStatus, Evidence, EvidenceLink, Snapshot
 from app.catalog.service import Catalog
 from app.db import audit, pk
 from app.scoring.answers import parse_text, resolve, scored
 from app.structures.models import Structure
 
-PREFIX = "/api/v1"
+Row = TypeVar("Row")
 
 
 def visible_structures(session: Session, *, user: User, after: int, limit: int) -> list[Structure]:
     """The structures `user` may see (as on the web's « Mes structures »), by id."""
     allowed = structure_ids(session, user, Access.SUBMITTED)
-    query = select(Structure).where(col(Structure.id) > after)
+    query = select(Structure)
     if allowed is not None:
         query = query.where(col(Structure.id).in_(allowed))
-    return list(session.exec(query.order_by(col(Structure.id)).limit(limit)))
+    return _after(session, query, Structure.id, after=after, limit=limit)
 
 
 def visible_structure(session: Session, *, user: User, structure_id: int) -> Structure | None:
@@ -64,13 +52,12 @@ def visible_structure(session: Session, *, user: User, structure_id: int) -> Str
 
 def submitted_assessments(
     session: Session, *, structure: Structure, after: int, limit: int
-) -> list[Assessment]:
+) -> list[AssessmentOut]:
     query = select(Assessment).where(
-        Assessment.structure_id == structure.id,
-        Assessment.status == AssessmentStatus.SUBMITTED,
-        col(Assessment.id) > after,
+        Assessment.structure_id == structure.id, Assessment.status == AssessmentStatus.SUBMITTED
     )
-    return list(session.exec(query.order_by(col(Assessment.id)).limit(limit)))
+    found = _after(session, query, Assessment.id, after=after, limit=limit)
+    return [views.assessment_out(assessment) for assessment in found]
 
 
 def visible_assessment(session: Session, *, user: User, assessment_id: int) -> Assessment | None:
@@ -81,14 +68,16 @@ def visible_assessment(session: Session, *, user: User, assessment_id: int) -> A
     return found if can(session, user, Access.SUBMITTED, found.structure_id) else None
 
 
-def snapshots_of(session: Session, *, assessment: Assessment, after: int, limit: int) -> list[Snapshot]:
-    query = select(Snapshot).where(Snapshot.assessment_id == assessment.id, col(Snapshot.id) > after)
-    return list(session.exec(query.order_by(col(Snapshot.id)).limit(limit)))
-
-
-def latest_snapshot(session: Session, *, assessment: Assessment) -> Snapshot | None:
+def snapshots_of(session: Session, *, assessment: Assessment, after: int, limit: int) -> list[SnapshotOut]:
     query = select(Snapshot).where(Snapshot.assessment_id == assessment.id)
-    return session.exec(query.order_by(col(Snapshot.revision).desc())).first()
+    found = _after(session, query, Snapshot.id, after=after, limit=limit)
+    return [views.snapshot_out(snapshot) for snapshot in found]
+
+
+def latest_snapshot(session: Session, *, assessment: Assessment) -> SnapshotOut | None:
+    query = select(Snapshot).where(Snapshot.assessment_id == assessment.id)
+    found = session.exec(query.order_by(col(Snapshot.revision).desc())).first()
+    return None if found is None else views.snapshot_out(found)
 
 
 def visible_snapshot(session: Session, *, user: User, snapshot_id: int) -> tuple[Snapshot, Assessment] | None:
@@ -100,17 +89,11 @@ def visible_snapshot(session: Session, *, user: User, snapshot_id: int) -> tuple
     return None if assessment is None else (snapshot, assessment)
 
 
-def evidence_of(
-    session: Session, *, assessment: Assessment, after: int, limit: int
-) -> list[tuple[Evidence, list[str]]]:
+def evidence_of(session: Session, *, assessment: Assessment, after: int, limit: int) -> list[EvidenceOut]:
     """The evidence supporting an assessment, by id, each with the criteria it supports."""
     ids = select(EvidenceLink.evidence_id).where(EvidenceLink.assessment_id == assessment.id)
-    pieces = session.exec(
-        select(Evidence)
-        .where(col(Evidence.id).in_(ids), col(Evidence.id) > after)
-        .order_by(col(Evidence.id))
-        .limit(limit)
-    ).all()
+    query = select(Evidence).where(col(Evidence.id).in_(ids))
+    pieces = _after(session, query, Evidence.id, after=after, limit=limit)
     links = session.exec(
         select(EvidenceLink.evidence_id, EvidenceLink.criterion_id).where(
             EvidenceLink.assessment_id == assessment.id,
@@ -120,7 +103,10 @@ def evidence_of(
     criteria: dict[int, list[str]] = {}
     for evidence_id, criterion_id in links:
         criteria.setdefault(evidence_id, []).append(criterion_id)
-    return [(piece, sorted(criteria.get(pk(piece), []))) for piece in pieces]
+    return [
+        views.evidence_out(piece, criteria=sorted(criteria.get(pk(piece), [])), assessment_id=pk(assessment))
+        for piece in pieces
+    ]
 
 
 def linked_evidence(session: Session, *, assessment: Assessment, evidence_id: int) -> Evidence | None:
@@ -146,81 +132,14 @@ def record_reads(
     session.commit()
 
 
-# What the API answers, built from the catalog and the database.
-
-
-def version_out(catalog: Catalog, version: CriteriaVersion) -> VersionOut:
-    return VersionOut(
-        ref=version.ref,
-        referential=version.referential,
-        version=version.version,
-        title=version.title,
-        status=version.status.value,
-        published=version.published,
-        sha256=catalog.criteria_hashes[version.ref],
-        scoring_version=version.scoring.version,
-        criteria_count=len(version.active),
-        questionnaires=[q.ref for q in catalog.questionnaires_for(version.ref)],
-    )
-
-
-def version_detail(catalog: Catalog, version: CriteriaVersion) -> VersionDetailOut:
-    return VersionDetailOut(
-        **version_out(catalog, version).model_dump(),
-        provenance=version.provenance,
-        areas=list(version.areas),
-        workshops=list(version.workshops),
-        scale=list(version.scale),
-        scoring=version.scoring,
-        profile_fields=list(version.profile_fields),
-    )
-
-
-def referentials(catalog: Catalog) -> list[ReferentialOut]:
-    """Every referential by id, its versions newest first."""
-    return [
-        ReferentialOut(id=ref, title=versions[0].title, versions=[version_out(catalog, v) for v in versions])
-        for ref, versions in catalog.referentials().items()
-    ]
-
-
-def questionnaire_out(catalog: Catalog, questionnaire: Questionnaire) -> QuestionnaireDetailOut:
-    return QuestionnaireDetailOut(
-        ref=questionnaire.ref,
-        id=questionnaire.id,
-        version=questionnaire.version,
-        title=questionnaire.title,
-        description=questionnaire.description,
-        status=questionnaire.status.value,
-        partial=questionnaire.partial,
-        criteria=questionnaire.criteria,
-        sha256=catalog.questionnaire_hashes[questionnaire.ref],
-        question_count=len(questionnaire.criterion_ids),
-        sections=list(questionnaire.sections),
-    )
-
-
-def assessment_out(assessment: Assessment) -> AssessmentOut:
-    return AssessmentOut(
-        id=pk(assessment),
-        structure_id=assessment.structure_id,
-        status="submitted",
-        revision=assessment.revision,
-        questionnaire=assessment.questionnaire_ref,
-        questionnaire_sha256=assessment.questionnaire_sha256,
-        criteria=assessment.criteria_ref,
-        criteria_sha256=assessment.criteria_sha256,
-        created_at=assessment.created_at,
-        submitted_at=assessment.submitted_at,
-    )
+# What needs the database or the scoring core to compute.
 
 
 def assessment_detail(session: Session, *, catalog: Catalog, assessment: Assessment) -> AssessmentDetailOut:
     """The assessment with its result, computed as the web's results page computes it."""
-    structure = session.get(Structure, assessment.structure_id)
-    assert structure is not None  # a foreign key
+    structure = _structure_of(session, assessment)
     result = assessments.evaluate(session, catalog=catalog, assessment=assessment, structure=structure)
-    out = assessment_out(assessment).model_dump()
+    out = views.assessment_out(assessment).model_dump()
     return AssessmentDetailOut(**out, result=ResultOut.model_validate(result.as_dict()))
 
 
@@ -228,8 +147,7 @@ def answers_of(
     session: Session, *, catalog: Catalog, assessment: Assessment, after: str, limit: int
 ) -> list[AnswerOut]:
     """The assessment's answers by criterion id, each with its predicted finding and evidence."""
-    structure = session.get(Structure, assessment.structure_id)
-    assert structure is not None
+    structure = _structure_of(session, assessment)
     loaded = assessments.load(session, assessment)
     result = assessments.evaluate_loaded(
         catalog=catalog, assessment=assessment, structure=structure, inputs=loaded.inputs()
@@ -254,43 +172,18 @@ def answers_of(
     ][:limit]
 
 
-def evidence_out(piece: Evidence, *, criteria: list[str], assessment_id: int) -> EvidenceOut:
-    is_file = piece.kind == EvidenceKind.FILE
-    return EvidenceOut(
-        id=pk(piece),
-        kind=piece.kind.value,
-        title=piece.title,
-        document_date=piece.document_date,
-        owner=piece.owner,
-        link=piece.link,
-        filename=piece.filename,
-        content_type=piece.content_type,
-        size=piece.size,
-        sha256=piece.sha256,
-        criteria=criteria,
-        file_url=f"{PREFIX}/assessments/{assessment_id}/evidence/{piece.id}/file" if is_file else None,
-    )
-
-
-def snapshot_out(snapshot: Snapshot) -> SnapshotOut:
-    return SnapshotOut(
-        id=pk(snapshot),
-        assessment_id=snapshot.assessment_id,
-        revision=snapshot.revision,
-        sha256=snapshot.sha256,
-        signature=snapshot.signature,
-        key_id=snapshot.key_id,
-        created_at=snapshot.created_at,
-        content_url=f"{PREFIX}/snapshots/{snapshot.id}/content",
-    )
-
-
 def score_document(catalog: Catalog, text: str) -> ScoreOut:
     """Score an answers document (JSON) as `autodiag score --json` does; store nothing."""
     request = resolve(catalog, parse_text(text, json_only=True))
     return ScoreOut.model_validate({"questionnaire": request.questionnaire.ref, **scored(request).as_dict()})
 
 
-def public_keys(signer: Signer) -> KeysOut:
-    raw = base64.b64encode(signer.public_bytes).decode("ascii")
-    return KeysOut(keys=[KeyOut(key_id=signer.key_id, public_key=raw)])
+def _after(session: Session, query: SelectOfScalar[Row], key: Any, *, after: int, limit: int) -> list[Row]:
+    """One page of `query`: the first `limit` rows whose `key` comes after `after`, in `key` order."""
+    return list(session.exec(query.where(col(key) > after).order_by(col(key)).limit(limit)))
+
+
+def _structure_of(session: Session, assessment: Assessment) -> Structure:
+    structure = session.get(Structure, assessment.structure_id)
+    assert structure is not None  # a foreign key
+    return structure

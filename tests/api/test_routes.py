@@ -14,11 +14,14 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import update
 from sqlmodel import Session, col, func, select
+from starlette.datastructures import State
 
 from app.accounts.models import ApiToken, Role
 from app.accounts.service import hash_token
+from app.api.routes import create_api
 from app.config import Settings
 from app.db import AuditEntry, utcnow
+from app.errors import ServiceError
 from app.main import create_app
 from app.structures.models import AuditorGrant
 from tests.api.helpers import ALL_SCOPES, World, bearer, seed, token_for
@@ -349,3 +352,21 @@ def test_no_api_operation_reaches_another_structure(
     ]
     with Session(app.state.engine) as session:
         assert session.exec(select(func.count()).select_from(AuditEntry)).one() == before
+
+
+def test_a_service_error_is_answered_with_the_json_error() -> None:
+    api = create_api(State({"settings": Settings()}))
+
+    @api.get("/refused")
+    def refused() -> None:
+        raise ServiceError("This name is taken.", status=409, field="name")
+
+    response = TestClient(api).get("/refused")
+    assert response.status_code == 409
+    assert response.json() == {
+        "error": {
+            "code": "conflict",
+            "message": "This name is taken.",
+            "problems": [{"field": "name", "message": "This name is taken."}],
+        }
+    }
