@@ -30,6 +30,7 @@ from app.locale import N_, LocaleMiddleware
 from app.locale import gettext as _
 from app.reports.routes import router as reports_router
 from app.reviews.routes import router as reviews_router
+from app.scoring.views import gap_action, reason
 from app.structures.routes import router as structures_router
 from app.web import SecurityHeaders, check_csrf, make_templates, render, session_middleware
 
@@ -49,7 +50,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.catalog = load_catalog(settings.catalog_dir)
     app.state.catalogs = {"fr": app.state.catalog, "en": translate_catalog(app.state.catalog, "en")[0]}
     app.state.engine = open_database(settings)
-    app.state.templates = make_templates(settings, runs_cohorts=runs_cohorts)  # the « Mes cohortes » link
+    # runs_cohorts: the « Mes cohortes » link; reason, gap_action: the scoring core's codes as sentences
+    app.state.templates = make_templates(
+        settings, runs_cohorts=runs_cohorts, reason=reason, gap_action=gap_action
+    )
     app.state.signer = load_or_create_signer(settings.data_dir, settings.snapshot_signing_key)
     app.mount("/static", StaticFiles(directory=settings.static_dir), name="static")
     app.include_router(catalog_router)

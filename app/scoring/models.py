@@ -1,10 +1,16 @@
-"""What the scoring core takes and returns: plain frozen dataclasses, cheap to build and compare."""
+"""What the scoring core takes and returns: plain frozen dataclasses, cheap to build and compare.
+
+The core says why with codes and their parameters (`Reason`, `Action`), never with sentences of its
+own: each code's French msgid is here, so `reason` and `action` give the French that snapshots,
+the API and the CLI carry, and `app.scoring.views` gives a page the same in its language.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
+from types import MappingProxyType
 from typing import Any, NamedTuple
 
 ProfileValue = bool | str | Sequence[str]
@@ -60,6 +66,61 @@ VERDICT_LABELS = {
 }
 
 
+Params = Mapping[str, str | int]
+"""The values a code's sentence names (`%(level)s`), so a page can say it in its own language."""
+NO_PARAMS: Params = MappingProxyType({})
+
+
+class Reason(StrEnum):
+    """Why a criterion has its finding; `msgid` is the French sentence, filled from `reason_params`."""
+
+    LEVEL_REACHED = "level_reached"
+    CRITICAL_TOO_LOW = "critical_too_low"
+    BELOW_TARGET = "below_target"
+    UNPROVEN = "unproven"
+    UNANSWERED = "unanswered"
+    UNJUSTIFIED_NOT_APPLICABLE = "unjustified_not_applicable"
+    DECLARED_NOT_APPLICABLE = "declared_not_applicable"
+    OUT_OF_PROFILE = "out_of_profile"
+
+    @property
+    def msgid(self) -> str:
+        return REASON_MSGIDS[self]
+
+
+REASON_MSGIDS = {
+    Reason.LEVEL_REACHED: N_("Niveau %(level)s (%(label)s)"),
+    Reason.CRITICAL_TOO_LOW: N_("Critère critique au niveau %(level)s (%(label)s)"),
+    Reason.BELOW_TARGET: N_("Niveau %(level)s (%(label)s) sur %(target)s attendu"),
+    Reason.UNPROVEN: N_(
+        "Déclaré au niveau %(level)s sans preuve jointe : plafonné au niveau %(cap)s (déclaré, non prouvé)"
+    ),
+    Reason.UNANSWERED: N_("Non renseigné"),
+    Reason.UNJUSTIFIED_NOT_APPLICABLE: N_("Déclaré non applicable sans justification"),
+    Reason.DECLARED_NOT_APPLICABLE: N_("Non applicable : %(justification)s"),
+    Reason.OUT_OF_PROFILE: N_("Ne s'applique pas au profil de la structure"),
+}
+
+
+class Action(StrEnum):
+    """What a gap's suggested action is: the criterion's own text (criteria-file content), or the core's."""
+
+    CRITERION = "criterion"
+    ANSWER = "answer"
+    ATTACH_EVIDENCE = "attach_evidence"
+
+    @property
+    def msgid(self) -> str:
+        """The French sentence of a core action; the criterion's own has none (`Gap.criterion_action`)."""
+        return ACTION_MSGIDS[self]
+
+
+ACTION_MSGIDS = {
+    Action.ANSWER: N_("Renseigner ce critère : niveau atteint, ou non applicable avec une justification."),
+    Action.ATTACH_EVIDENCE: N_("Joindre les preuves attendues : %(evidence)s."),
+}
+
+
 @dataclass(frozen=True, slots=True)
 class Evidence:
     """A piece of evidence attached to an answer; `covers` names expected-evidence ids it proves."""
@@ -89,9 +150,15 @@ class CriterionResult(NamedTuple):
     level: int | None
     effective_level: int | None
     finding: Finding
-    reason: str
+    reason_code: Reason
+    reason_params: Params
     capped: bool = False
     missing_evidence: tuple[str, ...] = ()
+
+    @property
+    def reason(self) -> str:
+        """Why this finding, in French (snapshots, the API, the CLI); pages translate the code."""
+        return self.reason_code.msgid % self.reason_params
 
 
 class Gap(NamedTuple):
@@ -102,7 +169,17 @@ class Gap(NamedTuple):
     priority: int
     deadline_days: int
     missing_evidence: tuple[str, ...]
-    action: str
+    action_code: Action
+    action_params: Params
+    criterion_action: str
+    """The criterion's own suggested action, as its criteria file words it."""
+
+    @property
+    def action(self) -> str:
+        """The suggested action in French: the criterion's own, or the core's when it is to answer or prove."""
+        if self.action_code is Action.CRITERION:
+            return self.criterion_action
+        return self.action_code.msgid % self.action_params
 
     @property
     def criterion(self) -> str:
@@ -127,6 +204,14 @@ class Gap(NamedTuple):
     @property
     def effective_level(self) -> int | None:
         return self.result.effective_level
+
+    @property
+    def reason_code(self) -> Reason:
+        return self.result.reason_code
+
+    @property
+    def reason_params(self) -> Params:
+        return self.result.reason_params
 
     @property
     def reason(self) -> str:
@@ -206,15 +291,3 @@ class Result:
             ],
             "findings": {r.criterion: r.finding.value for r in self.criteria},
         }
-
-
-@dataclass(frozen=True, slots=True)
-class Migration:
-    """Answers carried to another criteria version, and what happened to each."""
-
-    answers: dict[str, Answer]
-    carried: tuple[str, ...]
-    review: tuple[tuple[str, str], ...]
-    dropped: tuple[tuple[str, str], ...]
-    sources: dict[str, tuple[str, ...]] = field(default_factory=dict)
-    """For each migrated answer, the criteria of the old version it comes from."""

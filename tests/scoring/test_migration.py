@@ -6,8 +6,8 @@ import pytest
 
 from app.catalog.models import CriteriaVersion
 from app.catalog.service import Catalog
+from app.scoring.migration import Carry, Note, migrate_answers
 from app.scoring.models import Answer, Evidence
-from app.scoring.service import migrate_answers
 
 PROOF = (Evidence("Procédure nuit"),)
 
@@ -34,6 +34,9 @@ def test_a_changed_requirement_is_carried_but_needs_review(
     migration = migrate_answers(*versions, {"PRO-01": Answer(level=2)})
     assert migration.answers["PRO-01"] == Answer(level=2)
     assert migration.review == (("PRO-01", "critère modifié dans mini@1.1.0 (requirement)"),)
+    assert migration.review_notes == (
+        Note("PRO-01", Carry.CHANGED, {"version": "mini@1.1.0", "fields": "requirement"}),
+    )
 
 
 def test_a_replaced_criterion_moves_to_its_successor_for_review(
@@ -60,6 +63,8 @@ def test_merged_criteria_keep_the_most_cautious_level_and_all_evidence(
     assert migration.review == (
         ("STR-02", "repris de PRO-02, STR-01 (critère remplacé ou fusionné dans mini@1.1.0)"),
     )
+    assert migration.review_notes[0].code is Carry.TAKEN_OVER
+    assert migration.review_notes[0].params == {"sources": "PRO-02, STR-01", "version": "mini@1.1.0"}
 
 
 def test_a_criterion_withdrawn_without_successor_is_dropped_with_the_reason(
@@ -68,6 +73,15 @@ def test_a_criterion_withdrawn_without_successor_is_dropped_with_the_reason(
     migration = migrate_answers(*versions, {"EVA-01": Answer(level=3)})
     assert migration.answers == {}
     assert migration.dropped == (("EVA-01", "retiré dans mini@1.1.0 sans successeur"),)
+    assert migration.dropped_notes == (Note("EVA-01", Carry.WITHDRAWN, {"version": "mini@1.1.0"}),)
+
+
+def test_an_answer_to_a_criterion_the_new_version_lacks_is_dropped_as_absent(
+    versions: tuple[CriteriaVersion, CriteriaVersion],
+) -> None:
+    migration = migrate_answers(*versions, {"XXX-99": Answer(level=3)})
+    assert migration.dropped_notes == (Note("XXX-99", Carry.ABSENT, {"version": "mini@1.1.0"}),)
+    assert migration.dropped == (("XXX-99", "absent de mini@1.1.0"),)
 
 
 def test_merging_not_applicable_answers_stays_not_applicable(

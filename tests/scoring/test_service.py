@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from app.catalog.models import CriteriaVersion
-from app.scoring.models import Answer, Evidence, Finding, Verdict
+from app.scoring.models import Action, Answer, Evidence, Finding, Reason, Verdict
 from app.scoring.service import holds, score
 
 NIGHT_PROFILE = {"registres": ["a"], "nuit": True}
@@ -59,6 +59,7 @@ def test_example_gaps_are_ordered_by_severity_then_weight_times_distance(mini: C
         ("STR-01", 3, Finding.ECART_MINEUR, 180),
     ]
     assert gaps[0].action == "Formaliser la méthode."
+    assert (gaps[0].action_code, gaps[0].criterion_action) == (Action.CRITERION, "Formaliser la méthode.")
     assert gaps[0].workshop == "gestion_activite"
 
 
@@ -67,9 +68,11 @@ def test_evidence_cap_says_why_and_asks_for_the_missing_proof(mini: CriteriaVers
     night = next(r for r in result.criteria if r.criterion == "STR-01")
     assert (night.level, night.effective_level, night.capped) == (3, 2, True)
     assert "déclaré, non prouvé" in night.reason
+    assert (night.reason_code, night.reason_params) == (Reason.UNPROVEN, {"level": 3, "cap": 2})
     gap = next(g for g in result.gaps if g.criterion == "STR-01")
     assert gap.missing_evidence == ("Procédure de nuit",)
     assert gap.action == "Joindre les preuves attendues : Procédure de nuit."
+    assert (gap.action_code, gap.action_params) == (Action.ATTACH_EVIDENCE, {"evidence": "Procédure de nuit"})
 
 
 def test_missing_evidence_lists_expected_items_not_covered(mini: CriteriaVersion) -> None:
@@ -104,6 +107,50 @@ def test_not_applicable_without_justification_is_not_accepted(mini: CriteriaVers
     eva = next(r for r in result.criteria if r.criterion == "EVA-01")
     assert eva.finding is Finding.NON_RENSEIGNE
     assert "sans justification" in eva.reason
+    assert eva.reason_code is Reason.UNJUSTIFIED_NOT_APPLICABLE
+
+
+def test_each_result_says_why_as_a_code_whose_french_sentence_takes_its_parameters(
+    mini: CriteriaVersion,
+) -> None:
+    criteria = {r.criterion: r for r in score(mini, profile=NIGHT_PROFILE, answers=EXAMPLE).criteria}
+    said = {cid: (r.reason_code, dict(r.reason_params), r.reason) for cid, r in criteria.items()}
+    assert said == {
+        "DEO-01": (
+            Reason.LEVEL_REACHED,
+            {"level": 3, "label": "En place et formalisé"},
+            "Niveau 3 (En place et formalisé)",
+        ),
+        "DEO-02": (
+            Reason.BELOW_TARGET,
+            {"level": 1, "label": "En projet", "target": 3},
+            "Niveau 1 (En projet) sur 3 attendu",
+        ),
+        "PRO-01": (
+            Reason.CRITICAL_TOO_LOW,
+            {"level": 1, "label": "En projet"},
+            "Critère critique au niveau 1 (En projet)",
+        ),
+        "PRO-02": (Reason.OUT_OF_PROFILE, {}, "Ne s'applique pas au profil de la structure"),
+        "STR-01": (
+            Reason.UNPROVEN,
+            {"level": 3, "cap": 2},
+            "Déclaré au niveau 3 sans preuve jointe : plafonné au niveau 2 (déclaré, non prouvé)",
+        ),
+        "EVA-01": (
+            Reason.DECLARED_NOT_APPLICABLE,
+            {"justification": "Structure créée cette année"},
+            "Non applicable : Structure créée cette année",
+        ),
+    }
+
+
+def test_an_unanswered_criterion_asks_to_be_answered(mini: CriteriaVersion) -> None:
+    gap = score(mini, profile={}, answers={}).gaps[0]
+    assert (gap.reason_code, gap.reason) == (Reason.UNANSWERED, "Non renseigné")
+    assert (gap.action_code, gap.action_params) == (Action.ANSWER, {})
+    assert gap.action == "Renseigner ce critère : niveau atteint, ou non applicable avec une justification."
+    assert gap.criterion_action == "Formaliser la méthode."  # still there, for a page that shows both
 
 
 def test_criterion_without_required_evidence_is_not_capped(mini: CriteriaVersion) -> None:
