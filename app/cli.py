@@ -18,7 +18,7 @@ from sqlmodel import Session, select
 
 from app import demo as demo_data
 from app.accounts.models import ApiToken, Role, Scope, User
-from app.accounts.service import AccountError, TokenError, create_token, create_user, revoke_token, tokens_of
+from app.accounts.service import create_token, create_user, revoke_token, tokens_of
 from app.assessments.snapshot import load_or_create_signer
 from app.catalog.loader import LOCK_NAME, CatalogError, load_catalog, read_lock, sha256
 from app.catalog.models import CriteriaVersion
@@ -26,6 +26,7 @@ from app.catalog.service import Catalog, diff, json_schemas
 from app.catalog.translations import TRANSLATED_LANGUAGES, translate_catalog
 from app.config import settings
 from app.db import make_engine, upgrade, utcnow
+from app.errors import ServiceError
 from app.main import open_database
 from app.scoring.answers import AnswersError, parse_text, resolve, scored
 from app.scoring.models import Result
@@ -302,7 +303,7 @@ def users_create(
         with Session(engine) as session:
             user = create_user(session, email=email, name=name, role=Role(role), password=password)
         engine.dispose()
-    except AccountError as error:
+    except ServiceError as error:
         fail(error.message)
     except SQLAlchemyError as error:
         fail(f"database error (is it migrated? see `autodiag db upgrade`): {str(error).splitlines()[0]}")
@@ -339,8 +340,8 @@ def tokens_create(
             token, secret = create_token(
                 session, user=_account(session, email), name=name, scopes=scope, days=days
             )
-        except TokenError as error:
-            fail("; ".join(error.problems.values()))
+        except ServiceError as error:
+            fail(error.message)
     typer.echo(
         f"token {token.id} {token.name!r} for {email}, {token.scopes}, until {token.expires_at:%Y-%m-%d}",
         err=True,

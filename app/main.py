@@ -26,13 +26,13 @@ from app.config import Settings
 from app.config import settings as default_settings
 from app.db import make_engine, upgrade
 from app.deps import SignInRequiredError, optional_user, sign_in_redirect
-from app.locale import N_, LocaleMiddleware
-from app.locale import gettext as _
+from app.errors import ServiceError, http_error, invalid_request, service_error
+from app.locale import LocaleMiddleware
 from app.reports.routes import router as reports_router
 from app.reviews.routes import router as reviews_router
 from app.scoring.views import gap_action, reason
 from app.structures.routes import router as structures_router
-from app.web import SecurityHeaders, check_csrf, make_templates, render, session_middleware
+from app.web import SecurityHeaders, check_csrf, make_templates, session_middleware
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -66,7 +66,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(well_known)
     app.mount("/api/v1", create_api(app.state))
     app.add_exception_handler(StarletteHTTPException, _http_error)  # type: ignore[arg-type]
-    app.add_exception_handler(RequestValidationError, _invalid_request)  # type: ignore[arg-type]
+    app.add_exception_handler(RequestValidationError, invalid_request)  # type: ignore[arg-type]
+    app.add_exception_handler(ServiceError, service_error)  # type: ignore[arg-type]
     app.add_exception_handler(SignInRequiredError, sign_in_redirect)
 
     @app.get("/healthz", include_in_schema=False)
@@ -96,23 +97,7 @@ async def _dispose_engine(app: FastAPI) -> AsyncIterator[None]:
 
 
 async def _http_error(request: Request, error: StarletteHTTPException) -> Response:
-    """Answer errors with a page in the request's language for people, JSON for the API."""
+    """Answer errors with a page for people (`app.errors`), JSON under /api/ for tools."""
     if request.url.path.startswith("/api/"):  # a path the API's own router could not even match
         return error_response(error.status_code, MESSAGES.get(error.status_code) or str(error.detail))
-    context = {"status_code": error.status_code, "detail": error.detail}
-    return render(request, "errors/error.html", context, status_code=error.status_code)
-
-
-NO_SUCH_PAGE = N_("Cette page n'existe pas ou ne vous est pas accessible.")
-
-
-async def _invalid_request(request: Request, error: RequestValidationError) -> Response:
-    """A web address with a malformed id is a page that does not exist (404), in the request's language.
-
-    Web forms read their fields themselves and answer with the form and its messages; what is left
-    here is a path or query the site never links to, so a page says so rather than FastAPI's JSON.
-    """
-    in_path = any(problem.get("loc", ("",))[0] == "path" for problem in error.errors())
-    status = 404 if in_path else 422
-    detail = _(NO_SUCH_PAGE) if in_path else _("L'adresse de cette page contient un paramètre invalide.")
-    return render(request, "errors/error.html", {"status_code": status, "detail": detail}, status_code=status)
+    return await http_error(request, error)

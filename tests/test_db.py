@@ -35,7 +35,9 @@ def test_migrating_again_changes_nothing(engine: Engine) -> None:
         assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar() == head
 
 
-def test_existing_submissions_become_revision_one_with_their_snapshot_profile(tmp_path: Path) -> None:
+def test_existing_submissions_and_action_items_become_revision_one_with_their_snapshot_profile(
+    tmp_path: Path,
+) -> None:
     """A database filled under the first schema keeps its rows through the later migrations."""
     engine = make_engine(f"sqlite:///{tmp_path / 'old.sqlite3'}")
     command.upgrade(alembic_config(engine), "0001")
@@ -66,10 +68,17 @@ def test_existing_submissions_become_revision_one_with_their_snapshot_profile(tm
             ),
             {"canonical": json.dumps({"structure": {"profile": {"presence_nocturne": True}}})},
         )
+        connection.execute(
+            text(
+                "INSERT INTO action_item (id, assessment_id, criterion_id, title, owner, status, updated_at) "
+                "VALUES (1, 1, 'DEO-01', 'Faire signer la charte', '', 'a_faire', '2026-01-01 00:00:00')"
+            )
+        )
     upgrade(engine)
     with engine.connect() as connection:
         assert connection.execute(text("SELECT revision FROM assessment")).scalar() == 1
         assert connection.execute(text("SELECT revision FROM snapshot")).scalar() == 1
+        assert connection.execute(text("SELECT revision FROM action_item")).scalar() == 1
         profile = connection.execute(text("SELECT submitted_profile FROM assessment")).scalar()
         assert json.loads(profile) == {"presence_nocturne": True}  # taken from the snapshot
     engine.dispose()

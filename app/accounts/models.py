@@ -6,6 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Literal
 
+from pydantic import BaseModel
 from sqlmodel import Field, SQLModel
 
 from app.db import stored_enum, utcnow
@@ -107,3 +108,28 @@ class ApiToken(SQLModel, table=True):
         if self.revoked_at is not None:
             return "revoked"
         return "expired" if self.expires_at <= now else "active"
+
+
+# The forms as posted: every field a string (or strings) so that any input reaches the service,
+# which checks it and answers with the form and a message for each field.
+
+
+class SignInForm(BaseModel):
+    email: str = ""
+    password: str = ""
+    suivant: str = "/"
+
+
+class LanguageForm(BaseModel):
+    langue: str = ""
+    suivant: str = "/"
+
+
+class TokenForm(BaseModel):
+    name: str = ""
+    scopes: list[str] = []
+    days: str = ""
+
+    def day_count(self) -> int:
+        """The validity typed, or 0 (refused by the service) when it is not a whole number."""
+        return int(self.days) if self.days.isdecimal() else 0

@@ -8,11 +8,12 @@ from fastapi import APIRouter, Form, HTTPException, Request, Response
 from fastapi.responses import RedirectResponse
 
 from app.accounts import service as accounts
-from app.accounts.models import ApiToken, Scope, User
+from app.accounts.models import ApiToken, LanguageForm, Scope, SignInForm, TokenForm, User
 from app.accounts.service import LoginError, authenticate, save_language
 from app.config import settings
 from app.db import SessionDep, utcnow
 from app.deps import USER_KEY, CurrentUser, OptionalUser, local_path
+from app.errors import ServiceError
 from app.locale import LANGUAGE_COOKIE, LANGUAGE_COOKIE_MAX_AGE, LANGUAGES, N_
 from app.locale import gettext as _
 from app.web import csrf_token, render
@@ -28,20 +29,13 @@ def sign_in_page(request: Request, user: OptionalUser, suivant: str = "/") -> Re
 
 
 @router.post("/connexion")
-def sign_in(
-    request: Request,
-    session: SessionDep,
-    email: Annotated[str, Form()] = "",
-    password: Annotated[str, Form()] = "",
-    suivant: Annotated[str, Form()] = "/",
-) -> Response:
+def sign_in(request: Request, session: SessionDep, form: Annotated[SignInForm, Form()]) -> Response:
     client = request.client.host if request.client else "inconnu"
     try:
-        user = authenticate(session, email=email, password=password, client=client)
+        user = authenticate(session, email=form.email, password=form.password, client=client)
     except LoginError as error:
-        context = {"next": local_path(suivant), "email": email, "error": error}
-        status = 429 if error.retry_after else 422
-        response = render(request, "accounts/login.html", context, status_code=status)
+        context = {"next": local_path(form.suivant), "email": form.email, "error": error}
+        response = render(request, "accounts/login.html", context, status_code=error.status)
         if error.retry_after:
             response.headers["Retry-After"] = str(error.retry_after)
         return response
@@ -49,7 +43,7 @@ def sign_in(
     request.session.clear()
     request.session[USER_KEY] = user.id
     csrf_token(request)
-    response = RedirectResponse(local_path(suivant), status_code=303)
+    response = RedirectResponse(local_path(form.suivant), status_code=303)
     if user.language in LANGUAGES:
         remember_language(response, user.language)
     return response
@@ -57,18 +51,15 @@ def sign_in(
 
 @router.post("/langue")
 def choose_language(
-    session: SessionDep,
-    user: OptionalUser,
-    langue: Annotated[str, Form()] = "",
-    suivant: Annotated[str, Form()] = "/",
+    session: SessionDep, user: OptionalUser, form: Annotated[LanguageForm, Form()]
 ) -> Response:
     """Switch the interface language: kept in a cookie, and on the account of a signed-in person."""
-    if langue not in LANGUAGES:
+    if form.langue not in LANGUAGES:
         raise HTTPException(422, _("Cette langue n'est pas proposée."))
     if user is not None:
-        save_language(session, user=user, language=langue)
-    response = RedirectResponse(local_path(suivant), status_code=303)
-    remember_language(response, langue)
+        save_language(session, user=user, language=form.langue)
+    response = RedirectResponse(local_path(form.suivant), status_code=303)
+    remember_language(response, form.langue)
     return response
 
 
@@ -102,13 +93,7 @@ def tokens_page(request: Request, session: SessionDep, user: CurrentUser) -> Res
 
 @router.post("/compte/jetons")
 def token_create(
-    request: Request,
-    *,
-    session: SessionDep,
-    user: CurrentUser,
-    name: Annotated[str, Form()] = "",
-    scopes: Annotated[list[str] | None, Form()] = None,
-    days: Annotated[str, Form()] = "",
+    request: Request, session: SessionDep, user: CurrentUser, form: Annotated[TokenForm, Form()]
 ) -> Response:
     """Create a token and show its secret in this answer only.
 
@@ -117,12 +102,11 @@ def token_create(
     """
     try:
         token, secret = accounts.create_token(
-            session, user=user, name=name, scopes=scopes or [], days=int(days) if days.isdecimal() else 0
+            session, user=user, name=form.name, scopes=form.scopes, days=form.day_count()
         )
-    except accounts.TokenError as error:
-        posted = {"name": name, "scopes": scopes or [], "days": days}
-        context = _tokens_context(session, user) | {"errors": error.problems, "posted": posted}
-        return render(request, "accounts/tokens.html", context, status_code=422)
+    except ServiceError as error:
+        context = _tokens_context(session, user) | {"errors": error.problems, "posted": form.model_dump()}
+        return render(request, "accounts/tokens.html", context, status_code=error.status)
     context = _tokens_context(session, user) | {"secret": secret, "created": token}
     response = render(request, "accounts/tokens.html", context)
     response.headers["Cache-Control"] = "no-store"

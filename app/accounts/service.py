@@ -18,6 +18,7 @@ from sqlmodel import Session, col, select
 
 from app.accounts.models import ApiToken, LoginAttempt, Role, Scope, User
 from app.db import audit, pk, utcnow
+from app.errors import ServiceError
 from app.locale import N_, ngettext
 from app.locale import gettext as _
 
@@ -32,20 +33,11 @@ WRONG_CREDENTIALS = N_("Adresse électronique ou mot de passe incorrect.")
 _hasher = PasswordHasher()
 
 
-class AccountError(ValueError):
-    """Input the service refuses; `field` names the form field it is about, if any."""
-
-    def __init__(self, message: str, *, field: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.field = field
-
-
-class LoginError(AccountError):
-    """A refused sign-in; `retry_after` (seconds) is set when the refusal is throttling."""
+class LoginError(ServiceError):
+    """A refused sign-in; `retry_after` (seconds) is set when the refusal is throttling (429)."""
 
     def __init__(self, message: str, *, field: str | None = None, retry_after: int | None = None) -> None:
-        super().__init__(message, field=field)
+        super().__init__(message, field=field, status=429 if retry_after else 422)
         self.retry_after = retry_after
 
 
@@ -78,21 +70,21 @@ def create_user(
     email, name = _normalize_email(email), name.strip()
     if len(email) > 254 or not EMAIL.fullmatch(email):
         message = _("L'adresse électronique « %(email)s » n'est pas valide.") % {"email": email}
-        raise AccountError(message, field="email")
+        raise ServiceError(message, field="email")
     if not name or len(name) > 120:
-        raise AccountError(_("Le nom doit compter entre 1 et 120 caractères."), field="name")
+        raise ServiceError(_("Le nom doit compter entre 1 et 120 caractères."), field="name")
     if len(password) < MIN_PASSWORD_LENGTH:
         message = _("Le mot de passe doit compter au moins %(count)s caractères.") % {
             "count": MIN_PASSWORD_LENGTH
         }
-        raise AccountError(message, field="password")
+        raise ServiceError(message, field="password")
     if len(password) > MAX_PASSWORD_LENGTH:
         message = _("Le mot de passe ne doit pas dépasser %(count)s caractères.") % {
             "count": MAX_PASSWORD_LENGTH
         }
-        raise AccountError(message, field="password")
+        raise ServiceError(message, field="password")
     message = _("L'adresse électronique « %(email)s » est déjà utilisée.") % {"email": email}
-    taken = AccountError(message, field="email")
+    taken = ServiceError(message, field="email")
     if session.exec(select(User.id).where(User.email == email)).first() is not None:
         raise taken
     user = User(email=email, name=name, role=role, password_hash=hash_password(password))
@@ -213,14 +205,6 @@ LAST_USE_PRECISION = timedelta(minutes=1)
 API read into a write transaction (SQLite has one writer at a time) for no useful precision."""
 
 
-class TokenError(ValueError):
-    """A refused token; `problems` maps field → message in the request's language."""
-
-    def __init__(self, problems: dict[str, str]) -> None:
-        self.problems = problems
-        super().__init__("; ".join(problems.values()))
-
-
 def hash_token(secret: str) -> str:
     """SHA-256 of a token's secret.
 
@@ -245,7 +229,7 @@ def create_token(
     if not 1 <= days <= MAX_TOKEN_DAYS:
         problems["days"] = _("La durée de validité va de 1 à %(count)s jours.") % {"count": MAX_TOKEN_DAYS}
     if problems:
-        raise TokenError(problems)
+        raise ServiceError(problems=problems)
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = ApiToken(
         user_id=pk(user),

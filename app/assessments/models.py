@@ -131,7 +131,7 @@ class ActionStatus(StrEnum):
 
 
 class ActionItem(SQLModel, table=True):
-    """One line of the action plan, by default one per gap."""
+    """One line of the action plan, by default one per gap; `revision` grows with every edit."""
 
     __tablename__ = "action_item"
     __table_args__ = (UniqueConstraint("assessment_id", "criterion_id"),)
@@ -143,4 +143,5 @@ class ActionItem(SQLModel, table=True):
     owner: str = Field(default="", max_length=120)
     due_on: date | None = None
     status: ActionStatus = Field(default=ActionStatus.TODO, sa_type=stored_enum(ActionStatus))
+    revision: int = 1
     updated_at: datetime = Field(default_factory=utcnow)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
+from pydantic import BaseModel, ConfigDict
 from sqlalchemy import UniqueConstraint
 from sqlmodel import Field, SQLModel
 
@@ -52,3 +53,18 @@ class CohortStructure(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     cohort_id: int = Field(foreign_key="cohort.id", index=True)
     structure_id: int = Field(foreign_key="structure.id", index=True)
+
+
+class CohortForm(BaseModel):
+    """The cohort form as posted, strings only; each workshop adds `date-<id>` and `lieu-<id>`."""
+
+    model_config = ConfigDict(extra="allow")
+
+    nom: str = ""
+    formateurs: list[str] = []
+    structures: list[str] = []
+
+    def typed(self, name: str) -> str:
+        """A workshop's field (`date-<id>`, `lieu-<id>`) as typed, "" when absent."""
+        value = (self.model_extra or {}).get(name, "")
+        return str(value[-1] if isinstance(value, list) else value)

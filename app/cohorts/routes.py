@@ -8,18 +8,18 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Request, Response
+from fastapi import APIRouter, Depends, Form, HTTPException, Request, Response
 from fastapi.responses import RedirectResponse
 from sqlmodel import Session
-from starlette.datastructures import FormData
 
 from app.accounts.models import User
 from app.accounts.permissions import cohort_ids, enrollable_structure_ids, runs_cohorts
 from app.catalog.service import Catalog
 from app.cohorts import dashboard, service
-from app.cohorts.models import Cohort
+from app.cohorts.models import Cohort, CohortForm
 from app.db import SessionDep, pk
 from app.deps import CatalogDep, CurrentUser
+from app.errors import ServiceError
 from app.locale import N_
 from app.locale import gettext as _
 from app.scoring.models import GAP_FINDINGS
@@ -68,8 +68,15 @@ def new_cohort(request: Request, session: SessionDep, catalog: CatalogDep, user:
 
 
 @router.post("/cohortes")
-async def create_cohort(request: Request, session: SessionDep, catalog: CatalogDep, user: Runner) -> Response:
-    return await _save(request, session, catalog, user, None)
+def create_cohort(
+    request: Request,
+    session: SessionDep,
+    catalog: CatalogDep,
+    user: Runner,
+    form: Annotated[CohortForm, Form()],
+) -> Response:
+    posted = service.posted_cohort(catalog, form)
+    return _save(request, session, catalog, user=user, cohort=None, posted=posted)
 
 
 @router.get("/cohortes/{cohort_id}")
@@ -85,21 +92,22 @@ def cohort_dashboard(
 def edit_cohort(
     request: Request, session: SessionDep, catalog: CatalogDep, user: Runner, cohort: VisibleCohort
 ) -> Response:
-    state = service.cohort_state(session, cohort)
-    posted = service.CohortInput(
-        state.name,
-        {w: (d.isoformat() if d else "", place) for w, (d, place) in state.workshops.items()},
-        [str(i) for i in state.trainer_ids],
-        [str(i) for i in state.structure_ids],
-    )
+    posted = service.cohort_state(session, cohort).as_input()
     return render(request, FORM, _form_context(session, catalog, user, cohort, posted))
 
 
 @router.post("/cohortes/{cohort_id}/modifier")
-async def update_cohort(
-    request: Request, session: SessionDep, catalog: CatalogDep, user: Runner, cohort: VisibleCohort
+def update_cohort(
+    request: Request,
+    *,
+    session: SessionDep,
+    catalog: CatalogDep,
+    user: Runner,
+    cohort: VisibleCohort,
+    form: Annotated[CohortForm, Form()],
 ) -> Response:
-    return await _save(request, session, catalog, user, cohort)
+    posted = service.posted_cohort(catalog, form)
+    return _save(request, session, catalog, user=user, cohort=cohort, posted=posted)
 
 
 @router.get("/cohortes/{cohort_id}/ateliers/{workshop_id}")
@@ -114,29 +122,21 @@ def prepare_workshop(
     return render(request, "cohorts/workshop.html", context)
 
 
-async def _save(
-    request: Request, session: Session, catalog: Catalog, user: User, cohort: Cohort | None
+def _save(
+    request: Request,
+    session: Session,
+    catalog: Catalog,
+    *,
+    user: User,
+    cohort: Cohort | None,
+    posted: service.CohortInput,
 ) -> Response:
-    posted = _posted(catalog, await request.form())
     try:
         saved = service.save_cohort(session, catalog=catalog, user=user, cohort=cohort, posted=posted)
-    except service.CohortError as error:
+    except ServiceError as error:
         context = _form_context(session, catalog, user, cohort, posted, errors=error.problems)
-        return render(request, FORM, context, status_code=422)
+        return render(request, FORM, context, status_code=error.status)
     return RedirectResponse(f"/cohortes/{saved.id}", status_code=303)
-
-
-def _posted(catalog: Catalog, form: FormData) -> service.CohortInput:
-    workshops: dict[str, tuple[str, str]] = {
-        w.id: (str(form.get(f"date-{w.id}", "")), str(form.get(f"lieu-{w.id}", "")))
-        for w in service.criteria_version(catalog).workshops
-    }
-    return service.CohortInput(
-        str(form.get("nom", "")),
-        workshops,
-        [str(value) for value in form.getlist("formateurs")],
-        [str(value) for value in form.getlist("structures")],
-    )
 
 
 def _form_context(

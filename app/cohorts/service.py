@@ -17,20 +17,13 @@ from app.accounts.models import Role, User
 from app.accounts.permissions import cohort_ids, enrollable_structure_ids
 from app.catalog.models import CriteriaVersion, Status
 from app.catalog.service import Catalog, version_key
-from app.cohorts.models import Cohort, CohortStructure, CohortTrainer, CohortWorkshop
+from app.cohorts.models import Cohort, CohortForm, CohortStructure, CohortTrainer, CohortWorkshop
 from app.db import audit, pk
+from app.errors import ServiceError
 from app.locale import gettext as _
 from app.structures.models import Structure
 
 NAME_MAX, PLACE_MAX = 200, 200
-
-
-class CohortError(ValueError):
-    """Refused cohort input; `problems` maps each form field to a message in the request's language."""
-
-    def __init__(self, problems: dict[str, str]) -> None:
-        self.problems = problems
-        super().__init__("; ".join(f"{k}: {v}" for k, v in problems.items()))
 
 
 def criteria_version(catalog: Catalog) -> CriteriaVersion:
@@ -73,12 +66,30 @@ class CohortInput:
     structure_ids: list[str]
 
 
+def posted_cohort(catalog: Catalog, form: CohortForm) -> CohortInput:
+    """The cohort form's input: each workshop of the cohorts' criteria version with its date and place."""
+    workshops: dict[str, tuple[str, str]] = {
+        w.id: (form.typed(f"date-{w.id}"), form.typed(f"lieu-{w.id}"))
+        for w in criteria_version(catalog).workshops
+    }
+    return CohortInput(form.nom, workshops, form.formateurs, form.structures)
+
+
 @dataclass(frozen=True)
 class CohortState:
     name: str
     workshops: dict[str, tuple[date | None, str]]
     trainer_ids: set[int]
     structure_ids: set[int]
+
+    def as_input(self) -> CohortInput:
+        """The cohort as its edit form shows it."""
+        return CohortInput(
+            self.name,
+            {w: (d.isoformat() if d else "", place) for w, (d, place) in self.workshops.items()},
+            [str(i) for i in self.trainer_ids],
+            [str(i) for i in self.structure_ids],
+        )
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -102,7 +113,7 @@ def cohort_state(session: Session, cohort: Cohort) -> CohortState:
 
 
 def checked_cohort(session: Session, *, catalog: Catalog, user: User, posted: CohortInput) -> CohortState:
-    """The cohort input checked, or CohortError naming each bad field."""
+    """The cohort input checked, or ServiceError naming each bad field."""
     problems: dict[str, str] = {}
     name = posted.name.strip()
     if not name:
@@ -121,7 +132,7 @@ def checked_cohort(session: Session, *, catalog: Catalog, user: User, posted: Co
     chosen_trainers = _checked_trainers(session, user=user, ids=posted.trainer_ids, problems=problems)
     chosen_structures = _checked_structures(session, user=user, ids=posted.structure_ids, problems=problems)
     if problems:
-        raise CohortError(problems)
+        raise ServiceError(problems=problems)
     return CohortState(name, workshops, chosen_trainers, chosen_structures)
 
 

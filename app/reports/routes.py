@@ -3,9 +3,9 @@ radar and gaps by workshop, the action plan."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Request, Response
+from fastapi import APIRouter, Form, HTTPException, Request, Response
 from fastapi.responses import RedirectResponse
 
 from app.accounts.permissions import Access, can
@@ -14,14 +14,16 @@ from app.assessments.models import ActionItem, Assessment, AssessmentStatus
 from app.catalog.service import Catalog
 from app.db import SessionDep, pk
 from app.deps import CatalogDep, CurrentUser, Readable, ReadableStructure, Writable
+from app.errors import ServiceError
 from app.locale import N_
 from app.locale import gettext as _
 from app.reports import service
 from app.reports.charts import history_chart, radar
+from app.reports.models import ActionItemForm
 from app.reviews import results as review_results
 from app.structures import service as structures_service
 from app.structures.models import Structure
-from app.web import render
+from app.web import is_fragment, render
 
 router = APIRouter()
 ITEM_NOT_FOUND = N_("Cette action n'existe pas dans ce plan.")
@@ -89,7 +91,7 @@ def plan(
 
 
 @router.post("/autoevaluations/{assessment_id}/plan/{item_id}")
-async def edit_item(
+def edit_item(
     request: Request,
     *,
     session: SessionDep,
@@ -97,33 +99,39 @@ async def edit_item(
     user: CurrentUser,
     assessment: Writable,
     item_id: int,
+    form: Annotated[ActionItemForm, Form()],
 ) -> Response:
+    """Save one row of the plan; a refusal or a conflict (409, the newer values shown) keeps what was typed."""
     item = session.get(ActionItem, item_id)
     if item is None or item.assessment_id != assessment.id:
         raise HTTPException(404, _(ITEM_NOT_FOUND))
-    form = await request.form()
-    posted = {name: str(form.get(name, "")) for name in ("responsable", "echeance", "statut")}
     status_code, errors = 200, {}
     try:
         service.update_action_item(
             session,
             assessment=assessment,
             item=item,
-            owner=posted["responsable"],
-            due_on=posted["echeance"],
-            status=posted["statut"],
+            owner=form.responsable,
+            due_on=form.echeance,
+            status=form.statut,
+            base_revision=form.base_revision("action"),
             user=user,
         )
-    except service.ActionItemError as error:
-        status_code, errors = 422, error.problems
-    fragment = request.headers.get("HX-Request") == "true" and not request.headers.get("HX-Boosted")
-    if not errors and not fragment:
+    except ServiceError as error:
+        status_code, errors = error.status, error.problems
+    if not errors and not is_fragment(request):
         return RedirectResponse(f"/autoevaluations/{assessment.id}/plan#action-{item_id}", status_code=303)
     context = _context(session, catalog, assessment)
     rows = service.plan_rows(service.action_plan(session, assessment=assessment), context["result"])
-    context |= {"rows": rows, "can_write": True, "edited": item_id, "errors": errors, "posted": posted}
+    context |= {
+        "rows": rows,
+        "can_write": True,
+        "edited": item_id,
+        "errors": errors,
+        "posted": form.model_dump(),
+    }
     context["row"] = next(row for row in rows if row.item.id == item_id)
-    context["saved"] = not errors
+    context |= {"saved": not errors, "stale": status_code == 409}
     partial = "reports/partials/action_row.html"
     return render(request, "reports/plan.html", context, partial=partial, status_code=status_code)
 
@@ -152,6 +160,7 @@ def _context(session: SessionDep, catalog: Catalog, assessment: Assessment) -> d
         "errors": {},
         "posted": {},
         "saved": False,
+        "stale": False,
     }
 
 

@@ -19,7 +19,8 @@ from app.accounts.permissions import Access, structure_ids
 from app.assessments import service as assessments
 from app.assessments.models import ActionItem, ActionStatus, Assessment, AssessmentStatus
 from app.catalog.service import Catalog
-from app.db import audit, pk, utcnow
+from app.db import StaleWriteError, audit, guarded_write, pk, utcnow
+from app.errors import ServiceError
 from app.locale import N_
 from app.locale import gettext as _
 from app.scoring.models import Gap, Result
@@ -194,16 +195,14 @@ def plan_rows(items: Sequence[ActionItem], result: Result) -> list[PlanRow]:
     return sorted(rows, key=lambda r: (r.gap is None, r.gap.priority if r.gap else 0, r.item.id or 0))
 
 
-class ActionItemError(ValueError):
-    """Refused edits of an action item; `problems` maps each form field to a message."""
-
-    def __init__(self, problems: dict[str, str]) -> None:
-        self.problems = problems
-        super().__init__("; ".join(f"{k}: {v}" for k, v in problems.items()))
+STALE_ITEM = N_(
+    "Cette action a été modifiée entre-temps (autre onglet ou autre personne). "
+    "Voici la version enregistrée : vérifiez-la avant de la modifier à nouveau."
+)
 
 
 def checked_edit(*, owner: str, due_on: str, status: str) -> tuple[str, date | None, ActionStatus]:
-    """Owner, due date and status from form text, or ActionItemError naming each bad field."""
+    """Owner, due date and status from form text, or ServiceError naming each bad field."""
     problems: dict[str, str] = {}
     owner = owner.strip()
     if len(owner) > OWNER_MAX_LENGTH:
@@ -219,7 +218,7 @@ def checked_edit(*, owner: str, due_on: str, status: str) -> tuple[str, date | N
     if status not in {s.value for s in ActionStatus}:
         problems["statut"] = _("Choisissez un statut : à faire, en cours ou fait.")
     if problems:
-        raise ActionItemError(problems)
+        raise ServiceError(problems=problems)
     return owner, due, ActionStatus(status)
 
 
@@ -231,26 +230,41 @@ def update_action_item(
     owner: str,
     due_on: str,
     status: str,
+    base_revision: int,
     user: User,
 ) -> ActionItem:
-    """Change an item's owner, due date and status (form text, checked); submitted plans stay editable."""
+    """Change an item's owner, due date and status (form text, checked), unless stale (409).
+
+    Submitted plans stay editable. Posting the values already saved writes nothing, whatever the
+    revision: nothing would be lost.
+    """
     owner_, due, status_ = checked_edit(owner=owner, due_on=due_on, status=status)
-    before = _state(item)
-    item.owner, item.due_on, item.status = owner_, due, status_
-    if _state(item) != before:
-        item.updated_at = utcnow()
-        session.add(item)
-        audit(
+    if (owner_, due, status_) == (item.owner, item.due_on, item.status):
+        return item
+    before, item_id = _state(item), pk(item)
+    try:
+        guarded_write(
             session,
-            actor_id=user.id,
-            action="action_item.update",
-            obj=item,
-            structure_id=assessment.structure_id,
-            before=before,
-            after=_state(item),
+            item,
+            item,  # the item exists: nothing new to add
+            base_revision=base_revision,
+            values={"owner": owner_, "due_on": due, "status": status_},
+            reread=lambda: session.get(ActionItem, item_id, populate_existing=True),
         )
-        session.commit()
-        session.refresh(item)
+    except StaleWriteError:
+        raise ServiceError(_(STALE_ITEM), status=409, field="action") from None
+    session.refresh(item)  # the values the UPDATE wrote, and the new revision
+    audit(
+        session,
+        actor_id=user.id,
+        action="action_item.update",
+        obj=item,
+        structure_id=assessment.structure_id,
+        before=before,
+        after=_state(item),
+    )
+    session.commit()
+    session.refresh(item)
     return item
 
 

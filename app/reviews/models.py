@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from enum import StrEnum
 
+from pydantic import BaseModel
 from sqlalchemy import UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from app.db import stored_enum, utcnow
+from app.errors import ServiceError
 from app.locale import N_
 from app.locale import gettext as _
 
@@ -127,3 +130,35 @@ class ReviewDecision(SQLModel, table=True):
     comment: str = Field(default="", max_length=5000)
     decided_by: int = Field(foreign_key="user.id")
     decided_at: datetime = Field(default_factory=utcnow)
+
+
+# The forms as posted: strings only, so that any input reaches the service and its messages.
+
+INCOMPLETE_FORM = N_("Le formulaire est incomplet : rechargez la page, puis recommencez.")
+
+
+class RevisedForm(BaseModel):
+    """A form that carries the revision of the row it was loaded with (0: no row yet)."""
+
+    revision: str = ""
+
+    def base_revision(self, field: str) -> int:
+        """The revision the write is based on; refused (422, on `field`) when the form lost it."""
+        if not re.fullmatch(r"\d{1,9}", self.revision):
+            raise ServiceError(_(INCOMPLETE_FORM), field=field)
+        return int(self.revision)
+
+
+class ReviewForm(RevisedForm):
+    niveau: str = ""
+    commentaire: str = ""
+    constat: str = ""
+
+
+class RatingForm(RevisedForm):
+    appreciation: str = ""
+    commentaire: str = ""
+
+
+class DecisionForm(BaseModel):
+    message: str = ""

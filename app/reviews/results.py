@@ -1,4 +1,4 @@
-"""What reviews show: each assessment's review state, the review of a revision, results from either source.
+"""What reviews show: the review page, review states, a revision's review, results from either source.
 
 The review's results come from the scoring core like the director's: the same inputs, with the
 trainer's level in place of the director's where they differ (`reviewed_inputs`). Evidence ratings
@@ -11,6 +11,7 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
 from sqlalchemy import func
 from sqlmodel import Session, col, select
@@ -224,3 +225,35 @@ def returned_review(session: Session, assessment: Assessment) -> Summary | None:
         return None
     found = summary(session, assessment)
     return found if found and found.latest.decision == Decision.RETURNED else None
+
+
+def review_page(session: Session, *, catalog: Catalog, assessment: Assessment) -> dict[str, Any]:
+    """What the review pages show: the director's answers and evidence beside the trainer's review."""
+    structure = session.get(Structure, assessment.structure_id)
+    assert structure is not None  # a foreign key
+    bound = assessments.bound(catalog, assessment)
+    loaded = assessments.load(session, assessment)
+    result = assessments.evaluate_loaded(
+        catalog=catalog, assessment=assessment, structure=structure, inputs=loaded.inputs()
+    )
+    revision = reviewed_revision(assessment)
+    reviews = reviews_of(session, assessment, revision) if revision else {}
+    earlier = reviews_of(session, assessment, revision - 1) if revision and revision > 1 else {}
+    return {
+        "assessment": assessment,
+        "structure": structure,
+        "questionnaire": bound.questionnaire,
+        "version": bound.criteria,
+        "result": result,
+        "by_criterion": {r.criterion: r for r in result.criteria},
+        "answers": loaded.answers,
+        "links": loaded.links,
+        "reviews": reviews,
+        "earlier": earlier,
+        "tally": tally(reviews, bound.questionnaire.criterion_ids),
+        "state": review_states(session, [assessment])[pk(assessment)],
+        "decisions": decisions_of(session, assessment),
+        "editable": assessment.status == AssessmentStatus.SUBMITTED,
+        "findings": list(AuditFinding),
+        "verdicts": list(EvidenceVerdict),
+    }

@@ -7,12 +7,11 @@ partial, and anyone else with a redirect back to it, or the whole page showing t
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Request, Response
+from fastapi import APIRouter, Depends, Form, HTTPException, Request, Response
 from fastapi.responses import RedirectResponse
 from sqlmodel import Session
 
@@ -21,14 +20,22 @@ from app.accounts.permissions import Access, can
 from app.assessments import service as assessments
 from app.assessments.models import Assessment, AssessmentStatus, EvidenceLink
 from app.catalog.service import Catalog
-from app.db import SessionDep, pk
+from app.db import SessionDep
 from app.deps import CatalogDep, CurrentUser
+from app.errors import ServiceError
 from app.locale import N_
 from app.locale import gettext as _
-from app.reviews import results, service
-from app.reviews.models import AuditFinding, Decision, EvidenceRating, EvidenceVerdict, ReviewItem
-from app.structures.models import Structure
-from app.web import render
+from app.reviews import decisions, results, service
+from app.reviews.models import (
+    Decision,
+    DecisionForm,
+    EvidenceRating,
+    RatingForm,
+    ReviewForm,
+    ReviewItem,
+    RevisedForm,
+)
+from app.web import is_fragment, render
 
 router = APIRouter()
 PAGE, SECTION, CRITERION = "reviews/review.html", "reviews/section.html", "reviews/partials/criterion.html"
@@ -64,7 +71,7 @@ class Outcome:
 
     criterion: str
     status: int = 200
-    posted: dict[str, str] = field(default_factory=dict)
+    posted: dict[str, Any] = field(default_factory=dict)
     errors: dict[str, str] = field(default_factory=dict)
     notice: str = ""
     link_id: int | None = None
@@ -91,7 +98,7 @@ def review_section(
 
 
 @router.post("/autoevaluations/{assessment_id}/relecture/criteres/{criterion_id}")
-async def save_review(
+def save_review(
     request: Request,
     *,
     session: SessionDep,
@@ -99,29 +106,28 @@ async def save_review(
     user: CurrentUser,
     assessment: Reviewable,
     criterion_id: str,
+    form: Annotated[ReviewForm, Form()],
 ) -> Response:
     _asked(catalog, assessment, criterion_id)
-    form = await request.form()
-    posted = {name: str(form.get(name, "")) for name in ("niveau", "commentaire", "constat", "revision")}
     outcome = _write(
         criterion_id,
-        posted,
+        form,
         lambda base: service.save_review(
             session,
             assessment=assessment,
             user=user,
             criterion_id=criterion_id,
             base_revision=base,
-            choice=posted["niveau"],
-            comment=posted["commentaire"],
-            finding=posted["constat"],
+            choice=form.niveau,
+            comment=form.commentaire,
+            finding=form.constat,
         ),
     )
     return _after_write(request, session, catalog, assessment, outcome)
 
 
 @router.post("/autoevaluations/{assessment_id}/relecture/preuves/{link_id}")
-async def rate_evidence(
+def rate_evidence(
     request: Request,
     *,
     session: SessionDep,
@@ -129,20 +135,19 @@ async def rate_evidence(
     user: CurrentUser,
     assessment: Reviewable,
     link: ReviewedLink,
+    form: Annotated[RatingForm, Form()],
 ) -> Response:
-    form = await request.form()
-    posted = {name: str(form.get(name, "")) for name in ("appreciation", "commentaire", "revision")}
     outcome = _write(
         link.criterion_id,
-        posted,
+        form,
         lambda base: service.rate_evidence(
             session,
             assessment=assessment,
             link=link,
             user=user,
             base_revision=base,
-            rating=posted["appreciation"],
-            comment=posted["commentaire"],
+            rating=form.appreciation,
+            comment=form.commentaire,
         ),
         link_id=link.id,
     )
@@ -168,58 +173,73 @@ def compare(
 
 
 @router.post("/autoevaluations/{assessment_id}/relecture/retour")
-async def return_for_changes(
-    request: Request, session: SessionDep, catalog: CatalogDep, user: CurrentUser, assessment: Reviewable
+def return_for_changes(
+    request: Request,
+    *,
+    session: SessionDep,
+    catalog: CatalogDep,
+    user: CurrentUser,
+    assessment: Reviewable,
+    form: Annotated[DecisionForm, Form()],
 ) -> Response:
-    return await _decide(
-        request, session, catalog, user=user, assessment=assessment, decision=Decision.RETURNED
+    return _decide(
+        request, session, catalog, user=user, assessment=assessment, form=form, decision=Decision.RETURNED
     )
 
 
 @router.post("/autoevaluations/{assessment_id}/relecture/validation")
-async def validate(
-    request: Request, session: SessionDep, catalog: CatalogDep, user: CurrentUser, assessment: Reviewable
+def validate(
+    request: Request,
+    *,
+    session: SessionDep,
+    catalog: CatalogDep,
+    user: CurrentUser,
+    assessment: Reviewable,
+    form: Annotated[DecisionForm, Form()],
 ) -> Response:
-    return await _decide(
-        request, session, catalog, user=user, assessment=assessment, decision=Decision.VALIDATED
+    return _decide(
+        request, session, catalog, user=user, assessment=assessment, form=form, decision=Decision.VALIDATED
     )
 
 
-async def _decide(
+def _decide(
     request: Request,
     session: Session,
     catalog: Catalog,
     *,
     user: User,
     assessment: Assessment,
+    form: DecisionForm,
     decision: Decision,
 ) -> Response:
-    message = str((await request.form()).get("message", ""))
     try:
-        service.decide(session, assessment=assessment, user=user, decision=decision, comment=message)
-    except service.ReviewError as error:
-        errors = {"decision": str(error), "decided": decision.value}
-        context = _context(session, catalog, assessment) | {"decision_errors": errors, "message": message}
-        return render(request, PAGE, context, status_code=error.status_code)
+        decisions.decide(session, assessment=assessment, user=user, decision=decision, comment=form.message)
+    except ServiceError as error:
+        errors = {"decision": error.message, "decided": decision.value}
+        context = _context(session, catalog, assessment) | {
+            "decision_errors": errors,
+            "message": form.message,
+        }
+        return render(request, PAGE, context, status_code=error.status)
     return RedirectResponse(f"/autoevaluations/{assessment.id}/relecture#decision", status_code=303)
 
 
 def _write(
-    criterion_id: str, posted: dict[str, str], write: Callable[[int], object], link_id: int | None = None
+    criterion_id: str, form: RevisedForm, write: Callable[[int], object], link_id: int | None = None
 ) -> Outcome:
     """Run one review write; a refusal keeps what was typed, a conflict shows the newer version."""
-    if not re.fullmatch(r"\d{1,9}", posted["revision"]):
-        errors = {"relecture": _("Le formulaire est incomplet : rechargez la page, puis recommencez.")}
-        return Outcome(criterion_id, 422, posted, errors, link_id=link_id)
+    posted = form.model_dump()
     try:
-        write(int(posted["revision"]))
+        write(form.base_revision("relecture"))
     except service.StaleReviewError as error:
         newer = error.current
         revision = newer.revision if newer else 0
-        errors = {"relecture": str(error)}
-        return Outcome(criterion_id, 409, posted, errors, link_id=link_id, newer=newer, revision=revision)
-    except service.ReviewError as error:
-        return Outcome(criterion_id, error.status_code, posted, {error.field: str(error)}, link_id=link_id)
+        problems = error.problems
+        return Outcome(
+            criterion_id, error.status, posted, problems, link_id=link_id, newer=newer, revision=revision
+        )
+    except ServiceError as error:
+        return Outcome(criterion_id, error.status, posted, error.problems, link_id=link_id)
     notice = _("Appréciation enregistrée.") if link_id else _("Relecture enregistrée.")
     return Outcome(criterion_id, notice=notice, link_id=link_id)
 
@@ -228,12 +248,11 @@ def _after_write(
     request: Request, session: Session, catalog: Catalog, assessment: Assessment, outcome: Outcome
 ) -> Response:
     """Back to the criterion in its section (303) unless htmx asks for it, or something went wrong."""
-    wants_fragment = request.headers.get("HX-Request") == "true" and not request.headers.get("HX-Boosted")
     context = _context(session, catalog, assessment, outcome=outcome)
     section = next(
         s for s in context["questionnaire"].sections for q in s.questions if q.criterion == outcome.criterion
     )
-    if outcome.status == 200 and not wants_fragment:
+    if outcome.status == 200 and not is_fragment(request):
         url = f"/autoevaluations/{assessment.id}/relecture/sections/{section.id}#r-{outcome.criterion}"
         return RedirectResponse(url, status_code=303)
     question = next(q for q in section.questions if q.criterion == outcome.criterion)
@@ -247,36 +266,6 @@ def _asked(catalog: Catalog, assessment: Assessment, criterion_id: str) -> None:
 
 
 def _context(session: Session, catalog: Catalog, assessment: Assessment, **extra: Any) -> dict[str, Any]:
-    """What the review pages show: the director's answers and evidence beside the trainer's review."""
-    structure = session.get(Structure, assessment.structure_id)
-    assert structure is not None  # a foreign key
-    bound = assessments.bound(catalog, assessment)
-    loaded = assessments.load(session, assessment)
-    result = assessments.evaluate_loaded(
-        catalog=catalog, assessment=assessment, structure=structure, inputs=loaded.inputs()
-    )
-    revision = results.reviewed_revision(assessment)
-    reviews = results.reviews_of(session, assessment, revision) if revision else {}
-    earlier = results.reviews_of(session, assessment, revision - 1) if revision and revision > 1 else {}
-    return {
-        "assessment": assessment,
-        "structure": structure,
-        "questionnaire": bound.questionnaire,
-        "version": bound.criteria,
-        "result": result,
-        "by_criterion": {r.criterion: r for r in result.criteria},
-        "answers": loaded.answers,
-        "links": loaded.links,
-        "reviews": reviews,
-        "earlier": earlier,
-        "tally": results.tally(reviews, bound.questionnaire.criterion_ids),
-        "state": results.review_states(session, [assessment])[pk(assessment)],
-        "decisions": results.decisions_of(session, assessment),
-        "editable": assessment.status == AssessmentStatus.SUBMITTED,
-        "findings": list(AuditFinding),
-        "verdicts": list(EvidenceVerdict),
-        "outcome": None,
-        "decision_errors": {},
-        "message": "",
-        **extra,
-    }
+    """The review page's view, with no write's outcome unless `extra` gives one."""
+    page = results.review_page(session, catalog=catalog, assessment=assessment)
+    return page | {"outcome": None, "decision_errors": {}, "message": ""} | extra

@@ -1,7 +1,8 @@
-"""Trainers' reviews of submitted assessments: levels, comments, findings, evidence ratings, decisions.
+"""Trainers' reviews of submitted assessments: levels, comments, findings, evidence ratings.
 
 A review never changes the director's answers: it sits beside them, one row per criterion and
-submitted revision, so each revision keeps the review it was returned or validated with.
+submitted revision, so each revision keeps the review it was returned or validated with (the
+decisions: `app.reviews.decisions`).
 """
 
 from __future__ import annotations
@@ -9,61 +10,39 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from sqlalchemy import update
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import defer
-from sqlmodel import Session, col, select
+from sqlmodel import Session, select
 
 from app.accounts.models import User
-from app.assessments.models import Answer, Assessment, AssessmentStatus, EvidenceLink, Snapshot
-from app.db import audit, pk, utcnow
+from app.assessments.models import Answer, Assessment, AssessmentStatus, EvidenceLink
+from app.db import StaleWriteError, audit, guarded_write, pk
+from app.errors import ServiceError
+from app.locale import N_
 from app.locale import gettext as _
-from app.reviews.models import (
-    AuditFinding,
-    Decision,
-    EvidenceRating,
-    EvidenceVerdict,
-    ReviewDecision,
-    ReviewItem,
-)
+from app.reviews.models import AuditFinding, EvidenceRating, EvidenceVerdict, ReviewItem
 
 TEXT_MAX, RATING_TEXT_MAX = 5000, 2000
 LEVELS = {"0": 0, "1": 1, "2": 2, "3": 3}
 CHOICES = ("", "accord", *LEVELS, "na")
 """A reviewed level: no opinion yet, the director's level, another level, or not applicable."""
 
+# Who may write, and the one revision-guarded write of a review or a rating.
 
-class ReviewError(Exception):
-    """A refused review write, with a message in the request's language for the form field it is about."""
-
-    def __init__(self, message: str, field: str = "relecture", status_code: int = 422) -> None:
-        super().__init__(message)
-        self.field, self.status_code = field, status_code
-
-
-class NotSubmittedError(ReviewError):
-    def __init__(self) -> None:
-        super().__init__(
-            _(
-                "Cette autoévaluation n'est pas soumise : seule une autoévaluation soumise se relit, "
-                "et la structure la modifie en ce moment."
-            ),
-            status_code=409,
-        )
+NOT_SUBMITTED = N_(
+    "Cette autoévaluation n'est pas soumise : seule une autoévaluation soumise se relit, "
+    "et la structure la modifie en ce moment."
+)
+STALE = N_(
+    "Cette relecture a été modifiée entre-temps (autre onglet ou autre formateur·rice). "
+    "Voici la version enregistrée : vérifiez-la avant de la modifier à nouveau."
+)
 
 
-class StaleReviewError(ReviewError):
-    """Somebody changed this review since the form was loaded; `current` is the newer row."""
+class StaleReviewError(ServiceError):
+    """Somebody changed this review since the form was loaded (409); `current` is the newer row."""
 
     def __init__(self, current: ReviewItem | EvidenceRating | None) -> None:
+        super().__init__(_(STALE), status=409, field="relecture")
         self.current = current
-        super().__init__(
-            _(
-                "Cette relecture a été modifiée entre-temps (autre onglet ou autre formateur·rice). "
-                "Voici la version enregistrée : vérifiez-la avant de la modifier à nouveau."
-            ),
-            status_code=409,
-        )
 
 
 def lock_submitted(session: Session, assessment: Assessment) -> Assessment:
@@ -71,8 +50,31 @@ def lock_submitted(session: Session, assessment: Assessment) -> Assessment:
     query = select(Assessment).where(Assessment.id == assessment.id).with_for_update()
     fresh = session.exec(query.execution_options(populate_existing=True)).one()
     if fresh.status != AssessmentStatus.SUBMITTED:
-        raise NotSubmittedError()
+        raise ServiceError(_(NOT_SUBMITTED), status=409, field="relecture")
     return fresh
+
+
+Row = TypeVar("Row", ReviewItem, EvidenceRating)
+
+
+def _guarded_write(
+    session: Session,
+    current: Row | None,
+    new: Row,
+    *,
+    base_revision: int,
+    values: dict[str, Any],
+    reread: Callable[[], Row | None],
+) -> Row:
+    """`app.db.guarded_write`, a stale write refused with the review's own message and the newer row."""
+    try:
+        return guarded_write(session, current, new, base_revision=base_revision, values=values, reread=reread)
+    except StaleWriteError as stale:
+        newer = stale.current
+        raise StaleReviewError(newer if isinstance(newer, ReviewItem | EvidenceRating) else None) from None
+
+
+# A criterion's review: the level the trainer retains, a comment, a mock-audit finding.
 
 
 def review_item(
@@ -104,7 +106,7 @@ def save_review(
     )
     current = review_item(session, fresh, criterion_id, fresh.revision)
     before = None if current is None else _review_state(current)
-    row = _upsert(
+    row = _guarded_write(
         session,
         current,
         ReviewItem(
@@ -136,23 +138,27 @@ def save_review(
 def _review_values(
     session: Session, assessment: Assessment, *, criterion_id: str, choice: str, comment: str, finding: str
 ) -> dict[str, Any]:
-    """The row's values from the form's, or ReviewError naming the field that cannot be saved."""
+    """The row's values from the form's, or ServiceError naming the field that cannot be saved."""
     if choice not in CHOICES:
-        raise ReviewError(_("Choisissez d'accord, un niveau de 0 à 3 ou « Non applicable »."), "niveau")
+        raise ServiceError(
+            _("Choisissez d'accord, un niveau de 0 à 3 ou « Non applicable »."), field="niveau"
+        )
     if len(comment) > TEXT_MAX:
-        raise ReviewError(_("Ce commentaire est trop long : 5 000 caractères au plus."), "commentaire")
+        raise ServiceError(_("Ce commentaire est trop long : 5 000 caractères au plus."), field="commentaire")
     if finding and finding not in AuditFinding.__members__.values():
-        raise ReviewError(_("Choisissez un constat de l'échelle AFNOR proposée."), "constat")
+        raise ServiceError(_("Choisissez un constat de l'échelle AFNOR proposée."), field="constat")
     if choice == "na" and not comment:
-        raise ReviewError(
-            _("Dites dans le commentaire pourquoi ce critère ne s'applique pas."), "commentaire"
+        raise ServiceError(
+            _("Dites dans le commentaire pourquoi ce critère ne s'applique pas."), field="commentaire"
         )
     answer = session.exec(
         select(Answer).where(Answer.assessment_id == assessment.id, Answer.criterion_id == criterion_id)
     ).first()
     declared = declared_choice(answer)
     if choice == "accord" and declared is None:
-        raise ReviewError(_("La structure n'a pas répondu à ce critère : proposez un niveau."), "niveau")
+        raise ServiceError(
+            _("La structure n'a pas répondu à ce critère : proposez un niveau."), field="niveau"
+        )
     agrees = None if choice == "" else choice in ("accord", declared)
     return {
         "agrees": agrees,
@@ -175,40 +181,7 @@ def _review_state(item: ReviewItem) -> dict[str, Any]:
     return {name: getattr(item, name) for name in fields}
 
 
-Row = TypeVar("Row", ReviewItem, EvidenceRating)
-
-
-def _upsert(
-    session: Session,
-    current: Row | None,
-    new: Row,
-    *,
-    base_revision: int,
-    values: dict[str, Any],
-    reread: Callable[[], Row | None],
-) -> Row:
-    """Add `new` when there is no row yet, else update `current`; a write based on an old revision is
-    stale. One conditional UPDATE, so two writers based on the same revision cannot both succeed."""
-    if current is None:
-        if base_revision != 0:
-            raise StaleReviewError(None)
-        session.add(new)
-        try:
-            session.flush()
-        except IntegrityError:  # created meanwhile by another request
-            session.rollback()
-            raise StaleReviewError(reread()) from None
-        return new
-    model = type(current)
-    done = session.execute(
-        update(model)
-        .where(col(model.id) == current.id, col(model.revision) == base_revision)
-        .values(**values, revision=model.revision + 1, updated_at=utcnow())
-    )
-    if done.rowcount != 1:  # type: ignore[attr-defined]
-        session.rollback()
-        raise StaleReviewError(reread())
-    return current
+# Evidence ratings: one per piece of evidence attached to a criterion, for each revision.
 
 
 def rate_evidence(
@@ -223,17 +196,17 @@ def rate_evidence(
 ) -> EvidenceRating:
     """Rate one piece of evidence of one criterion: suffisante, insuffisante or à compléter."""
     if rating not in EvidenceVerdict.__members__.values():
-        raise ReviewError(_("Choisissez : suffisante, insuffisante ou à compléter."), "appreciation")
+        raise ServiceError(_("Choisissez : suffisante, insuffisante ou à compléter."), field="appreciation")
     if len(comment.strip()) > RATING_TEXT_MAX:
-        raise ReviewError(_("Ce commentaire est trop long : 2 000 caractères au plus."), "commentaire")
+        raise ServiceError(_("Ce commentaire est trop long : 2 000 caractères au plus."), field="commentaire")
     if link.assessment_id != assessment.id:
-        raise ReviewError(_("Cette preuve n'est pas jointe à cette autoévaluation."))
+        raise ServiceError(_("Cette preuve n'est pas jointe à cette autoévaluation."), field="relecture")
     fresh = lock_submitted(session, assessment)
     values: dict[str, Any] = {"rating": EvidenceVerdict(rating), "comment": comment.strip()}
     current = rating_of(session, link, fresh.revision)
     before = None if current is None else {"rating": current.rating, "comment": current.comment}
     new = EvidenceRating(link_id=pk(link), assessment_revision=fresh.revision, reviewer_id=pk(user), **values)
-    current = _upsert(
+    current = _guarded_write(
         session,
         current,
         new,
@@ -260,62 +233,3 @@ def rating_of(session: Session, link: EvidenceLink, revision: int) -> EvidenceRa
         EvidenceRating.link_id == link.id, EvidenceRating.assessment_revision == revision
     )
     return session.exec(query.execution_options(populate_existing=True)).first()
-
-
-def decide(
-    session: Session, *, assessment: Assessment, user: User, decision: Decision, comment: str
-) -> ReviewDecision:
-    """Validate the current snapshot, or return the assessment for changes as a new draft revision."""
-    comment = _checked_message(decision, comment)
-    fresh = lock_submitted(session, assessment)
-    snapshot = session.exec(
-        select(Snapshot)
-        .options(defer(Snapshot.canonical_json))  # type: ignore[arg-type]
-        .where(Snapshot.assessment_id == fresh.id, Snapshot.revision == fresh.revision)
-    ).one()
-    validated = select(ReviewDecision.id).where(
-        ReviewDecision.snapshot_id == snapshot.id, ReviewDecision.decision == Decision.VALIDATED
-    )
-    if decision is Decision.VALIDATED and session.exec(validated).first() is not None:
-        raise ReviewError(_("Cette version de l'autoévaluation est déjà validée."), status_code=409)
-    row = ReviewDecision(
-        assessment_id=pk(fresh),
-        assessment_revision=fresh.revision,
-        decision=decision,
-        snapshot_id=pk(snapshot),
-        snapshot_sha256=snapshot.sha256,
-        comment=comment,
-        decided_by=pk(user),
-    )
-    session.add(row)
-    if decision is Decision.RETURNED:
-        fresh.status, fresh.revision, fresh.submitted_at = AssessmentStatus.DRAFT, fresh.revision + 1, None
-        session.add(fresh)
-    session.flush()
-    audit(
-        session,
-        actor_id=user.id,
-        action=f"review.{decision.value}",
-        obj=row,
-        structure_id=fresh.structure_id,
-        after={
-            "assessment": fresh.id,
-            "revision": row.assessment_revision,
-            "snapshot_sha256": snapshot.sha256,
-        },
-    )
-    session.commit()
-    session.refresh(row)
-    return row
-
-
-def _checked_message(decision: Decision, comment: str) -> str:
-    """The decision's message, required to return an assessment: the structure must know what to change."""
-    comment = comment.strip()
-    if len(comment) > TEXT_MAX:
-        raise ReviewError(_("Ce message est trop long : 5 000 caractères au plus."), "message")
-    if decision is Decision.RETURNED and not comment:
-        raise ReviewError(
-            _("Dites à la structure ce qu'elle doit reprendre avant de la soumettre à nouveau."), "message"
-        )
-    return comment

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date, datetime
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict
 from sqlalchemy import JSON, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+from app.catalog.models import ProfileField
 from app.db import utcnow
 
 
@@ -51,3 +54,43 @@ class AuditorGrant(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
     revoked_at: datetime | None = None
     revoked_by: int | None = Field(default=None, foreign_key="user.id")
+
+
+# The forms as posted: strings only, so that any input reaches the service and its messages.
+
+
+class ProfileForm(BaseModel):
+    """The profile form, posted or previewed (`apercu`): each profile field's id with its value or values."""
+
+    model_config = ConfigDict(extra="allow")
+
+    apercu: str | None = None
+
+    def answers(self, fields: Iterable[ProfileField]) -> dict[str, Any]:
+        """Profile answers from the form: lists for multi, True/False for oui/non, text otherwise.
+
+        An unchecked multi field is an empty list (the form cannot tell "none" from "not answered");
+        other unanswered fields are left out, so the criteria they condition stay applicable.
+        """
+        values: dict[str, Any] = {}
+        for field in fields:
+            typed = self._typed(field.id)
+            if field.kind == "multi":
+                values[field.id] = typed
+            elif typed and typed[-1]:  # the last of repeated values, as a form reads them
+                last = typed[-1]
+                values[field.id] = (
+                    {"oui": True, "non": False}.get(last, last) if field.kind == "boolean" else last
+                )
+        return values
+
+    def _typed(self, field_id: str) -> list[str]:
+        raw = (self.model_extra or {}).get(field_id)
+        if raw is None:
+            return []
+        return [str(value) for value in raw] if isinstance(raw, list) else [str(raw)]
+
+
+class GrantForm(BaseModel):
+    email: str = ""
+    expires_on: str = ""

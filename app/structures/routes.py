@@ -8,28 +8,31 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, HTTPException, Request, Response
+from fastapi import APIRouter, Form, HTTPException, Query, Request, Response
 from fastapi.responses import RedirectResponse
-from starlette.datastructures import FormData, QueryParams
 
+from app.catalog.models import ProfileField
 from app.catalog.service import Catalog, describe_condition
 from app.db import SessionDep, pk
 from app.deps import CatalogDep, CurrentUser, WritableStructure
+from app.errors import ServiceError
 from app.locale import N_
 from app.locale import gettext as _
 from app.scoring.service import holds
 from app.structures import service
-from app.structures.models import AuditorGrant, Structure
+from app.structures.models import AuditorGrant, GrantForm, ProfileForm, Structure
 from app.web import render
 
 router = APIRouter()
 
 
 @router.get("/structures/{structure_id}/profil")
-def profile_form(request: Request, catalog: CatalogDep, structure: WritableStructure) -> Response:
+def profile_form(
+    request: Request, catalog: CatalogDep, structure: WritableStructure, form: Annotated[ProfileForm, Query()]
+) -> Response:
     """The profile form; htmx asks again with the form's values (`apercu`) to hide unmet `show_if`."""
-    preview = "apercu" in request.query_params
-    values = _posted_profile(catalog, request.query_params) if preview else dict(structure.profile)
+    preview = form.apercu is not None
+    values = form.answers(_profile_fields(catalog)) if preview else dict(structure.profile)
     context = _profile_context(catalog, structure, values, {}, preview=preview)
     return render(
         request, "structures/profile.html", context, partial="structures/partials/profile_questions.html"
@@ -37,41 +40,30 @@ def profile_form(request: Request, catalog: CatalogDep, structure: WritableStruc
 
 
 @router.post("/structures/{structure_id}/profil")
-async def profile_save(
+def profile_save(
     request: Request,
+    *,
     session: SessionDep,
     catalog: CatalogDep,
     user: CurrentUser,
     structure: WritableStructure,
+    form: Annotated[ProfileForm, Form()],
 ) -> Response:
-    values = _posted_profile(catalog, await request.form())
+    values = form.answers(_profile_fields(catalog))
     version = catalog.criteria[catalog.questionnaire(service.PROFILE_QUESTIONNAIRE).criteria]
     try:
         service.update_profile(session, structure=structure, version=version, values=values, actor=user)
-    except service.ProfileError as error:
+    except ServiceError as error:
         context = _profile_context(catalog, structure, values, error.problems)
-        return render(request, "structures/profile.html", context, status_code=422)
+        return render(request, "structures/profile.html", context, status_code=error.status)
     return RedirectResponse(f"/structures/{structure.id}", status_code=303)
 
 
-def _posted_profile(catalog: Catalog, form: FormData | QueryParams) -> dict[str, Any]:
-    """Profile answers from form fields: lists for multi, True/False for oui/non, text otherwise.
-
-    An unchecked multi field is an empty list (the form cannot tell "none" from "not answered");
-    other unanswered fields are left out, so the criteria they condition stay applicable.
-    """
+def _profile_fields(catalog: Catalog) -> list[ProfileField]:
+    """The profile questions' fields, in the order the form asks them."""
     questionnaire = catalog.questionnaire(service.PROFILE_QUESTIONNAIRE)
     fields = catalog.criteria[questionnaire.criteria].fields_by_id
-    values: dict[str, Any] = {}
-    for question in questionnaire.profile:
-        field = fields[question.field]
-        raw = form.get(field.id)
-        if field.kind == "multi":
-            values[field.id] = [str(v) for v in form.getlist(field.id)]
-        elif raw:
-            raw = str(raw)
-            values[field.id] = {"oui": True, "non": False}.get(raw, raw) if field.kind == "boolean" else raw
-    return values
+    return [fields[question.field] for question in questionnaire.profile]
 
 
 def _profile_context(
@@ -113,21 +105,21 @@ def grants_page(request: Request, session: SessionDep, structure: WritableStruct
 @router.post("/structures/{structure_id}/auditeurs")
 def grant(
     request: Request,
-    *,
     session: SessionDep,
     user: CurrentUser,
     structure: WritableStructure,
-    email: Annotated[str, Form()] = "",
-    expires_on: Annotated[str, Form()] = "",
+    form: Annotated[GrantForm, Form()],
 ) -> Response:
     try:
-        service.grant_auditor(session, structure=structure, email=email, expires_on=expires_on, actor=user)
-    except service.GrantError as error:
+        service.grant_auditor(
+            session, structure=structure, email=form.email, expires_on=form.expires_on, actor=user
+        )
+    except ServiceError as error:
         context = _grants_context(session, structure) | {
             "errors": error.problems,
-            "posted": {"email": email, "expires_on": expires_on},
+            "posted": form.model_dump(),
         }
-        return render(request, "structures/grants.html", context, status_code=422)
+        return render(request, "structures/grants.html", context, status_code=error.status)
     return RedirectResponse(f"/structures/{structure.id}/auditeurs", status_code=303)
 
 

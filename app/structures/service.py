@@ -12,6 +12,7 @@ from app.accounts.models import Role, User
 from app.accounts.permissions import running_grants
 from app.catalog.models import CriteriaVersion, Questionnaire
 from app.db import audit, pk, utcnow
+from app.errors import ServiceError
 from app.locale import gettext as _
 from app.structures.models import AuditorGrant, Membership, Structure
 
@@ -22,17 +23,9 @@ PROFILE_QUESTIONNAIRE = "full"
 """The profile questions asked are the full questionnaire's: it asks every one the criteria use."""
 
 
-class ProfileError(ValueError):
-    """Profile answers that do not fit the criteria file; `problems` maps field id → message."""
-
-    def __init__(self, problems: dict[str, str]) -> None:
-        self.problems = problems
-        super().__init__("; ".join(f"{k}: {v}" for k, v in problems.items()))
-
-
 def create(session: Session, *, name: str, city: str = "", actor: User | None = None) -> Structure:
     if not name.strip():
-        raise ValueError(_("Le nom de la structure est obligatoire."))
+        raise ServiceError(_("Le nom de la structure est obligatoire."), field="name")
     structure = Structure(name=name.strip(), city=city.strip())
     session.add(structure)
     session.flush()
@@ -68,7 +61,7 @@ def add_member(
 
 
 def checked_profile(version: CriteriaVersion, values: dict[str, Any]) -> dict[str, Any]:
-    """Keep known profile fields with valid values, or raise ProfileError naming each bad field."""
+    """Keep known profile fields with valid values, or raise ServiceError naming each bad field."""
     problems: dict[str, str] = {}
     clean: dict[str, Any] = {}
     for field_id, value in values.items():
@@ -85,7 +78,7 @@ def checked_profile(version: CriteriaVersion, values: dict[str, Any]) -> dict[st
         else:
             clean[field_id] = sorted(value) if field.kind == "multi" else value
     if problems:
-        raise ProfileError(problems)
+        raise ServiceError(problems=problems)
     return clean
 
 
@@ -109,14 +102,6 @@ def update_profile(
     session.commit()
     session.refresh(structure)
     return structure
-
-
-class GrantError(ValueError):
-    """A refused grant; `problems` maps form field → message in the request's language."""
-
-    def __init__(self, problems: dict[str, str]) -> None:
-        self.problems = problems
-        super().__init__("; ".join(problems.values()))
 
 
 @dataclass(frozen=True)
@@ -151,7 +136,7 @@ def grant_auditor(
         problems["email"] = _("Cet·te auditeur·rice a déjà un accès en cours : révoquez-le d'abord.")
     until = _grant_date(expires_on, today, problems)
     if problems or auditor is None or until is None:
-        raise GrantError(problems)
+        raise ServiceError(problems=problems)
     grant = AuditorGrant(
         structure_id=pk(structure), auditor_id=pk(auditor), expires_on=until, granted_by=pk(actor)
     )

@@ -10,8 +10,9 @@ from sqlmodel import Session, col, select
 
 from app.accounts import service
 from app.accounts.models import LoginAttempt, Role, User
-from app.accounts.service import AccountError, LoginError, authenticate, create_user
+from app.accounts.service import LoginError, authenticate, create_user
 from app.db import AuditEntry, utcnow
+from app.errors import ServiceError
 
 PASSWORD = "une phrase de passe solide"
 CLIENT = "192.0.2.10"
@@ -60,7 +61,7 @@ def test_create_user_is_recorded_in_the_audit_log_without_the_password(session: 
 
 def test_create_user_refuses_an_email_already_used_whatever_its_case(session: Session) -> None:
     make_user(session)
-    with pytest.raises(AccountError, match="déjà utilisée") as refused:
+    with pytest.raises(ServiceError, match="déjà utilisée") as refused:
         make_user(session, email="CAMILLE@example.org")
     assert refused.value.field == "email"
     assert len(session.exec(select(User)).all()) == 1
@@ -78,7 +79,7 @@ def test_create_user_refuses_an_email_already_used_whatever_its_case(session: Se
 def test_create_user_refuses_bad_input_and_writes_nothing(
     session: Session, email: str, password: str, field: str, message: str
 ) -> None:
-    with pytest.raises(AccountError, match=message) as refused:
+    with pytest.raises(ServiceError, match=message) as refused:
         make_user(session, email=email, password=password)
     assert refused.value.field == field
     assert session.exec(select(User)).all() == []

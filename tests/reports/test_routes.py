@@ -160,6 +160,7 @@ def test_an_item_is_edited_through_the_form_and_audited(
         "responsable": "  Inès Martin ",
         "echeance": "2030-06-30",
         "statut": "en_cours",
+        "revision": str(item.revision),
         "csrf_token": token,
     }
     response = client.post(f"/autoevaluations/{assessment.id}/plan/{item.id}", data=form)
@@ -190,7 +191,13 @@ def test_a_bad_edit_names_each_field_with_422_and_changes_nothing(
     app: FastAPI, director: tuple[User, Structure]
 ) -> None:
     assessment, client, token, item = opened_plan(app, director)
-    form = {"responsable": "x" * 121, "echeance": "31/12/2030", "statut": "abandonne", "csrf_token": token}
+    form = {
+        "responsable": "x" * 121,
+        "echeance": "31/12/2030",
+        "statut": "abandonne",
+        "revision": str(item.revision),
+        "csrf_token": token,
+    }
     response = client.post(f"/autoevaluations/{assessment.id}/plan/{item.id}", data=form)
     assert response.status_code == 422
     page = html.unescape(response.text)
@@ -212,18 +219,80 @@ def test_with_htmx_the_row_is_swapped_in_place(app: FastAPI, director: tuple[Use
     assessment, client, token, item = opened_plan(app, director)
     path = f"/autoevaluations/{assessment.id}/plan/{item.id}"
     headers = {"HX-Request": "true", "X-CSRF-Token": token}
-    done = client.post(path, data={"responsable": "Inès", "echeance": "", "statut": "fait"}, headers=headers)
+    form = {"responsable": "Inès", "echeance": "", "statut": "fait", "revision": str(item.revision)}
+    done = client.post(path, data=form, headers=headers)
     assert done.status_code == 200
     assert done.text.lstrip().startswith(f'<tr id="action-{item.id}"')
     assert "<html" not in done.text
     assert "Enregistré" in done.text
     assert items_of(app, assessment)[0].due_on is None  # an emptied date means no deadline
-    refused = client.post(
-        path, data={"responsable": "Inès", "echeance": "demain", "statut": "fait"}, headers=headers
-    )
+    refused = client.post(path, data=form | {"echeance": "demain", "revision": "2"}, headers=headers)
     assert refused.status_code == 422
     assert refused.text.lstrip().startswith(f'<tr id="action-{item.id}" class="row-invalid"')
     assert 'value="demain"' in refused.text
+
+
+def test_a_stale_edit_gets_409_with_the_newer_values_and_keeps_what_was_typed(
+    app: FastAPI, director: tuple[User, Structure]
+) -> None:
+    assessment, client, token, item = opened_plan(app, director)
+    other_tab = signed_in(app, "directrice@example.org")
+    other_token = csrf_from(other_tab.get(f"/autoevaluations/{assessment.id}/plan").text)
+    path = f"/autoevaluations/{assessment.id}/plan/{item.id}"
+    first = {"responsable": "Inès Martin", "echeance": "2030-06-30", "statut": "en_cours", "revision": "1"}
+    assert client.post(path, data=first | {"csrf_token": token}).status_code == 303
+    late = {"responsable": "Karim", "echeance": "", "statut": "fait", "revision": "1"}
+    stale = other_tab.post(path, data=late | {"csrf_token": other_token})
+    assert stale.status_code == 409
+    page = html.unescape(stale.text)
+    assert f"L'action {item.criterion_id} n'a pas été modifiée" in page
+    assert "Cette action a été modifiée entre-temps (autre onglet ou autre personne)." in page
+    assert "Version enregistrée : responsable Inès Martin, échéance" in page
+    assert 'datetime="2030-06-30"' in page
+    assert ", statut En cours." in page
+    row = page[page.index(f'<tr id="action-{item.id}"') :]
+    row = row[: row.index("</tr>")]
+    assert 'value="Karim"' in row  # what was typed is kept
+    assert '<input type="hidden" name="revision" value="2">' in row  # saving again overrides knowingly
+    saved = items_of(app, assessment)[0]
+    assert (saved.owner, saved.status, saved.revision) == ("Inès Martin", ActionStatus.IN_PROGRESS, 2)
+    assert audit_count(app, "action_item.update") == 1
+    again = other_tab.post(path, data=late | {"revision": "2", "csrf_token": other_token})
+    assert again.status_code == 303
+    saved = items_of(app, assessment)[0]
+    assert (saved.owner, saved.due_on, saved.status, saved.revision) == ("Karim", None, ActionStatus.DONE, 3)
+
+
+def test_with_htmx_a_stale_edit_swaps_the_row_with_the_newer_values(
+    app: FastAPI, director: tuple[User, Structure]
+) -> None:
+    assessment, client, token, item = opened_plan(app, director)
+    path = f"/autoevaluations/{assessment.id}/plan/{item.id}"
+    headers = {"HX-Request": "true", "X-CSRF-Token": token}
+    form = {"responsable": "Inès", "echeance": "", "statut": "fait", "revision": "1"}
+    assert client.post(path, data=form, headers=headers).status_code == 200
+    stale = client.post(path, data=form | {"responsable": "Karim"}, headers=headers)
+    assert stale.status_code == 409
+    assert stale.text.lstrip().startswith(f'<tr id="action-{item.id}" class="row-invalid"')
+    fragment = html.unescape(stale.text)
+    assert "Version enregistrée : responsable Inès, échéance —, statut Fait." in fragment
+    assert 'value="Karim"' in fragment
+    assert items_of(app, assessment)[0].owner == "Inès"
+
+
+def test_an_edit_without_its_revision_is_refused_and_changes_nothing(
+    app: FastAPI, director: tuple[User, Structure]
+) -> None:
+    assessment, client, token, item = opened_plan(app, director)
+    form = {"responsable": "Inès", "echeance": "", "statut": "fait", "csrf_token": token}
+    for revision in ({}, {"revision": "deux"}):
+        response = client.post(f"/autoevaluations/{assessment.id}/plan/{item.id}", data=form | revision)
+        assert response.status_code == 422
+        assert "Le formulaire est incomplet : rechargez la page, puis recommencez." in html.unescape(
+            response.text
+        )
+    assert items_of(app, assessment)[0].owner == ""
+    assert audit_count(app, "action_item.update") == 0
 
 
 def test_an_item_of_another_assessment_is_404(app: FastAPI, director: tuple[User, Structure]) -> None:

@@ -13,6 +13,7 @@ from app.assessments import service as assessments
 from app.assessments.models import ActionStatus, Assessment, AssessmentStatus
 from app.catalog.service import Catalog
 from app.db import AuditEntry
+from app.errors import ServiceError
 from app.reports import service
 from app.reports.charts import CENTRE, RADIUS, history_x, radar
 from app.scoring.models import Result
@@ -81,7 +82,14 @@ def test_an_edited_item_is_never_rewritten_and_comes_last_once_its_gap_closes(
     items = service.ensure_action_plan(session, assessment=assessment, result=result, user=user)
     deo02 = next(i for i in items if i.criterion_id == "DEO-02")
     service.update_action_item(
-        session, assessment=assessment, item=deo02, owner="Inès", due_on="", status="en_cours", user=user
+        session,
+        assessment=assessment,
+        item=deo02,
+        owner="Inès",
+        due_on="",
+        status="en_cours",
+        base_revision=1,
+        user=user,
     )
     answer(
         session, catalog, assessment=assessment, user=user, criterion_id="DEO-02", level=2, base_revision=1
@@ -97,6 +105,27 @@ def test_an_edited_item_is_never_rewritten_and_comes_last_once_its_gap_closes(
     assert [r.gap.priority for r in rows[:-1] if r.gap] == sorted(r.gap.priority for r in rows[:-1] if r.gap)
 
 
+def test_an_edit_based_on_an_older_revision_is_refused_with_409_and_changes_nothing(
+    session: Session, catalog: Catalog
+) -> None:
+    user, structure = director_with_structure(session)
+    assessment = started(session, catalog, user, structure, DEO_02=0)
+    result = result_of(session, catalog, assessment, structure)
+    item = service.ensure_action_plan(session, assessment=assessment, result=result, user=user)[0]
+    edit = {"assessment": assessment, "item": item, "due_on": "", "status": "en_cours", "user": user}
+    service.update_action_item(session, owner="Inès", base_revision=1, **edit)
+    assert item.revision == 2
+    with pytest.raises(ServiceError, match="modifiée entre-temps") as refused:
+        service.update_action_item(session, owner="Karim", base_revision=1, **edit)
+    assert (refused.value.status, set(refused.value.problems)) == (409, {"action"})
+    session.refresh(item)
+    assert (item.owner, item.revision) == ("Inès", 2)
+    updates = session.exec(select(AuditEntry).where(AuditEntry.action == "action_item.update")).all()
+    assert len(updates) == 1
+    service.update_action_item(session, owner="Inès", base_revision=1, **edit)  # as saved: nothing to do
+    assert item.revision == 2
+
+
 @pytest.mark.parametrize(
     ("owner", "due_on", "status", "fields"),
     [
@@ -107,7 +136,7 @@ def test_an_edited_item_is_never_rewritten_and_comes_last_once_its_gap_closes(
     ],
 )
 def test_a_bad_edit_names_each_bad_field(owner: str, due_on: str, status: str, fields: set[str]) -> None:
-    with pytest.raises(service.ActionItemError) as refused:
+    with pytest.raises(ServiceError) as refused:
         service.checked_edit(owner=owner, due_on=due_on, status=status)
     assert set(refused.value.problems) == fields
 

@@ -13,7 +13,7 @@ from app.assessments import service as assessments
 from app.assessments.models import Assessment, EvidenceLink
 from app.assessments.snapshot import Signer, load_or_create_signer
 from app.catalog.service import Catalog
-from app.reviews import results, service
+from app.reviews import decisions, results, service
 from app.reviews.models import Decision, EvidenceRating, ReviewItem
 from app.scoring import models as scoring
 from app.structures.models import Structure
@@ -102,9 +102,11 @@ def test_states_follow_validation_return_and_resubmission(
         return results.review_states(session, [assessment])[assessment.id or 0]
 
     assert state() is results.ReviewState.TO_REVIEW
-    service.decide(session, assessment=assessment, user=trainer, decision=Decision.VALIDATED, comment="")
+    decisions.decide(session, assessment=assessment, user=trainer, decision=Decision.VALIDATED, comment="")
     assert state() is results.ReviewState.VALIDATED
-    service.decide(session, assessment=assessment, user=trainer, decision=Decision.RETURNED, comment="Revoir")
+    decisions.decide(
+        session, assessment=assessment, user=trainer, decision=Decision.RETURNED, comment="Revoir"
+    )
     assert state() is results.ReviewState.RETURNED
     assert results.returned_review(session, assessment) is not None
     assessments.submit(
@@ -142,7 +144,7 @@ def test_a_rating_goes_with_its_link_when_the_director_removes_that_evidence(
         rating="insuffisante",
         comment="",
     )
-    service.decide(
+    decisions.decide(
         session, assessment=assessment, user=trainer, decision=Decision.RETURNED, comment="La charte"
     )
     reopened = session.get(Assessment, assessment.id)

@@ -7,6 +7,7 @@ from sqlmodel import Session, select
 
 from app.catalog.service import Catalog
 from app.db import AuditEntry
+from app.errors import ServiceError
 from app.structures import service
 from tests.factories import director_with_structure
 
@@ -30,7 +31,7 @@ def test_a_bad_profile_names_every_bad_field_and_changes_nothing(session: Sessio
     user, structure = director_with_structure(session)
     version = catalog.criteria_version("x60-600")
     bad = {"type_structure": "club", "registres": ["danse"], "presence_nocturne": "oui", "taille": 3}
-    with pytest.raises(service.ProfileError) as refused:
+    with pytest.raises(ServiceError) as refused:
         service.update_profile(session, structure=structure, version=version, values=bad, actor=user)
     assert set(refused.value.problems) == {"type_structure", "registres", "presence_nocturne", "taille"}
     session.refresh(structure)
@@ -38,5 +39,5 @@ def test_a_bad_profile_names_every_bad_field_and_changes_nothing(session: Sessio
 
 
 def test_a_structure_needs_a_name(session: Session) -> None:
-    with pytest.raises(ValueError, match="obligatoire"):
+    with pytest.raises(ServiceError, match="obligatoire"):
         service.create(session, name=" ")

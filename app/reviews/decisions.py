@@ -1,0 +1,82 @@
+"""A trainer's decision on a submitted revision: return it for changes, or validate its snapshot.
+
+Returning reopens the assessment as a new draft revision; the returned one keeps its review, and
+the structure sees the comments beside its questions. A validation names the snapshot it validates
+(its SHA-256), so a later submission needs a validation of its own.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import defer
+from sqlmodel import Session, select
+
+from app.accounts.models import User
+from app.assessments.models import Assessment, AssessmentStatus, Snapshot
+from app.db import audit, pk
+from app.errors import ServiceError
+from app.locale import gettext as _
+from app.reviews.models import Decision, ReviewDecision
+from app.reviews.service import TEXT_MAX, lock_submitted
+
+
+def decide(
+    session: Session, *, assessment: Assessment, user: User, decision: Decision, comment: str
+) -> ReviewDecision:
+    """Validate the current snapshot, or return the assessment for changes as a new draft revision."""
+    comment = _checked_message(decision, comment)
+    fresh = lock_submitted(session, assessment)
+    snapshot = _decided_snapshot(session, fresh, decision)
+    row = ReviewDecision(
+        assessment_id=pk(fresh),
+        assessment_revision=fresh.revision,
+        decision=decision,
+        snapshot_id=pk(snapshot),
+        snapshot_sha256=snapshot.sha256,
+        comment=comment,
+        decided_by=pk(user),
+    )
+    session.add(row)
+    if decision is Decision.RETURNED:
+        fresh.status, fresh.revision, fresh.submitted_at = AssessmentStatus.DRAFT, fresh.revision + 1, None
+        session.add(fresh)
+    session.flush()
+    after = {"assessment": fresh.id, "revision": row.assessment_revision, "snapshot_sha256": snapshot.sha256}
+    audit(
+        session,
+        actor_id=user.id,
+        action=f"review.{decision.value}",
+        obj=row,
+        structure_id=fresh.structure_id,
+        after=after,
+    )
+    session.commit()
+    session.refresh(row)
+    return row
+
+
+def _decided_snapshot(session: Session, assessment: Assessment, decision: Decision) -> Snapshot:
+    """The submitted revision's snapshot; validating it a second time is refused (409)."""
+    snapshot = session.exec(
+        select(Snapshot)
+        .options(defer(Snapshot.canonical_json))  # type: ignore[arg-type]
+        .where(Snapshot.assessment_id == assessment.id, Snapshot.revision == assessment.revision)
+    ).one()
+    validated = select(ReviewDecision.id).where(
+        ReviewDecision.snapshot_id == snapshot.id, ReviewDecision.decision == Decision.VALIDATED
+    )
+    if decision is Decision.VALIDATED and session.exec(validated).first() is not None:
+        raise ServiceError(_("Cette version de l'autoévaluation est déjà validée."), status=409)
+    return snapshot
+
+
+def _checked_message(decision: Decision, comment: str) -> str:
+    """The decision's message, required to return an assessment: the structure must know what to change."""
+    comment = comment.strip()
+    if len(comment) > TEXT_MAX:
+        raise ServiceError(_("Ce message est trop long : 5 000 caractères au plus."), field="message")
+    if decision is Decision.RETURNED and not comment:
+        raise ServiceError(
+            _("Dites à la structure ce qu'elle doit reprendre avant de la soumettre à nouveau."),
+            field="message",
+        )
+    return comment
