@@ -19,7 +19,7 @@ from sqlmodel import Session, select
 
 from app.accounts.models import Role, User
 from app.accounts.service import create_user
-from app.assessments import evidence, service
+from app.assessments import evidence, service, snapshot
 from app.assessments.models import Assessment, Evidence
 from app.assessments.snapshot import Signer
 from app.catalog.models import Criterion
@@ -122,7 +122,7 @@ def _submitted_express(
             pieces=pieces,
             user=director,
         )
-    service.submit(
+    snapshot.submit(
         session, catalog=catalog, assessment=assessment, structure=structure, user=director, signer=signer
     )
 
@@ -253,7 +253,7 @@ def _other_structure(
             by_workshop=by_workshop,
             user=admin,
         )
-    service.submit(
+    snapshot.submit(
         session, catalog=catalog, assessment=assessment, structure=structure, user=admin, signer=signer
     )
     return structure

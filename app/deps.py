@@ -8,6 +8,8 @@ from one another. `create_app` runs `optional_user` for every route, so each pag
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
 from typing import Annotated, TypeVar
 from urllib.parse import urlencode, urlsplit
 
@@ -22,6 +24,7 @@ from app.catalog.service import Catalog
 from app.db import SessionDep
 from app.locale import N_, current_language
 from app.locale import gettext as _
+from app.reviews import results as review_results
 from app.structures.models import Structure
 
 USER_KEY = "user_id"
@@ -168,3 +171,14 @@ def assessment_link(session: SessionDep, assessment: Writable, link_id: int) -> 
 
 
 AssessmentLink = Annotated[EvidenceLink, Depends(assessment_link)]
+
+
+def review_remarks(session: SessionDep) -> Callable[[Assessment], review_results.Summary | None]:
+    """The trainer's remarks on a draft returned for changes, which the questionnaire pages show.
+
+    Given to the assessments domain as a dependency: the reviews domain sits above it.
+    """
+    return partial(review_results.returned_review, session)
+
+
+ReviewRemarks = Annotated[Callable[[Assessment], review_results.Summary | None], Depends(review_remarks)]

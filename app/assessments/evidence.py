@@ -18,7 +18,9 @@ import filetype
 from sqlmodel import Session, col, select
 
 from app.accounts.models import User
+from app.assessments.forms import EvidenceForm
 from app.assessments.models import (
+    SUBMITTED,
     Assessment,
     AssessmentStatus,
     Evidence,
@@ -26,11 +28,14 @@ from app.assessments.models import (
     EvidenceLink,
 )
 from app.db import audit, pk
+from app.errors import ServiceError
 from app.locale import N_, format_size
 from app.locale import gettext as _
 from app.structures.models import Structure
 
 CHUNK = 1024 * 1024
+UPLOAD_OVERHEAD = 64 * 1024
+"""Room for the other fields of an upload form before its `Content-Length` alone is refused."""
 ACCEPTED = {
     "pdf": N_("Document PDF"),
     "png": N_("Image PNG"),
@@ -50,18 +55,18 @@ ACCEPTED = {
 }
 
 
-class EvidenceError(Exception):
-    """A refused file or link; `status_code` is the HTTP status that fits."""
-
-    status_code = 422
+class EvidenceError(ServiceError):
+    """A refused file, reference or link (422 unless its status says otherwise)."""
 
 
 class TooLargeError(EvidenceError):
-    status_code = 413
+    def __init__(self, message: str) -> None:
+        super().__init__(message, status=413)
 
 
 class UnsupportedTypeError(EvidenceError):
-    status_code = 415
+    def __init__(self, message: str) -> None:
+        super().__init__(message, status=415)
 
 
 @dataclass(frozen=True)
@@ -112,13 +117,8 @@ def store_file(evidence_dir: Path, stream: BinaryIO, *, max_bytes: int) -> Store
 
 def too_large(max_bytes: int) -> str:
     return _("Le fichier dépasse la taille maximale de %(size)s : réduisez-le ou découpez-le.") % {
-        "size": size_label(max_bytes)
+        "size": format_size(max_bytes)
     }
-
-
-def size_label(size: int) -> str:
-    """A size in the request's units: « 850 octets », « 12 ko », « 3,4 Mo » (see `format_size`)."""
-    return format_size(size)
 
 
 def file_path(evidence_dir: Path, sha256: str) -> Path:
@@ -200,27 +200,23 @@ def add(
     return evidence
 
 
-def add_checked(
+def add_posted(
     session: Session,
     *,
     structure: Structure,
     user: User,
-    title: str,
-    upload: BinaryIO | None,
-    filename: str = "",
+    form: EvidenceForm,
     evidence_dir: Path,
     max_bytes: int,
-    document_date: date | None = None,
-    owner: str = "",
-    link: str = "",
 ) -> Evidence:
-    """Check the details, then store the upload (if any), then record it: a refusal leaves nothing.
-
-    Without a title, a file is named after its file name.
-    """
-    title = title.strip() or Path(filename.replace("\\", "/")).stem[:300]
-    check_details(title=title, owner=owner, link=link)
-    stored = store_file(evidence_dir, upload, max_bytes=max_bytes) if upload is not None else None
+    """Check the form's details, then store its upload (if any), then record it: a refusal leaves
+    nothing. Without a title, a file is named after its file name."""
+    upload = form.upload()
+    filename = upload.filename or "" if upload else ""
+    document_date = form.document_date()
+    title = form.titre or Path(filename.replace("\\", "/")).stem[:300]
+    check_details(title=title, owner=form.responsable, link=form.lien)
+    stored = store_file(evidence_dir, upload.file, max_bytes=max_bytes) if upload else None
     return add(
         session,
         structure=structure,
@@ -229,8 +225,8 @@ def add_checked(
         stored=stored,
         filename=filename,
         document_date=document_date,
-        owner=owner,
-        link=link,
+        owner=form.responsable,
+        link=form.lien,
     )
 
 
@@ -247,7 +243,7 @@ def attach(
     if evidence.structure_id != assessment.structure_id:
         raise EvidenceError(_("Cette preuve appartient à une autre structure."))
     if assessment.status != AssessmentStatus.DRAFT:
-        raise EvidenceError(_("Cette autoévaluation a été soumise : elle ne peut plus être modifiée."))
+        raise EvidenceError(_(SUBMITTED), status=409)
     existing = session.exec(
         select(EvidenceLink).where(
             EvidenceLink.assessment_id == assessment.id,
@@ -276,7 +272,7 @@ def attach(
 
 def detach(session: Session, *, assessment: Assessment, link: EvidenceLink, user: User) -> None:
     if assessment.status != AssessmentStatus.DRAFT:
-        raise EvidenceError(_("Cette autoévaluation a été soumise : elle ne peut plus être modifiée."))
+        raise EvidenceError(_(SUBMITTED), status=409)
     audit(
         session,
         actor_id=user.id,
@@ -296,7 +292,8 @@ def delete(session: Session, *, evidence: Evidence, user: User) -> None:
     )
     if AssessmentStatus.SUBMITTED in set(used):
         raise EvidenceError(
-            _("Cette preuve appuie une autoévaluation soumise : elle ne peut plus être supprimée.")
+            _("Cette preuve appuie une autoévaluation soumise : elle ne peut plus être supprimée."),
+            status=409,
         )
     for link in session.exec(select(EvidenceLink).where(EvidenceLink.evidence_id == evidence.id)):
         session.delete(link)

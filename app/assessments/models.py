@@ -1,15 +1,25 @@
-"""Assessments, their answers and evidence, submitted snapshots, and the action plan."""
+"""Assessments, their answers and evidence, submitted snapshots, and the action plan.
+
+Then the same rows as the questionnaire pages read them (`Loaded`): plain tuples, cheaper to build.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import JSON, UniqueConstraint
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field, SQLModel, col
 
 from app.db import stored_enum, utcnow
+from app.locale import N_
+from app.scoring import models as scoring
+
+TEXT_MAX = 5000
+TOO_LONG = N_("Ce texte est trop long : 5 000 caractères au plus.")
+SUBMITTED = N_("Cette autoévaluation a été soumise : elle ne peut plus être modifiée.")
 
 
 class AssessmentStatus(StrEnum):
@@ -54,8 +64,8 @@ class Answer(SQLModel, table=True):
     criterion_id: str = Field(max_length=16)
     level: int | None = None
     not_applicable: bool = False
-    justification: str = Field(default="", max_length=5000)
-    comment: str = Field(default="", max_length=5000)
+    justification: str = Field(default="", max_length=TEXT_MAX)
+    comment: str = Field(default="", max_length=TEXT_MAX)
     carried_over: bool = False
     """Copied from the previous assessment and not yet re-confirmed."""
     revision: int = 1
@@ -145,3 +155,79 @@ class ActionItem(SQLModel, table=True):
     status: ActionStatus = Field(default=ActionStatus.TODO, sa_type=stored_enum(ActionStatus))
     revision: int = 1
     updated_at: datetime = Field(default_factory=utcnow)
+
+
+# --- What the pages read ---------------------------------------------------------------------
+
+
+class AnswerRow(NamedTuple):
+    """An `Answer` as the pages read it (a plain tuple: Jinja reads its fields many times a page)."""
+
+    criterion_id: str
+    level: int | None
+    not_applicable: bool
+    justification: str
+    comment: str
+    carried_over: bool
+    revision: int
+
+
+class LinkRow(NamedTuple):
+    """An `EvidenceLink` as the pages read it."""
+
+    id: int
+    criterion_id: str
+    evidence_id: int
+    covers: str
+    carried_over: bool
+
+
+class PieceRow(NamedTuple):
+    """An `Evidence` as the pages read it."""
+
+    id: int
+    structure_id: int
+    kind: EvidenceKind
+    title: str
+    document_date: date | None
+    owner: str
+    link: str
+    filename: str
+    content_type: str
+    size: int | None
+    sha256: str
+    created_at: datetime
+
+
+ANSWER_COLUMNS = tuple(col(getattr(Answer, name)) for name in AnswerRow._fields)
+LINK_COLUMNS = tuple(col(getattr(EvidenceLink, name)) for name in LinkRow._fields)
+PIECE_COLUMNS = tuple(col(getattr(Evidence, name)) for name in PieceRow._fields)
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """An assessment's answers and evidence links as read-only rows, read once per request.
+
+    Rows, not ORM objects: a page reads every answer and link of the assessment, and building
+    ORM instances for them cost more than the rest of the request (measured on the autosave).
+    Rows have the same attribute names as `Answer`, `EvidenceLink` and `Evidence`.
+    """
+
+    answers: dict[str, AnswerRow]
+    links: dict[str, list[tuple[LinkRow, PieceRow]]]
+    """The evidence supporting each criterion, by title."""
+
+    def inputs(self) -> dict[str, scoring.Answer]:
+        """The answers and their evidence as the scoring core takes them."""
+        return {
+            criterion_id: scoring.Answer(
+                answer.level,
+                answer.not_applicable,
+                answer.justification,
+                tuple(
+                    scoring.Evidence(piece.title, frozenset(filter(None, link.covers.split(","))))
+                    for link, piece in self.links.get(criterion_id, ())
+                ),
+            )
+            for criterion_id, answer in self.answers.items()
+        }

@@ -1,6 +1,7 @@
-"""Signed snapshots: canonical JSON of a submitted assessment, its SHA-256 and Ed25519 signature.
+"""Submission: the review before it, then the signed snapshot of what was submitted.
 
-Anyone holding the public key can check a snapshot offline:
+A snapshot is the canonical JSON of everything the result depends on, its SHA-256 and its
+Ed25519 signature. Anyone holding the public key can check a snapshot offline:
     Ed25519PublicKey.from_public_bytes(raw).verify(base64.b64decode(signature), canonical_bytes)
 The canonical form is JSON with sorted keys, no insignificant spaces, UTF-8 text: the same data
 always gives the same bytes, hence the same hash.
@@ -25,6 +26,16 @@ from cryptography.hazmat.primitives.serialization import (
     PublicFormat,
     load_pem_private_key,
 )
+from sqlmodel import Session
+
+from app.accounts.models import User
+from app.assessments import service
+from app.assessments.models import Assessment, AssessmentStatus, LinkRow, Loaded, PieceRow, Snapshot
+from app.catalog.service import Catalog
+from app.db import audit, pk, utcnow
+from app.locale import gettext as _
+from app.scoring import models as scoring
+from app.structures.models import Structure
 
 KEY_FILE = "snapshot_signing_key.pem"
 
@@ -95,3 +106,131 @@ def _create_once(path: Path, content: bytes) -> None:
         pass
     finally:
         temporary.unlink()
+
+
+@dataclass(frozen=True)
+class Review:
+    """What to look at before submitting; `blocking` problems prevent submission."""
+
+    unanswered: list[str]
+    unjustified_na: list[str]
+    unproven: list[str]
+
+    @property
+    def blocking(self) -> bool:
+        return bool(self.unjustified_na)
+
+
+def review_of(result: scoring.Result) -> Review:
+    """The review of an assessment scored as `result`."""
+    unjustified = [r.criterion for r in result.criteria if r.reason.startswith("Déclaré non applicable sans")]
+    unanswered = [
+        r.criterion
+        for r in result.criteria
+        if r.finding is scoring.Finding.NON_RENSEIGNE and r.criterion not in unjustified
+    ]
+    unproven = [r.criterion for r in result.criteria if r.capped]
+    return Review(unanswered, unjustified, unproven)
+
+
+def review(session: Session, *, catalog: Catalog, assessment: Assessment, structure: Structure) -> Review:
+    return review_of(service.evaluate(session, catalog=catalog, assessment=assessment, structure=structure))
+
+
+def submit(
+    session: Session,
+    *,
+    catalog: Catalog,
+    assessment: Assessment,
+    structure: Structure,
+    user: User,
+    signer: Signer,
+) -> Snapshot:
+    """Freeze the assessment and store its signed snapshot."""
+    service.lock_draft(session, assessment)
+    session.refresh(assessment)  # written below: as it is under the lock (its revision may have grown)
+    loaded = service.load(session, assessment)
+    inputs = loaded.inputs()
+    result = service.evaluate_loaded(
+        catalog=catalog, assessment=assessment, structure=structure, inputs=inputs
+    )
+    if review_of(result).blocking:
+        raise service.AssessmentError(_("Des réponses « non applicable » n'ont pas de justification."))
+    assessment.status = AssessmentStatus.SUBMITTED
+    assessment.submitted_at = utcnow()
+    assessment.submitted_profile = dict(structure.profile)  # the same profile `result` was scored with
+    data = content(assessment=assessment, structure=structure, user=user, loaded=loaded, result=result)
+    canonical, digest, signature = signer.sign(data)
+    snapshot = Snapshot(
+        assessment_id=pk(assessment),
+        revision=assessment.revision,
+        canonical_json=canonical,
+        sha256=digest,
+        signature=signature,
+        key_id=signer.key_id,
+    )
+    session.add_all([assessment, snapshot])
+    audit(
+        session,
+        actor_id=user.id,
+        action="assessment.submit",
+        obj=assessment,
+        structure_id=structure.id,
+        after={"snapshot_sha256": digest},
+    )
+    session.commit()
+    session.refresh(snapshot)
+    return snapshot
+
+
+def content(
+    *, assessment: Assessment, structure: Structure, user: User, loaded: Loaded, result: scoring.Result
+) -> dict[str, Any]:
+    """Everything the result of a submitted assessment depends on, as plain data."""
+    answers = {
+        criterion_id: {
+            "level": answer.level,
+            "not_applicable": answer.not_applicable,
+            "justification": answer.justification,
+            "comment": answer.comment,
+            "evidence": [
+                _piece(link, piece)
+                for link, piece in sorted(loaded.links.get(criterion_id, []), key=lambda pair: pair[1].id)
+            ],
+        }
+        for criterion_id, answer in sorted(loaded.answers.items())
+    }
+    return {
+        "format": "autodiag-snapshot/1",
+        "assessment": {
+            "id": assessment.id,
+            "revision": assessment.revision,
+            "submitted_at": assessment.submitted_at.isoformat(),  # type: ignore[union-attr]
+            "submitted_by": user.email,
+        },
+        "structure": {
+            "id": structure.id,
+            "name": structure.name,
+            "profile": service.profile_of(assessment, structure),
+        },
+        "questionnaire": {"ref": assessment.questionnaire_ref, "sha256": assessment.questionnaire_sha256},
+        "criteria": {"ref": assessment.criteria_ref, "sha256": assessment.criteria_sha256},
+        "answers": answers,
+        "result": result.as_dict(),
+    }
+
+
+def _piece(link: LinkRow, piece: PieceRow) -> dict[str, Any]:
+    return {
+        "id": piece.id,
+        "kind": piece.kind,
+        "title": piece.title,
+        "filename": piece.filename,
+        "content_type": piece.content_type,
+        "size": piece.size,
+        "sha256": piece.sha256,
+        "document_date": piece.document_date.isoformat() if piece.document_date else None,
+        "owner": piece.owner,
+        "link": piece.link,
+        "covers": sorted(filter(None, link.covers.split(","))),
+    }

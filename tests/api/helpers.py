@@ -21,6 +21,7 @@ from app.accounts.models import Role, Scope, User
 from app.accounts.service import create_token, create_user
 from app.assessments import evidence
 from app.assessments import service as assessments
+from app.assessments.snapshot import submit
 from app.db import pk
 from app.structures import service as structures
 from app.structures.models import Structure
@@ -64,7 +65,7 @@ def seed(app: FastAPI, *, grant: bool = True) -> World:
         evidence.attach(
             session, assessment=submitted, evidence=piece, criterion_id=criterion, covers=[], user=director
         )
-        assessments.submit(
+        submit(
             session,
             catalog=catalog,
             assessment=submitted,

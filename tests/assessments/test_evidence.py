@@ -11,7 +11,7 @@ from sqlmodel import Session, select
 
 from app.assessments import evidence, service
 from app.assessments.models import Evidence, EvidenceLink
-from app.assessments.snapshot import load_or_create_signer
+from app.assessments.snapshot import load_or_create_signer, submit
 from app.catalog.service import Catalog
 from tests.factories import director_with_structure
 
@@ -35,7 +35,7 @@ def test_a_pdf_is_stored_once_by_its_sha256(tmp_path: Path) -> None:
 def test_an_oversized_file_is_refused_and_nothing_is_left(tmp_path: Path) -> None:
     with pytest.raises(evidence.TooLargeError) as refused:
         evidence.store_file(tmp_path, io.BytesIO(PDF * 100), max_bytes=len(PDF) * 10)
-    assert refused.value.status_code == 413
+    assert refused.value.status == 413
     assert stored_files(tmp_path) == []
 
 
@@ -44,7 +44,7 @@ def test_a_disguised_file_is_refused_by_its_content_and_nothing_is_left(tmp_path
         evidence.store_file(
             tmp_path, io.BytesIO((FILES / "texte-deguise.pdf").read_bytes()), max_bytes=10_000
         )
-    assert refused.value.status_code == 415
+    assert refused.value.status == 415
     assert stored_files(tmp_path) == []
 
 
@@ -109,7 +109,7 @@ def test_one_piece_supports_several_criteria_and_is_in_the_snapshot(
     expected = {e.id: e.label for e in catalog.criteria_version("x60-600").by_id["DEO-01"].expected_evidence}
     assert expected["charte-signee"] not in deo01.missing_evidence
     assert expected["livret-accueil"] in deo01.missing_evidence
-    snapshot = service.submit(
+    snapshot = submit(
         session,
         catalog=catalog,
         assessment=assessment,

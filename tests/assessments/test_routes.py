@@ -11,15 +11,20 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from sqlalchemy import event
 from sqlmodel import Session, func, select
 
+from app import deps
 from app.accounts.models import Role, User
+from app.accounts.permissions import can
 from app.accounts.service import create_user
+from app.assessments import routes, service
 from app.assessments.models import Answer, Assessment, AssessmentStatus, Evidence, EvidenceLink, Snapshot
 from app.assessments.snapshot import verify
 from app.config import Settings
 from app.db import AuditEntry
 from app.main import create_app
+from app.scoring.service import score
 from app.structures import service as structures
 from app.structures.models import Structure
 
@@ -380,6 +385,53 @@ def test_autosave_returns_the_question_with_its_new_revision_and_out_of_band_pro
 
     again = answer(client, assessment, "DEO-02", "3", revision=1, htmx=True)
     assert '<input type="hidden" name="revision" value="2">' in text(again)
+
+
+def test_one_autosave_reads_the_assessment_once_checks_access_once_and_scores_once(
+    app: FastAPI, client: TestClient, assessment: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    headers = {**HTMX, "X-CSRF-Token": csrf(client)}
+    scorings: list[object] = []
+    checks: list[object] = []
+    statements: list[str] = []
+
+    def scoring(*args: Any, **kwargs: Any) -> Any:
+        scorings.append(kwargs.get("scope"))
+        return score(*args, **kwargs)
+
+    def checking(*args: Any) -> bool:
+        checks.append(args[2])
+        return can(*args)
+
+    def executing(_connection: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        statements.append(statement)
+
+    monkeypatch.setattr(service, "score", scoring)
+    monkeypatch.setattr(deps, "can", checking)
+    monkeypatch.setattr(routes, "can", checking)
+    event.listen(app.state.engine, "before_cursor_execute", executing)
+    try:
+        form = {"niveau": "2", "revision": "0", "justification": "", "commentaire": ""}
+        response = client.post(f"/autoevaluations/{assessment}/reponses/DEO-02", data=form, headers=headers)
+    finally:
+        event.remove(app.state.engine, "before_cursor_execute", executing)
+    assert response.status_code == 200
+    assert "1 question renseignée sur 13" in text(response)  # the section's progress, from that scoring
+    assert scorings == [None]  # the whole questionnaire, once; each section's score comes from it
+    assert len(checks) == 1
+    assert len([s for s in statements if s.startswith("SELECT assessment.id")]) == 1
+
+
+def test_a_form_without_any_field_is_422_on_the_page_not_a_json_error(
+    app: FastAPI, client: TestClient, assessment: int
+) -> None:
+    response = post(client, f"/autoevaluations/{assessment}/reponses/DEO-06", {})
+    assert response.status_code == 422
+    assert response.headers["content-type"].startswith("text/html")
+    slot = re.search(r'<div id="q-DEO-06-etat".*?</div>', text(response), re.DOTALL)
+    assert slot
+    assert "Le formulaire est incomplet : rechargez la page, puis recommencez." in slot.group(0)
+    assert saved(app, assessment, "DEO-06") is None
 
 
 def test_saving_without_javascript_redirects_back_to_the_question(

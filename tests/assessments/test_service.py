@@ -8,6 +8,7 @@ import pytest
 from sqlmodel import Session, select
 
 from app.assessments import service
+from app.assessments import snapshot as submission
 from app.assessments.models import Answer, Assessment, AssessmentStatus
 from app.assessments.snapshot import canonical_bytes, load_or_create_signer, verify
 from app.catalog.service import Catalog
@@ -109,7 +110,7 @@ def test_review_lists_what_to_check_before_submitting(session: Session, catalog:
     assessment, user, structure = start(session, catalog, "express")
     answer(session, catalog, assessment, user, "DEO-01", level=3)  # no evidence: unproven
     answer(session, catalog, assessment, user, "DEO-02", not_applicable=True)  # no justification
-    review = service.review(session, catalog=catalog, assessment=assessment, structure=structure)  # type: ignore[arg-type]
+    review = submission.review(session, catalog=catalog, assessment=assessment, structure=structure)  # type: ignore[arg-type]
     assert review.unproven == ["DEO-01"]
     assert review.unjustified_na == ["DEO-02"]
     assert "DEO-03" in review.unanswered
@@ -123,7 +124,7 @@ def test_submit_freezes_and_signs_a_verifiable_snapshot(
     assessment, user, structure = start(session, catalog, "express")
     answer(session, catalog, assessment, user, "DEO-01", level=2, comment="en cours de signature")
     signer = load_or_create_signer(tmp_path)  # type: ignore[arg-type]
-    snapshot = service.submit(
+    snapshot = submission.submit(
         session,
         catalog=catalog,
         assessment=assessment,
@@ -145,7 +146,7 @@ def test_submit_freezes_and_signs_a_verifiable_snapshot(
     with pytest.raises(service.SubmittedError):
         answer(session, catalog, assessment, user, "DEO-01", base_revision=1, level=3)
     with pytest.raises(service.SubmittedError):
-        service.submit(
+        submission.submit(
             session,
             catalog=catalog,
             assessment=assessment,
@@ -160,7 +161,7 @@ def test_a_submitted_result_keeps_the_profile_it_was_submitted_with(
 ) -> None:
     assessment, user, structure = start(session, catalog)
     answer(session, catalog, assessment, user, "STR-14", level=0)  # night work: applies while unknown
-    service.submit(
+    submission.submit(
         session,
         catalog=catalog,
         assessment=assessment,
@@ -186,7 +187,7 @@ def test_submit_refuses_not_applicable_without_justification(
     assessment, user, structure = start(session, catalog, "express")
     answer(session, catalog, assessment, user, "DEO-02", not_applicable=True)
     with pytest.raises(service.AssessmentError, match="justification"):
-        service.submit(
+        submission.submit(
             session,
             catalog=catalog,
             assessment=assessment,

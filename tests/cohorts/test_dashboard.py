@@ -16,7 +16,7 @@ from sqlmodel import Session
 from app.accounts.models import Role, User
 from app.assessments import evidence, service
 from app.assessments.models import Assessment
-from app.assessments.snapshot import Signer, load_or_create_signer
+from app.assessments.snapshot import Signer, load_or_create_signer, submit
 from app.catalog.service import Catalog
 from app.cohorts.dashboard import Dashboard, dashboard
 from app.reviews.results import ReviewState
@@ -65,9 +65,7 @@ def answered(
             user=user,
         )
     if signer is not None:
-        service.submit(
-            session, catalog=catalog, assessment=assessment, structure=structure, user=user, signer=signer
-        )
+        submit(session, catalog=catalog, assessment=assessment, structure=structure, user=user, signer=signer)
     return assessment
 
 

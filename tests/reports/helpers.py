@@ -9,6 +9,7 @@ from sqlmodel import Session, func, select
 from app.accounts.models import Role, User
 from app.accounts.service import create_user
 from app.assessments import service as assessments
+from app.assessments import snapshot
 from app.assessments.models import Assessment
 from app.assessments.snapshot import load_or_create_signer
 from app.catalog.service import Catalog
@@ -62,7 +63,7 @@ def assessment_with_answers(
             answer(session, catalog, assessment=assessment, user=user, criterion_id=criterion_id, level=level)
         if submit:
             signer = load_or_create_signer(app.state.settings.data_dir)
-            assessments.submit(
+            snapshot.submit(
                 session, catalog=catalog, assessment=assessment, structure=structure, user=user, signer=signer
             )
         return assessment

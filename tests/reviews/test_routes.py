@@ -17,7 +17,7 @@ from app.accounts.models import Role, User
 from app.assessments import evidence
 from app.assessments import service as assessments
 from app.assessments.models import Answer, Assessment, AssessmentStatus, Snapshot
-from app.assessments.snapshot import load_or_create_signer
+from app.assessments.snapshot import load_or_create_signer, submit
 from app.db import AuditEntry, pk
 from app.reviews.models import EvidenceRating, ReviewDecision, ReviewItem
 from app.structures.models import AuditorGrant
@@ -66,7 +66,7 @@ def world(app: FastAPI) -> dict[str, Any]:
             session, assessment=draft, evidence=piece, criterion_id="DEO-01", covers=[], user=director
         )
         signer = load_or_create_signer(app.state.settings.data_dir)
-        assessments.submit(
+        submit(
             session, catalog=catalog, assessment=assessment, structure=structure, user=director, signer=signer
         )
         cohort = make_cohort(session, trainers=[trainer], structures=[structure])

@@ -11,7 +11,7 @@ from app.accounts.models import Role, User
 from app.assessments import evidence
 from app.assessments import service as assessments
 from app.assessments.models import Assessment, EvidenceLink
-from app.assessments.snapshot import Signer, load_or_create_signer
+from app.assessments.snapshot import Signer, load_or_create_signer, submit
 from app.catalog.service import Catalog
 from app.reviews import decisions, results, service
 from app.reviews.models import Decision, EvidenceRating, ReviewItem
@@ -109,7 +109,7 @@ def test_states_follow_validation_return_and_resubmission(
     )
     assert state() is results.ReviewState.RETURNED
     assert results.returned_review(session, assessment) is not None
-    assessments.submit(
+    submit(
         session,
         catalog=mini_catalog,
         assessment=assessment,
