@@ -26,6 +26,7 @@ from app.locale import N_, current_language
 from app.locale import gettext as _
 from app.reviews import results as review_results
 from app.structures.models import Structure
+from app.web import is_fragment
 
 USER_KEY = "user_id"
 
@@ -62,7 +63,7 @@ async def sign_in_redirect(request: Request, _error: Exception) -> Response:
     An htmx fragment request gets `HX-Redirect` rather than a 303, which the browser would follow
     inside the fragment: the whole page goes to the sign-in form, then back to that page.
     """
-    if request.headers.get("HX-Request") == "true" and not request.headers.get("HX-Boosted"):
+    if is_fragment(request):
         page = urlsplit(request.headers.get("HX-Current-URL", "/"))
         target = sign_in_url(page.path + (f"?{page.query}" if page.query else ""))
         return Response(status_code=401, headers={"HX-Redirect": target})

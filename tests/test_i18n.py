@@ -37,8 +37,6 @@ TEXT_ATTRIBUTE = re.compile(r'\b(?:aria-label|title|placeholder|alt)="([^"{]*)"'
 ALLOWED_PYTHON = {
     ("app/main.py", "Autodiag Médiation"),  # the product's name
     ("app/locale/__init__.py", "Français"),  # a language is offered in its own name
-    # matches the scoring core's reason until the core returns codes rather than sentences
-    ("app/assessments/snapshot.py", "Déclaré non applicable sans"),
 }
 ALLOWED_TEXT = {"Autodiag Médiation", "N/A", "SHA-256", "ID", "PDF", "API"}
 

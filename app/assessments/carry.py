@@ -21,7 +21,7 @@ from app.db import pk
 from app.errors import ServiceError
 from app.locale import gettext as _
 from app.scoring import models as scoring
-from app.scoring.service import migrate_answers
+from app.scoring.migration import migrate_answers
 from app.structures.models import Structure
 
 

@@ -123,7 +123,9 @@ class Review:
 
 def review_of(result: scoring.Result) -> Review:
     """The review of an assessment scored as `result`."""
-    unjustified = [r.criterion for r in result.criteria if r.reason.startswith("Déclaré non applicable sans")]
+    unjustified = [
+        r.criterion for r in result.criteria if r.reason_code is scoring.Reason.UNJUSTIFIED_NOT_APPLICABLE
+    ]
     unanswered = [
         r.criterion
         for r in result.criteria

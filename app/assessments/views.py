@@ -14,12 +14,13 @@ from sqlmodel import Session
 
 from app.assessments import evidence, service, snapshot
 from app.assessments.models import SUBMITTED, Answer, Assessment, AssessmentStatus
-from app.catalog.models import AREA_IDS, CriteriaVersion, Question, Questionnaire, Section
+from app.catalog.models import CriteriaVersion, Question, Questionnaire, Section
 from app.catalog.service import Catalog
 from app.errors import ServiceError
 from app.locale import format_size
 from app.locale import gettext as _
 from app.scoring import models as scoring
+from app.scoring.service import area_scores, progress_of
 from app.web import is_fragment, render
 
 QUESTION_RESPONSE = "assessments/partials/question_response.html"
@@ -63,57 +64,22 @@ class SectionScore:
     areas: tuple[scoring.AreaScore, ...]
 
 
-@dataclass(slots=True)
-class _Tally:
-    """One area of one section, summed as the scoring core sums an area (unanswered counts as 0)."""
-
-    applicable: int = 0
-    answered: int = 0
-    reached: float = 0.0
-    possible: float = 0.0
-
-    def add(self, result: scoring.CriterionResult, weight: float) -> None:
-        self.applicable += 1
-        if result.finding is not scoring.Finding.NON_RENSEIGNE:
-            self.answered += 1
-        if result.finding is not scoring.Finding.NON_APPLICABLE:
-            self.reached += weight * (result.effective_level or 0)
-            self.possible += weight
-
-
 def section_scores(
     version: CriteriaVersion, questionnaire: Questionnaire, result: scoring.Result
 ) -> dict[str, SectionScore]:
-    """Each section's progress and area scores, added up from the assessment's `result`.
-
-    The scoring core's sums, over the section's criteria and in the core's order (so with the same
-    rounding): scoring each section again would judge every criterion a second time.
-    """
-    section_ids = {q.criterion: s.id for s in questionnaire.sections for q in s.questions}
-    tallies: dict[str, dict[str, _Tally]] = {
-        s.id: {area: _Tally() for area in AREA_IDS} for s in questionnaire.sections
-    }
-    for r in result.criteria:
-        if r.criterion in section_ids and r.applicable:
-            tallies[section_ids[r.criterion]][r.area].add(r, version.by_id[r.criterion].weight)
-    target = version.scoring.target_level
-    return {section_id: _section_score(areas, target) for section_id, areas in tallies.items()}
-
-
-def _section_score(areas: dict[str, _Tally], target: int) -> SectionScore:
-    answered, applicable = sum(t.answered for t in areas.values()), sum(t.applicable for t in areas.values())
-    return SectionScore(
-        scoring.Progress(answered=answered, applicable=applicable),
-        tuple(
-            scoring.AreaScore(
-                area=area,
-                score=round(100 * t.reached / (t.possible * target), 1) if t.possible else None,
-                applicable=t.applicable,
-                answered=t.answered,
-            )
-            for area, t in areas.items()
-        ),
-    )
+    """Each section's progress and area scores, summed by the scoring core from the assessment's `result`
+    (scoring each section again would judge every criterion a second time)."""
+    by_criterion = {r.criterion: r for r in result.criteria}
+    scores = {}
+    for section in questionnaire.sections:
+        weighted = [
+            (version.by_id[q.criterion].weight, by_criterion[q.criterion])
+            for q in section.questions
+            if q.criterion in by_criterion
+        ]
+        areas = area_scores(version, weighted)
+        scores[section.id] = SectionScore(progress_of(areas), areas)
+    return scores
 
 
 def section_of(questionnaire: Questionnaire, criterion_id: str) -> Section:

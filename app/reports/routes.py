@@ -32,7 +32,9 @@ ITEM_NOT_FOUND = N_("Cette action n'existe pas dans ce plan.")
 @router.get("/structures")
 def structures(request: Request, session: SessionDep, catalog: CatalogDep, user: CurrentUser) -> Response:
     rows = service.readable_structures(session, catalog=catalog, user=user)
-    return render(request, "reports/structures.html", {"rows": rows, "questionnaires": catalog.questionnaires})
+    return render(
+        request, "reports/structures.html", {"rows": rows, "questionnaires": catalog.questionnaires}
+    )
 
 
 @router.get("/structures/{structure_id}")

@@ -7,11 +7,10 @@ criteria file's `scoring` block; the method is described in design §4 and the R
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from operator import itemgetter
 
 from app.catalog.models import AREA_IDS, CriteriaVersion, Criterion
-from app.scoring.migration import migrate_answers
 from app.scoring.models import (
     NO_PARAMS,
     Action,
@@ -27,10 +26,9 @@ from app.scoring.models import (
     Result,
     Verdict,
 )
-from app.scoring.plan import Item, holds, plan
+from app.scoring.plan import Item, plan
 
 # Re-exported: the structures and assessments domains import them from here.
-__all__ = ["holds", "migrate_answers", "score"]
 
 _UNANSWERED, _MAJOR, _MINOR = Finding.NON_RENSEIGNE, Finding.ECART_MAJEUR, Finding.ECART_MINEUR
 _NOT_APPLICABLE = Finding.NON_APPLICABLE
@@ -54,7 +52,7 @@ def score(
     asked = items if scope is None else [item for item in items if item.criterion.id in scope]
     results = [_judge(item, profile, answers.get(item.criterion.id)) for item in asked]
     majors, minors = _count_gaps(results)
-    areas = _area_scores(version, asked, results)
+    areas = area_scores(version, zip((item.weight for item in asked), results, strict=True))
     return Result(
         criteria_ref=version.ref,
         scoring_version=version.scoring.version,
@@ -62,9 +60,7 @@ def score(
         verdict=_verdict(version, majors, minors),
         majors=majors,
         minors=minors,
-        progress=Progress(
-            answered=sum(a.answered for a in areas), applicable=sum(a.applicable for a in areas)
-        ),
+        progress=progress_of(areas),
         areas=areas,
         criteria=tuple(results),
         gaps=_gaps(version, asked, results),
@@ -152,15 +148,24 @@ def _count_gaps(results: Sequence[CriterionResult]) -> tuple[int, int]:
     return majors, minors
 
 
-def _area_scores(
-    version: CriteriaVersion, asked: Sequence[Item], results: Sequence[CriterionResult]
+def progress_of(areas: Sequence[AreaScore]) -> Progress:
+    """Questions answered out of those that apply, over the areas given."""
+    return Progress(answered=sum(a.answered for a in areas), applicable=sum(a.applicable for a in areas))
+
+
+def area_scores(
+    version: CriteriaVersion, weighted: Iterable[tuple[float, CriterionResult]]
 ) -> tuple[AreaScore, ...]:
-    """Each area's weighted mean of effective levels, out of 100, with what it counts."""
+    """Each area's weighted mean of effective levels, out of 100, with what it counts.
+
+    `weighted` pairs each criterion's weight with its result: all of an assessment's (`score`), or
+    one section's, summed the same way, so a section's score never needs a second scoring.
+    """
     reached: dict[str, float] = dict.fromkeys(AREA_IDS, 0.0)
     possible: dict[str, float] = dict.fromkeys(AREA_IDS, 0.0)
     applicable: dict[str, int] = dict.fromkeys(AREA_IDS, 0)
     answered: dict[str, int] = dict.fromkeys(AREA_IDS, 0)
-    for item, r in zip(asked, results, strict=True):
+    for weight, r in weighted:
         if not r.applicable:
             continue
         area, finding = r.area, r.finding
@@ -169,8 +174,8 @@ def _area_scores(
             answered[area] += 1
             if finding is _NOT_APPLICABLE:
                 continue
-            reached[area] += item.weight * (r.effective_level or 0)
-        possible[area] += item.weight
+            reached[area] += weight * (r.effective_level or 0)
+        possible[area] += weight
     target = version.scoring.target_level
     return tuple(
         AreaScore(

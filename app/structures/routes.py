@@ -18,7 +18,7 @@ from app.deps import CatalogDep, CurrentUser, WritableStructure
 from app.errors import ServiceError
 from app.locale import N_
 from app.locale import gettext as _
-from app.scoring.service import holds
+from app.scoring.plan import holds
 from app.structures import service
 from app.structures.models import AuditorGrant, GrantForm, ProfileForm, Structure
 from app.web import render

@@ -6,7 +6,8 @@ import pytest
 
 from app.catalog.models import CriteriaVersion
 from app.scoring.models import Action, Answer, Evidence, Finding, Reason, Verdict
-from app.scoring.service import holds, score
+from app.scoring.plan import holds
+from app.scoring.service import score
 
 NIGHT_PROFILE = {"registres": ["a"], "nuit": True}
 EXAMPLE = {

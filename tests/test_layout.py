@@ -1,0 +1,85 @@
+"""The map of the code holds: domains import only the domains below them, routes never import routes.
+
+`app/deps.py` (the dependencies routes share), `app/main.py`, `app/cli.py`, `app/demo.py` and
+`app/models.py` sit above every domain; `config`, `db`, `errors`, `locale` and `web` below them all.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+from app.config import PROJECT_ROOT
+
+APP = PROJECT_ROOT / "app"
+ORDER = (
+    "catalog",
+    "scoring",
+    "accounts",
+    "structures",
+    "assessments",
+    "reviews",
+    "cohorts",
+    "reports",
+    "api",
+)
+BELOW_EVERYTHING = {"config", "db", "errors", "locale", "web"}
+DELIBERATE = {
+    ("accounts/permissions.py", name) for name in ("structures", "assessments", "reviews", "cohorts")
+}
+"""The permission function reads every membership table (`shared/design.md` §5)."""
+
+
+def imports(path: Path) -> set[str]:
+    """The `app.*` modules a file imports, at any depth (including inside functions)."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("app."):
+            found.add(node.module)
+            found.update(f"{node.module}.{alias.name}" for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module == "app":
+            found.update(f"app.{alias.name}" for alias in node.names)
+        elif isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names if alias.name.startswith("app."))
+    return found
+
+
+def domain_files() -> list[tuple[str, Path]]:
+    return [(d, path) for d in ORDER for path in sorted((APP / d).rglob("*.py"))]
+
+
+def test_a_domain_imports_only_the_domains_below_it() -> None:
+    upwards = []
+    for domain, path in domain_files():
+        relative = str(path.relative_to(APP))
+        allowed = set(ORDER[: ORDER.index(domain) + 1])
+        for module in imports(path):
+            target = module.split(".")[1]
+            if target in ORDER and target not in allowed and (relative, target) not in DELIBERATE:
+                upwards.append(f"{relative} imports {module}")
+    assert upwards == []
+
+
+def test_the_layers_below_the_domains_import_no_domain() -> None:
+    found = [
+        f"{name}.py imports {module}"
+        for name in sorted(BELOW_EVERYTHING)
+        for path in [APP / f"{name}.py", APP / name / "__init__.py"]
+        if path.exists()
+        for module in imports(path)
+        if module.split(".")[1] in ORDER
+    ]
+    assert found == []
+
+
+def test_routes_never_import_other_routes() -> None:
+    found = [
+        f"{path.relative_to(APP)} imports {module}"
+        for _domain, path in domain_files()
+        for module in imports(path)
+        if "routes" in module.split(".")[-1]
+        and module.split(".")[1] in ORDER
+        and path.stem.endswith("routes")
+        and module.split(".")[1] != path.parent.name
+    ]
+    assert found == []
