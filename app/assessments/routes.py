@@ -57,10 +57,7 @@ def start(
     structure: WritableStructure,
     form: Annotated[StartForm, Form()],
 ) -> Response:
-    try:
-        chosen, previous = carry.starting_point(session, catalog=catalog, structure=structure, form=form)
-    except ServiceError as error:
-        raise HTTPException(error.status, error.message) from None
+    chosen, previous = carry.starting_point(session, catalog=catalog, structure=structure, form=form)
     assessment = service.start(
         session,
         catalog=catalog,
@@ -206,10 +203,7 @@ def delete_evidence(
     session: SessionDep, user: CurrentUser, piece: WritableEvidence, retour: Annotated[str, Form()] = ""
 ) -> Response:
     back = local_path(retour) if retour else f"/structures/{piece.structure_id}"
-    try:
-        evidence.delete(session, evidence=piece, user=user)
-    except ServiceError as error:
-        raise HTTPException(error.status, error.message) from None
+    evidence.delete(session, evidence=piece, user=user)
     return RedirectResponse(back, status_code=303)
 
 
