@@ -27,12 +27,11 @@ from app.config import settings as default_settings
 from app.db import make_engine, upgrade
 from app.deps import SignInRequiredError, optional_user, sign_in_redirect
 from app.errors import ServiceError, http_error, invalid_request, service_error
-from app.locale import LocaleMiddleware
 from app.reports.routes import router as reports_router
 from app.reviews.routes import router as reviews_router
 from app.scoring.views import gap_action, reason
 from app.structures.routes import router as structures_router
-from app.web import SecurityHeaders, check_csrf, make_templates, session_middleware
+from app.web import LocaleMiddleware, SecurityHeaders, check_csrf, make_templates, session_middleware
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

@@ -10,9 +10,10 @@ from fastapi.templating import Jinja2Templates
 from jinja2 import pass_context
 from jinja2.runtime import Context
 from markupsafe import Markup
-from starlette.datastructures import MutableHeaders
+from starlette.datastructures import Headers, MutableHeaders
 from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
+from starlette.requests import cookie_parser
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app import locale
@@ -84,6 +85,22 @@ def render(
     response = templates.TemplateResponse(request, chosen, context or {}, status_code=status_code)
     response.headers["Vary"] = "HX-Request"
     return response
+
+
+class LocaleMiddleware:
+    """Set the request's language from its cookie and `Accept-Language` (a plain ASGI middleware)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = Headers(scope=scope)
+        cookie = cookie_parser(headers.get("cookie", "")).get(locale.LANGUAGE_COOKIE)
+        with locale.language(locale.negotiate(cookie, headers.get("accept-language"))):
+            await self.app(scope, receive, send)
 
 
 class SecurityHeaders:

@@ -9,7 +9,7 @@ language is used, so there is no `.mo` to build or to let go stale.
 
 A request's language is, in order: the `autodiag_langue` cookie (set by the header's switch, and
 from the account's saved choice at sign-in), then `Accept-Language`, then French. It is held in a
-context variable set by `LocaleMiddleware`, so templates, macros and services read the same one
+context variable set by `app.web.LocaleMiddleware`, so templates, macros and services read the same one
 without passing it around; worker threads inherit it.
 """
 
@@ -29,9 +29,6 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_decimal
 from babel.support import Translations
-from starlette.datastructures import Headers
-from starlette.requests import cookie_parser
-from starlette.types import ASGIApp, Receive, Scope, Send
 
 LANGUAGES = ("fr", "en")
 DEFAULT_LANGUAGE = "fr"
@@ -119,22 +116,6 @@ def _weighted(header: str) -> Iterator[tuple[str, float]]:
                 continue
         if tag:
             yield tag, weight
-
-
-class LocaleMiddleware:
-    """Set the request's language from its cookie and `Accept-Language` (a plain ASGI middleware)."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        headers = Headers(scope=scope)
-        cookie = cookie_parser(headers.get("cookie", "")).get(LANGUAGE_COOKIE)
-        with language(negotiate(cookie, headers.get("accept-language"))):
-            await self.app(scope, receive, send)
 
 
 def format_number(value: float) -> str:
