@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import secrets
 from typing import Any
 
@@ -49,6 +50,7 @@ def make_templates(settings: Settings, **domain_globals: Any) -> Jinja2Templates
     templates.env.add_extension("jinja2.ext.i18n")
     templates.env.auto_reload = settings.reload_templates
     templates.env.install_gettext_callables(locale.gettext, locale.ngettext, newstyle=True)  # type: ignore[attr-defined]
+    templates.env.globals.update(_=_gettext, gettext=_gettext, ngettext=_ngettext)
     templates.env.globals["current_language"] = locale.current_language
     templates.env.globals["languages"] = locale.LANGUAGE_NAMES
     templates.env.globals["N_"] = locale.N_
@@ -64,6 +66,30 @@ def make_templates(settings: Settings, **domain_globals: Any) -> Jinja2Templates
     for name, path in MACRO_LIBRARIES.items():
         templates.env.globals[name] = templates.env.get_template(path).module
     return templates
+
+
+def _gettext(message: str, /, **variables: Any) -> Markup:
+    """Templates' `_()` and `{% trans %}`: Jinja's newstyle gettext, without its look-ups per call.
+
+    Jinja's own resolves `gettext` in the template context and calls it through the context for each
+    string (a quarter of a questionnaire page's time). The language is in a context variable, so
+    nothing here needs the template context. As in newstyle gettext, the translation is trusted
+    markup and `%(name)s` placeholders are filled (escaped); a message without `%` is used as is.
+    """
+    text = _translated(locale.current_language(), message)
+    return text % variables if "%" in text else text
+
+
+@functools.lru_cache(maxsize=4096)  # bounded: `_()` also sees messages built from user input
+def _translated(language: str, message: str) -> Markup:
+    with locale.language(language):
+        return Markup(locale.gettext(message))  # noqa: S704 - the catalogs are trusted markup, as in Jinja
+
+
+def _ngettext(singular: str, plural: str, num: int, /, **variables: Any) -> Markup:
+    variables.setdefault("num", num)
+    text = Markup(locale.ngettext(singular, plural, num))  # noqa: S704 - the catalogs are trusted markup
+    return text % variables if "%" in text else text
 
 
 def is_fragment(request: Request) -> bool:
