@@ -25,7 +25,7 @@ MARKERS = {"_", "N_", "gettext", "ngettext"}
 # loaders' messages are for the people who write criteria files, the demo seeds French sample data.
 ENGLISH_OR_DATA = (
     "app/catalog/models.py",  # the file formats' schema descriptions, for the people who write criteria
-    "app/cli.py",
+    "app/cli/",
     "app/api/",
     "app/migrations/",
     "app/demo.py",

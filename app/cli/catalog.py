@@ -1,62 +1,32 @@
-"""The `autodiag` command. Every expected error is one line on stderr and exit code 2."""
+"""`autodiag criteria …` and `autodiag score`: browse, check, compare and release criteria versions,
+and score an answers file."""
 
 from __future__ import annotations
 
-import json
-import os
-import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
-from sqlalchemy.exc import SQLAlchemyError
-from sqlmodel import Session, select
 
-from app import demo as demo_data
-from app.accounts.models import ApiToken, Role, Scope, User
-from app.accounts.service import create_token, create_user, revoke_token, tokens_of
-from app.assessments.snapshot import load_or_create_signer
 from app.catalog.loader import LOCK_NAME, CatalogError, load_catalog, read_lock, sha256
 from app.catalog.models import CriteriaVersion
 from app.catalog.service import Catalog, diff, json_schemas
 from app.catalog.translations import TRANSLATED_LANGUAGES, translate_catalog
+from app.cli.console import fail, out, print_json
 from app.config import settings
-from app.db import make_engine, upgrade, utcnow
-from app.errors import ServiceError
-from app.main import open_database
 from app.scoring.answers import AnswersError, parse_text, resolve, scored
 from app.scoring.models import Result
 
-app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
 criteria_app = typer.Typer(no_args_is_help=True, help="Browse, check and compare criteria versions.")
-app.add_typer(criteria_app, name="criteria")
-db_app = typer.Typer(no_args_is_help=True, help="Manage the database schema.")
-app.add_typer(db_app, name="db")
-users_app = typer.Typer(no_args_is_help=True, help="Manage user accounts.")
-app.add_typer(users_app, name="users")
-tokens_app = typer.Typer(no_args_is_help=True, help="Manage personal API tokens.")
-app.add_typer(tokens_app, name="tokens")
-out = Console(soft_wrap=False, width=None if sys.stdout.isatty() else 120)
-
 RefOption = Annotated[
     str | None, typer.Option("--ref", help="Criteria version, e.g. x60-600@1.0.0 (default: latest released).")
 ]
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 
 
-class CliError(Exception):
-    """An error the user can fix; shown as one line."""
-
-
-def fail(message: str) -> NoReturn:
-    raise CliError(message)
-
-
-def _catalog(path: Path | None = None) -> Catalog:
+def load(path: Path | None = None) -> Catalog:
+    """The catalog, or every problem on its own line and a one-line failure."""
     try:
         return load_catalog(path or settings.catalog_dir)
     except CatalogError as error:
@@ -72,16 +42,12 @@ def _version(catalog: Catalog, ref: str | None) -> CriteriaVersion:
         fail(str(error) or "no criteria version")
 
 
-def _print_json(data: Any) -> None:
-    typer.echo(json.dumps(data, ensure_ascii=False, indent=2, sort_keys=False))
-
-
 @criteria_app.command("validate")
 def criteria_validate(
     path: Annotated[Path | None, typer.Option(help="Folder holding criteria/ and questionnaires/.")] = None,
 ) -> None:
     """Load and cross-check every criteria and questionnaire file, and their translations."""
-    catalog = _catalog(path)
+    catalog = load(path)
     for ref, version in sorted(catalog.criteria.items()):
         typer.echo(f"OK {ref}: {len(version.active)} criteria, {version.status}")
     for ref, q in sorted(catalog.questionnaires.items()):
@@ -102,7 +68,7 @@ def criteria_validate(
 @criteria_app.command("list")
 def criteria_list(ref: RefOption = None, as_json: JsonFlag = False) -> None:
     """List the criteria of a version."""
-    version = _version(_catalog(), ref)
+    version = _version(load(), ref)
     if as_json:
         rows = [
             {
@@ -117,7 +83,7 @@ def criteria_list(ref: RefOption = None, as_json: JsonFlag = False) -> None:
             }
             for c in version.criteria
         ]
-        _print_json({"criteria_version": version.ref, "criteria": rows})
+        print_json({"criteria_version": version.ref, "criteria": rows})
         return
     table = Table("Id", "Domaine", "Atelier", "Critique", "Poids", "Conf.", "Titre", title=version.ref)
     for c in version.criteria:
@@ -130,12 +96,12 @@ def criteria_list(ref: RefOption = None, as_json: JsonFlag = False) -> None:
 @criteria_app.command("show")
 def criteria_show(criterion_id: str, ref: RefOption = None, as_json: JsonFlag = False) -> None:
     """Show one criterion in full."""
-    version = _version(_catalog(), ref)
+    version = _version(load(), ref)
     criterion = version.by_id.get(criterion_id.upper())
     if criterion is None:
         fail(f"unknown criterion {criterion_id} in {version.ref}")
     if as_json:
-        _print_json(criterion.model_dump(mode="json", exclude_defaults=False))
+        print_json(criterion.model_dump(mode="json", exclude_defaults=False))
         return
     out.print(f"[bold]{criterion.id} — {criterion.title}[/bold]  ({version.ref})", highlight=False)
     facts = [
@@ -157,13 +123,13 @@ def criteria_show(criterion_id: str, ref: RefOption = None, as_json: JsonFlag = 
 @criteria_app.command("diff")
 def criteria_diff(old: str, new: str, as_json: JsonFlag = False) -> None:
     """Compare two versions of a referential, e.g. x60-600@1.0.0 x60-600@1.1.0."""
-    catalog = _catalog()
+    catalog = load()
     before, after = _version(catalog, old), _version(catalog, new)
     if before.referential != after.referential:
         fail(f"{before.ref} and {after.ref} are not versions of the same referential")
     changes = diff(before, after)
     if as_json:
-        _print_json(changes.as_dict())
+        print_json(changes.as_dict())
         return
     typer.echo(f"{changes.old} → {changes.new}")
     typer.echo(f"added: {', '.join(changes.added) or 'none'}")
@@ -211,10 +177,9 @@ def criteria_release(ref: str) -> None:
     typer.echo(f"released {ref}")
 
 
-@app.command("score")
 def score_command(answers_file: Path, as_json: JsonFlag = False) -> None:
     """Score an answers file (YAML or JSON): verdict, area scores and gaps by workshop."""
-    catalog = _catalog()
+    catalog = load()
     try:
         text = answers_file.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
@@ -228,7 +193,7 @@ def score_command(answers_file: Path, as_json: JsonFlag = False) -> None:
     q = request.questionnaire
     result = scored(request)
     if as_json:
-        _print_json({"questionnaire": q.ref, **result.as_dict()})
+        print_json({"questionnaire": q.ref, **result.as_dict()})
         return
     _print_result(request.version, q.ref, result)
 
@@ -272,174 +237,3 @@ def _print_result(version: CriteriaVersion, questionnaire_ref: str, result: Resu
                 "; ".join(gap.missing_evidence),
             )
         out.print(table)
-
-
-@db_app.command("upgrade")
-def db_upgrade() -> None:
-    """Migrate the database to the latest schema; in production, run it before starting a new version."""
-    engine = make_engine(settings.sqlalchemy_url)
-    where = engine.url.render_as_string(hide_password=True)
-    try:
-        upgrade(engine)
-    except SQLAlchemyError as error:
-        fail(f"cannot migrate {where}: {str(error).splitlines()[0]}")
-    finally:
-        engine.dispose()
-    typer.echo(f"{where} is at the latest schema")
-
-
-@users_app.command("create")
-def users_create(
-    email: Annotated[str, typer.Option(help="Sign-in address.")],
-    name: Annotated[str, typer.Option(help="Name shown in the app.")],
-    role: Annotated[str, typer.Option(help=f"One of: {', '.join(Role)}.")],
-) -> None:
-    """Create an account; the password comes from AUTODIAG_NEW_PASSWORD, or is typed twice."""
-    if role not in set(Role):
-        fail(f"unknown role {role!r}: choose one of {', '.join(Role)}")
-    password = _new_password()
-    try:
-        engine = open_database(settings)
-        with Session(engine) as session:
-            user = create_user(session, email=email, name=name, role=Role(role), password=password)
-        engine.dispose()
-    except ServiceError as error:
-        fail(error.message)
-    except SQLAlchemyError as error:
-        fail(f"database error (is it migrated? see `autodiag db upgrade`): {str(error).splitlines()[0]}")
-    typer.echo(f"created {user.role.value} account {user.email} (id {user.id})")
-
-
-def _new_password() -> str:
-    # An operator's one-off input rather than configuration, so not a `Settings` field.
-    password = os.environ.get("AUTODIAG_NEW_PASSWORD")
-    if password is not None:
-        return password
-    if not sys.stdin.isatty():
-        fail("set AUTODIAG_NEW_PASSWORD, or run the command in a terminal to type the password")
-    return str(typer.prompt("Password", hide_input=True, confirmation_prompt=True))
-
-
-def _account(session: Session, email: str) -> User:
-    user = session.exec(select(User).where(User.email == email.strip().lower())).first()
-    if user is None:
-        fail(f"no account with the email {email!r}")
-    return user
-
-
-@tokens_app.command("create")
-def tokens_create(
-    email: Annotated[str, typer.Option(help="The account the token acts for.")],
-    name: Annotated[str, typer.Option(help="What the token is for.")],
-    scope: Annotated[list[str], typer.Option(help=f"Repeat for each: {', '.join(Scope)}.")],
-    days: Annotated[int, typer.Option(help="Days until it expires.")] = 90,
-) -> None:
-    """Create a token and print it (on stdout, alone): it is shown this once."""
-    with _database() as session:
-        try:
-            token, secret = create_token(
-                session, user=_account(session, email), name=name, scopes=scope, days=days
-            )
-        except ServiceError as error:
-            fail(error.message)
-    typer.echo(
-        f"token {token.id} {token.name!r} for {email}, {token.scopes}, until {token.expires_at:%Y-%m-%d}",
-        err=True,
-    )
-    typer.echo(secret)
-
-
-@tokens_app.command("list")
-def tokens_list(email: Annotated[str, typer.Option(help="Whose tokens.")]) -> None:
-    """List an account's tokens: id, name, start, scopes, expiry, last use, state."""
-    with _database() as session:
-        now = utcnow()
-        for token in tokens_of(session, user=_account(session, email)):
-            used = f"{token.last_used_at:%Y-%m-%d %H:%M}" if token.last_used_at else "never used"
-            typer.echo(
-                f"{token.id}\t{token.name}\t{token.prefix}…\t{token.scopes}\t"
-                f"until {token.expires_at:%Y-%m-%d}\t{used}\t{token.state(now)}"
-            )
-
-
-@tokens_app.command("revoke")
-def tokens_revoke(token_id: int) -> None:
-    """Revoke a token by its id (see `tokens list`)."""
-    with _database() as session:
-        token = session.get(ApiToken, token_id)
-        if token is None:
-            fail(f"no token with the id {token_id}")
-        owner = session.get(User, token.user_id)
-        assert owner is not None  # a foreign key
-        revoke_token(session, token=token, actor=owner)
-    typer.echo(f"revoked token {token_id}")
-
-
-@contextmanager
-def _database() -> Iterator[Session]:
-    try:
-        engine = open_database(settings)
-        with Session(engine) as session:
-            yield session
-        engine.dispose()
-    except SQLAlchemyError as error:
-        fail(f"database error (is it migrated? see `autodiag db upgrade`): {str(error).splitlines()[0]}")
-
-
-OPENAPI_FILE = Path("examples") / "openapi.json"
-
-
-@app.command("openapi")
-def openapi(
-    write: Annotated[bool, typer.Option(help=f"Rewrite the committed copy, {OPENAPI_FILE}.")] = False,
-) -> None:
-    """Print the API's OpenAPI document (the one served at /api/v1/openapi.json)."""
-    from app.api.routes import openapi_text
-
-    text = openapi_text()
-    if write:
-        (settings.catalog_dir / OPENAPI_FILE).write_text(text, encoding="utf-8")
-        typer.echo(f"wrote {OPENAPI_FILE}")
-        return
-    typer.echo(text, nl=False)
-
-
-@app.command("demo")
-def demo() -> None:
-    """Seed a demo structure, its accounts, a submitted and a half-filled assessment (not in production)."""
-    if settings.environment == "production":
-        fail("the demo has fixed passwords: it is refused in production")
-    catalog = _catalog()
-    engine = make_engine(settings.sqlalchemy_url)
-    upgrade(engine)
-    with Session(engine) as session:
-        signer = load_or_create_signer(settings.data_dir, settings.snapshot_signing_key)
-        seeded = demo_data.seed(session, catalog=catalog, signer=signer)
-    engine.dispose()
-    typer.echo("Démo créée :" if seeded.created else "Démo déjà en place :")
-    for email, _, role, password in seeded.accounts:
-        typer.echo(f"  {role.label:<28} {email:<30} mot de passe : {password}")
-
-
-@app.command("serve")
-def serve(
-    host: Annotated[str, typer.Option(help="Address to listen on.")] = settings.host,
-    port: Annotated[int, typer.Option(help="Port to listen on.")] = settings.port,
-    reload: Annotated[bool, typer.Option(help="Restart on code changes, re-read changed templates.")] = False,
-) -> None:
-    """Serve the web application with uvicorn."""
-    import uvicorn
-
-    _catalog()  # fail in one clear line before uvicorn starts
-    if reload:
-        os.environ["AUTODIAG_RELOAD_TEMPLATES"] = "true"  # read by the Settings of the reloaded process
-    uvicorn.run("app.main:create_app", factory=True, host=host, port=port, reload=reload)
-
-
-def main() -> None:
-    """Entry point: run the command, turning expected errors into one line and exit code 2."""
-    try:
-        app()
-    except CliError as error:
-        typer.echo(f"error: {error}", err=True)
-        sys.exit(2)
