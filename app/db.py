@@ -18,6 +18,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, Session, SQLModel, col, create_engine
 
+from app.config import Settings
+
 SQLModel.metadata.naming_convention = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",
@@ -142,6 +144,19 @@ def audit(
 
 def _plain(values: dict[str, Any] | None) -> dict[str, Any] | None:
     return None if values is None else json.loads(json.dumps(values, default=str))
+
+
+def open_database(settings: Settings) -> Engine:
+    """Create the engine; in development and test, migrate the schema first.
+
+    So the embedded SQLite works out of the box. In production migrations are a deliberate step,
+    `autodiag db upgrade`, run once before the new version starts: workers starting together must
+    not race to migrate, and a failed migration must stop the deployment, not every worker.
+    """
+    engine = make_engine(settings.sqlalchemy_url)
+    if settings.environment != "production":
+        upgrade(engine)
+    return engine
 
 
 Revised = TypeVar("Revised", bound=SQLModel)

@@ -8,7 +8,6 @@ from contextlib import asynccontextmanager
 from fastapi import Depends, FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.staticfiles import StaticFiles
-from sqlalchemy import Engine
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware import Middleware
 
@@ -20,11 +19,11 @@ from app.assessments.routes import router as assessments_router
 from app.assessments.snapshot import load_or_create_signer
 from app.catalog.loader import load_catalog
 from app.catalog.routes import router as catalog_router
-from app.catalog.translations import translate_catalog
+from app.catalog.translations import by_language
 from app.cohorts.routes import router as cohorts_router
 from app.config import Settings
 from app.config import settings as default_settings
-from app.db import make_engine, upgrade
+from app.db import open_database
 from app.deps import SignInRequiredError, optional_user, sign_in_redirect
 from app.errors import ServiceError, http_error, invalid_request, service_error
 from app.reports.routes import router as reports_router
@@ -47,7 +46,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.catalog = load_catalog(settings.catalog_dir)
-    app.state.catalogs = {"fr": app.state.catalog, "en": translate_catalog(app.state.catalog, "en")[0]}
+    app.state.catalogs = by_language(app.state.catalog)
     app.state.engine = open_database(settings)
     # runs_cohorts: the « Mes cohortes » link; reason, gap_action: the scoring core's codes as sentences
     app.state.templates = make_templates(
@@ -55,14 +54,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.signer = load_or_create_signer(settings.data_dir, settings.snapshot_signing_key)
     app.mount("/static", StaticFiles(directory=settings.static_dir), name="static")
-    app.include_router(catalog_router)
-    app.include_router(accounts_router)
-    app.include_router(structures_router)
-    app.include_router(assessments_router)
-    app.include_router(reports_router)
-    app.include_router(cohorts_router)
-    app.include_router(reviews_router)
-    app.include_router(well_known)
+    for router in (
+        catalog_router,
+        accounts_router,
+        structures_router,
+        assessments_router,
+        reports_router,
+        cohorts_router,
+        reviews_router,
+        well_known,
+    ):
+        app.include_router(router)
     app.mount("/api/v1", create_api(app.state))
     app.add_exception_handler(StarletteHTTPException, _http_error)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, invalid_request)  # type: ignore[arg-type]
@@ -74,19 +76,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return {"status": "ok", "criteria_versions": sorted(app.state.catalog.criteria)}
 
     return app
-
-
-def open_database(settings: Settings) -> Engine:
-    """Create the engine; in development and test, migrate the schema first.
-
-    So the embedded SQLite works out of the box. In production migrations are a deliberate step,
-    `autodiag db upgrade`, run once before the new version starts: workers starting together must
-    not race to migrate, and a failed migration must stop the deployment, not every worker.
-    """
-    engine = make_engine(settings.sqlalchemy_url)
-    if settings.environment != "production":
-        upgrade(engine)
-    return engine
 
 
 @asynccontextmanager

@@ -49,7 +49,8 @@ def make_templates(settings: Settings, **domain_globals: Any) -> Jinja2Templates
     templates = Jinja2Templates(directory=settings.templates_dir)
     templates.env.add_extension("jinja2.ext.i18n")
     templates.env.auto_reload = settings.reload_templates
-    templates.env.install_gettext_callables(locale.gettext, locale.ngettext, newstyle=True)  # type: ignore[attr-defined]
+    # `{% trans %}` compiles to calls of `gettext`/`ngettext` with the variables as keywords (newstyle).
+    templates.env.newstyle_gettext = True  # type: ignore[attr-defined]
     templates.env.globals.update(_=_gettext, gettext=_gettext, ngettext=_ngettext)
     templates.env.globals["current_language"] = locale.current_language
     templates.env.globals["languages"] = locale.LANGUAGE_NAMES

@@ -18,8 +18,9 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from app.catalog.loader import CatalogError, Problem, _display, _explain, read_yaml
 from app.catalog.models import CriteriaVersion, Criterion, Level, ProfileField, Questionnaire
 from app.catalog.service import Catalog
+from app.locale import DEFAULT_LANGUAGE, LANGUAGES
 
-TRANSLATED_LANGUAGES = ("en",)
+TRANSLATED_LANGUAGES = tuple(code for code in LANGUAGES if code != DEFAULT_LANGUAGE)
 FALLBACK = "not translated: shown in French"
 Texted = TypeVar("Texted", bound=BaseModel)
 
@@ -87,6 +88,13 @@ class QuestionnaireTranslation(_Strict):
 def translation_path(root: Path, kind: str, ref: str, language: str) -> Path:
     name, version = ref.split("@")
     return root / kind / name / f"{version}.{language}.yaml"
+
+
+def by_language(catalog: Catalog) -> dict[str, Catalog]:
+    """The catalog in each interface language, French (as its files say) first; CatalogError if broken."""
+    return {DEFAULT_LANGUAGE: catalog} | {
+        code: translate_catalog(catalog, code)[0] for code in TRANSLATED_LANGUAGES
+    }
 
 
 def translate_catalog(catalog: Catalog, language: str) -> tuple[Catalog, list[Problem]]:

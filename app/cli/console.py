@@ -14,7 +14,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
 from app.config import settings
-from app.main import open_database
+from app.db import open_database
 
 out = Console(soft_wrap=False, width=None if sys.stdout.isatty() else 120)
 
