@@ -19,7 +19,7 @@ from sqlmodel import Session
 
 from app.accounts.models import User
 from app.accounts.permissions import Access, can, reading, reading_evidence
-from app.assessments.models import Assessment, Evidence, EvidenceLink
+from app.assessments.models import Assessment, AssessmentStatus, Evidence, EvidenceLink
 from app.catalog.service import Catalog
 from app.db import SessionDep
 from app.locale import N_, current_language
@@ -161,6 +161,16 @@ Readable = Annotated[Assessment, Depends(readable)]
 Writable = Annotated[Assessment, Depends(writable)]
 ReadableEvidence = Annotated[Evidence, Depends(readable_evidence)]
 WritableEvidence = Annotated[Evidence, Depends(writable_evidence)]
+
+
+def may_write(session: SessionDep, user: CurrentUser, assessment: Readable) -> bool:
+    """Whether the reader may change the assessment: a draft, in a structure they may write to."""
+    return assessment.status == AssessmentStatus.DRAFT and can(
+        session, user, Access.WRITE, assessment.structure_id
+    )
+
+
+MayWrite = Annotated[bool, Depends(may_write)]
 
 
 def assessment_link(session: SessionDep, assessment: Writable, link_id: int) -> EvidenceLink:

@@ -10,19 +10,19 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, HTTPException, Request, Response
+from fastapi import APIRouter, Form, HTTPException, Request, Response
 from fastapi.responses import FileResponse, RedirectResponse
 
-from app.accounts.permissions import Access, can
 from app.assessments import carry, evidence, service, snapshot, views
 from app.assessments.forms import AnswerForm, EvidenceForm, StartForm, SubmitForm
-from app.assessments.models import AssessmentStatus, EvidenceKind
+from app.assessments.models import EvidenceKind
 from app.db import SessionDep
 from app.deps import (
     AssessmentLink,
     CanonicalCatalogDep,
     CatalogDep,
     CurrentUser,
+    MayWrite,
     Readable,
     ReadableEvidence,
     ReviewRemarks,
@@ -36,16 +36,6 @@ from app.locale import gettext as _
 from app.web import render
 
 router = APIRouter()
-
-
-def _may_write(session: SessionDep, user: CurrentUser, assessment: Readable) -> bool:
-    """Whether the reader may change the assessment: a draft, in a structure they may write to."""
-    return assessment.status == AssessmentStatus.DRAFT and can(
-        session, user, Access.WRITE, assessment.structure_id
-    )
-
-
-MayWrite = Annotated[bool, Depends(_may_write)]
 
 
 @router.post("/structures/{structure_id}/autoevaluations")

@@ -18,7 +18,7 @@ from app import deps
 from app.accounts.models import Role, User
 from app.accounts.permissions import can
 from app.accounts.service import create_user
-from app.assessments import routes, service
+from app.assessments import service
 from app.assessments.models import Answer, Assessment, AssessmentStatus, Evidence, EvidenceLink, Snapshot
 from app.assessments.snapshot import verify
 from app.config import Settings
@@ -408,7 +408,6 @@ def test_one_autosave_reads_the_assessment_once_checks_access_once_and_scores_on
 
     monkeypatch.setattr(service, "score", scoring)
     monkeypatch.setattr(deps, "can", checking)
-    monkeypatch.setattr(routes, "can", checking)
     event.listen(app.state.engine, "before_cursor_execute", executing)
     try:
         form = {"niveau": "2", "revision": "0", "justification": "", "commentaire": ""}
