@@ -3,7 +3,7 @@ UV_VERSION := 0.13.8
 UV := python3 -m uv
 COVERED := app/catalog/*,app/scoring/*
 
-.PHONY: setup serve test lint browser-deps messages
+.PHONY: setup serve test lint browser-deps report-deps messages
 
 setup:  # install uv (pinned) if missing, then exactly the locked dependencies
 	@python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
@@ -35,6 +35,14 @@ browser-deps:  # Chromium and the npm packages, each only if missing
 		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium fonts-liberation; }
 	@test -d node_modules/axe-core || npm ci --no-audit --no-fund
 
-test: lint browser-deps  # the whole suite, with the coverage floor on the catalog and scoring code
+# What the reports' tests need: LibreOffice (the spreadsheet program that opens every exported and
+# re-saved workbook), poppler's pdftoppm (the first page of each PDF as an image) and DejaVu fonts
+# (the PDFs embed them; no network). Installed only when missing.
+report-deps:  # LibreOffice Calc, poppler and fonts, each only if missing
+	@{ command -v soffice >/dev/null && command -v pdftoppm >/dev/null && test -d /usr/share/fonts/truetype/dejavu; } || \
+		{ $(SUDO) apt-get update -q && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
+		--no-install-recommends libreoffice-calc-nogui poppler-utils fonts-dejavu-core fonts-dejavu-extra; }
+
+test: lint browser-deps report-deps  # the whole suite, with the coverage floor on the catalog and scoring code
 	$(UV) run pytest --cov --cov-report=
 	$(UV) run coverage report --include="$(COVERED)" --fail-under=90
