@@ -102,3 +102,20 @@ class SubmitForm(BaseModel):
     def check(self) -> None:
         if self.confirmation != "oui":
             raise ServiceError(_("Cochez la case de confirmation pour soumettre l'autoévaluation."))
+
+
+class WorkbookUploadForm(BaseModel):
+    """The filled-in workbook (`fichier`)."""
+
+    fichier: UploadFile | str | None = None
+
+    def upload(self) -> datastructures.UploadFile | None:
+        upload = self.fichier
+        return upload if isinstance(upload, datastructures.UploadFile) and upload.filename else None
+
+
+class WorkbookConfirmForm(BaseModel):
+    """Apply a previewed workbook: the digest of the changes shown, and the conflicts to take from it."""
+
+    empreinte: str = ""
+    garder: list[str] = []

@@ -166,7 +166,7 @@ def save_answer(
         "comment": comment.strip(),
         "carried_over": False,
     }
-    saved, before = _write(
+    saved, before = write(
         session,
         assessment=assessment,
         criterion_id=criterion_id,
@@ -187,11 +187,11 @@ def save_answer(
     return saved
 
 
-def _write(
+def write(
     session: Session, *, assessment: Assessment, criterion_id: str, values: dict[str, Any], base_revision: int
 ) -> tuple[Answer, dict[str, Any] | None]:
     """Create or update the answer unless it changed since `base_revision` (`StaleAnswerError`);
-    return it with its values before."""
+    return it with its values before. No commit: the caller's use case owns it."""
     current = _answer(session, assessment, criterion_id)
     before = None if current is None else {field: getattr(current, field) for field in ANSWER_FIELDS}
     new = Answer(assessment_id=pk(assessment), criterion_id=criterion_id, **values)

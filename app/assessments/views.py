@@ -12,7 +12,7 @@ from fastapi import HTTPException, Request, Response
 from fastapi.responses import RedirectResponse
 from sqlmodel import Session
 
-from app.assessments import evidence, service, snapshot
+from app.assessments import evidence, service, snapshot, workbook_changes, workbook_import
 from app.assessments.models import SUBMITTED, Answer, Assessment, AssessmentStatus
 from app.catalog.models import CriteriaVersion, Question, Questionnaire, Section
 from app.catalog.service import Catalog
@@ -211,3 +211,30 @@ def after_write(
     return render(
         request, "assessments/section.html", page, partial=QUESTION_RESPONSE, status_code=outcome.status
     )
+
+
+def workbook_context(
+    session: Session, catalog: Catalog, assessment: Assessment, **extra: Any
+) -> dict[str, Any]:
+    """The page of the offline workbook: download it, upload it filled in, or see what was wrong."""
+    service.check_draft(assessment)
+    bound = service.bound(catalog, assessment)
+    return {
+        "assessment": assessment,
+        "structure": service.structure_of(session, assessment),
+        "questionnaire": bound.questionnaire,
+        "version": bound.criteria,
+        "max_size": format_size(workbook_import.MAX_BYTES),
+        "errors": [],
+        "written": None,
+        **extra,
+    }
+
+
+def preview_context(
+    session: Session, catalog: Catalog, assessment: Assessment, **extra: Any
+) -> dict[str, Any]:
+    """The preview of an uploaded workbook: `workbook_context` and where each question is."""
+    page = workbook_context(session, catalog, assessment, **extra)
+    where = {q.criterion: (s, q) for s in page["questionnaire"].sections for q in s.questions}
+    return page | {"where": where, "Kind": workbook_changes.Kind, "kept": set(extra.get("kept", ()))}

@@ -1,0 +1,310 @@
+"""Writing the offline workbook of a draft, pre-filled with its answers (format: `workbook.py`)."""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from openpyxl import Workbook
+from openpyxl.styles import Alignment, Font, PatternFill, Protection
+from openpyxl.worksheet.datavalidation import DataValidation
+from openpyxl.worksheet.worksheet import Worksheet
+from sqlmodel import Session
+
+from app.assessments import service
+from app.assessments.models import AnswerRow, Assessment, Loaded
+from app.assessments.service import Bound
+from app.assessments.workbook import (
+    EDITABLE,
+    FORMAT,
+    HIDDEN,
+    ID,
+    INSTRUCTIONS_SHEET,
+    LEVEL,
+    LISTS_SHEET,
+    QUESTIONS_SHEET,
+    SIGNATURE,
+    SIGNATURE_SHEET,
+    WIDTHS,
+    column_letter,
+    digest,
+    level_choices,
+    level_token,
+    meta_mac,
+    row_mac,
+)
+from app.catalog.models import CriteriaVersion, Criterion, Question, Section
+from app.catalog.service import Catalog
+from app.locale import gettext as _
+from app.scoring.plan import holds
+from app.structures.models import Structure
+
+
+@dataclass(frozen=True)
+class Export:
+    """What the workbook is built from, all read by the caller."""
+
+    assessment: Assessment
+    structure: Structure
+    bound: Bound
+    profile: dict[str, Any]
+    loaded: Loaded
+    key: str
+
+
+def applicable_questions(export: Export) -> list[tuple[Section, Question, Criterion]]:
+    """The questions the structure's profile makes applicable, in the questionnaire's order."""
+    version = export.bound.criteria
+    return [
+        (section, question, criterion)
+        for section in export.bound.questionnaire.sections
+        for question in section.questions
+        if (criterion := version.by_id[question.criterion]).applies_if is None
+        or holds(criterion.applies_if, export.profile)
+    ]
+
+
+def export(session: Session, *, catalog: Catalog, assessment: Assessment, key: str) -> bytes:
+    """The workbook of a draft, pre-filled with its answers as they are now."""
+    service.check_draft(assessment)
+    structure = service.structure_of(session, assessment)
+    profile = service.profile_of(assessment, structure)
+    loaded = service.load(session, assessment)
+    return build(Export(assessment, structure, service.bound(catalog, assessment), profile, loaded, key))
+
+
+def build(export: Export) -> bytes:
+    """The workbook's bytes: instructions, the questionnaire, the lists and the signature."""
+    book = Workbook()
+    instructions = book.active
+    assert instructions is not None
+    instructions.title = INSTRUCTIONS_SHEET
+    _instructions(instructions, export)
+    questions = book.create_sheet(QUESTIONS_SHEET)
+    lists = book.create_sheet(LISTS_SHEET)
+    for number, choice in enumerate(level_choices(export.bound.criteria), start=1):
+        lists.cell(number, 1, choice)
+    lists.sheet_state = "hidden"
+    _questions(questions, export)
+    signature = book.create_sheet(SIGNATURE_SHEET)
+    _signature(signature, export)
+    signature.sheet_state = "hidden"
+    book.active = 1
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def _questions(sheet: Worksheet, export: Export) -> None:
+    headers = (
+        _("Section"),
+        _("Critère"),
+        _("Question"),
+        _("Niveau"),
+        _("Justification de la non-applicabilité"),
+        _("Commentaire"),
+        _("Preuves jointes (sur le site)"),
+        _("Ce que veut dire chaque niveau"),
+        _("État"),
+        *HIDDEN,
+    )
+    sheet.append(headers)
+    for cell in sheet[1]:
+        cell.font = Font(bold=True)
+        cell.fill = PatternFill("solid", fgColor="DDE6F0")
+        cell.alignment = Alignment(wrap_text=True, vertical="top")
+    for section, question, criterion in applicable_questions(export):
+        sheet.append(_row(export, section, question, criterion))
+    last = sheet.max_row
+    wrap, unlocked = Alignment(wrap_text=True, vertical="top"), Protection(locked=False)
+    for row in sheet.iter_rows(min_row=2, max_row=last):
+        for cell in row:
+            cell.alignment = wrap
+        for index in EDITABLE:
+            row[index].protection = unlocked
+    for index, width in enumerate(WIDTHS):
+        sheet.column_dimensions[column_letter(index)].width = width
+    sheet.column_dimensions.group(column_letter(ID), column_letter(SIGNATURE), hidden=True)
+    sheet.freeze_panes = "A2"
+    _level_dropdown(sheet, export.bound.criteria, last)
+    # Protected without a password: it says which cells are meant to change, and resizing stays allowed.
+    sheet.protection.sheet = True
+    sheet.protection.formatColumns = False
+    sheet.protection.formatRows = False
+
+
+def _row(export: Export, section: Section, question: Question, criterion: Criterion) -> list[object]:
+    answer = export.loaded.answers.get(criterion.id)
+    carried = bool(answer and answer.carried_over)
+    # A carried answer is shown, not pre-selected: choosing its level is what confirms it.
+    token = "" if carried else level_token(answer)
+    justification = answer.justification if answer else ""
+    comment = answer.comment if answer else ""
+    revision = answer.revision if answer else 0
+    values = digest(token, justification, comment)
+    signature = row_mac(
+        export.key,
+        assessment_id=_id(export),
+        criterion_id=criterion.id,
+        revision=revision,
+        carried=int(carried),
+        values=values,
+    )
+    titles = [piece.title for _link, piece in export.loaded.links.get(criterion.id, ())]
+    version = export.bound.criteria
+    return [
+        section.title,
+        criterion.id,
+        question.text,
+        _choice(version, token) or None,
+        justification or None,
+        comment or None,
+        "\n".join(titles) or None,
+        "\n".join(
+            f"{s.level} — {s.label} : {criterion.levels.get(s.level, s.description)}" for s in version.scale
+        ),
+        _state(version, criterion, answer) or None,
+        criterion.id,
+        revision,
+        int(carried),
+        values,
+        signature,
+    ]
+
+
+def _choice(version: CriteriaVersion, level: str) -> str:
+    """The dropdown entry of a level given as « 0 »…« 3 », « na » or «  »."""
+    if level == "na":
+        return _("Non applicable")
+    return level_choices(version)[int(level)] if level else ""
+
+
+def _state(version: CriteriaVersion, criterion: Criterion, answer: AnswerRow | None) -> str:
+    lines = [_("Critère critique")] if criterion.critical else []
+    if answer and answer.carried_over:
+        said = _choice(version, level_token(answer)) or _("pas de niveau")
+        lines.append(
+            _("Reprise de l'autoévaluation précédente : %(answer)s. Choisissez le niveau pour la confirmer.")
+            % {"answer": said}
+        )
+    return "\n".join(lines)
+
+
+def _level_dropdown(sheet: Worksheet, version: CriteriaVersion, last: int) -> None:
+    count = len(level_choices(version))
+    validation = DataValidation(
+        type="list",
+        formula1=f"{LISTS_SHEET}!$A$1:$A${count}",
+        allow_blank=True,
+        showErrorMessage=True,
+        showInputMessage=True,
+        errorTitle=_("Niveau inconnu"),
+        error=_("Choisissez un niveau de 0 à 3, ou « Non applicable », dans la liste."),
+        promptTitle=_("Niveau"),
+        prompt=_("Choisissez dans la liste."),
+    )
+    sheet.add_data_validation(validation)
+    if last >= 2:
+        validation.add(f"{column_letter(LEVEL)}2:{column_letter(LEVEL)}{last}")
+
+
+def _id(export: Export) -> int:
+    assert export.assessment.id is not None
+    return export.assessment.id
+
+
+def metadata(export: Export, exported_at: datetime) -> dict[str, str]:
+    """The values the sheet « Signature » records, signed together."""
+    assessment = export.assessment
+    meta = {
+        "format": FORMAT,
+        "assessment": str(_id(export)),
+        "questionnaire": assessment.questionnaire_ref,
+        "questionnaire_sha256": assessment.questionnaire_sha256,
+        "criteria": assessment.criteria_ref,
+        "criteria_sha256": assessment.criteria_sha256,
+        "exported_at": exported_at.isoformat(timespec="seconds"),
+    }
+    return meta | {"signature": meta_mac(export.key, meta)}
+
+
+def _signature(sheet: Worksheet, export: Export) -> None:
+    for name, value in metadata(export, datetime.now(UTC)).items():
+        sheet.append([name, value])
+    sheet.protection.sheet = True
+
+
+def _instructions(sheet: Worksheet, export: Export) -> None:
+    bound = export.bound
+    lines = [
+        (_("Classeur hors ligne de l'autoévaluation"), True),
+        (_("Structure : %(name)s") % {"name": export.structure.name}, False),
+        (
+            _("Questionnaire : %(title)s (%(ref)s)")
+            % {"title": bound.questionnaire.title, "ref": bound.questionnaire.ref},
+            False,
+        ),
+        (
+            _("Grille de critères : %(title)s, version %(version)s")
+            % {"title": bound.criteria.title, "version": bound.criteria.version},
+            False,
+        ),
+        ("", False),
+        (_("Comment le remplir"), True),
+        (
+            _("1. Dans la feuille « Questionnaire », une ligne par question qui concerne votre structure."),
+            False,
+        ),
+        (_("2. Colonne « Niveau » : choisissez 0, 1, 2 ou 3 dans la liste, ou « Non applicable »."), False),
+        (_("3. « Non applicable » demande une justification dans la colonne suivante."), False),
+        (
+            _("4. La colonne « Commentaire » est libre : ce qui existe, ce qui manque, qui s'en occupe."),
+            False,
+        ),
+        (
+            _(
+                "5. Les autres colonnes sont en lecture seule. N'ajoutez, ne supprimez et ne déplacez ni ligne ni colonne."
+            ),
+            False,
+        ),
+        (
+            _(
+                "6. Une réponse reprise de l'autoévaluation précédente est à reconfirmer : choisissez son niveau pour la confirmer."
+            ),
+            False,
+        ),
+        (_("7. Saisissez des valeurs, pas des formules."), False),
+        ("", False),
+        (_("Le renvoyer"), True),
+        (
+            _(
+                "Enregistrez le classeur au format .xlsx (Excel ou LibreOffice), puis déposez-le sur la page « Classeur hors ligne » de l'autoévaluation."
+            ),
+            False,
+        ),
+        (
+            _(
+                "Un aperçu liste ce qui va changer avant que rien ne soit enregistré. Si une réponse a été modifiée sur le site depuis le téléchargement, l'aperçu le signale : vous choisissez, question par question, de garder la version du site ou celle du classeur."
+            ),
+            False,
+        ),
+        (
+            _("Les preuves (documents) se joignent sur le site : le classeur les montre sans les modifier."),
+            False,
+        ),
+        (
+            _(
+                "Ce classeur ne vaut que pour cette autoévaluation : un classeur d'une autre autoévaluation, ou d'une autre version du questionnaire, est refusé."
+            ),
+            False,
+        ),
+    ]
+    for text, bold in lines:
+        sheet.append([text or None])
+        if bold:
+            sheet.cell(sheet.max_row, 1).font = Font(bold=True, size=13)
+    sheet.column_dimensions["A"].width = 120
+    for row in sheet.iter_rows():
+        row[0].alignment = Alignment(wrap_text=True, vertical="top")
