@@ -19,12 +19,14 @@ from fastapi import FastAPI
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 from sqlmodel import Session, func, select
+from starlette.datastructures import UploadFile
 
 from app.accounts.models import Role
 from app.accounts.service import create_token, create_user
-from app.assessments import evidence, service
+from app.assessments import evidence, service, workbook_changes, workbook_export
 from app.assessments.models import ActionItem, Answer
 from app.cohorts.models import Cohort, CohortStructure, CohortTrainer
+from app.config import secret_key
 from app.db import AuditEntry, pk
 from app.structures import service as structures
 
@@ -108,6 +110,17 @@ def world(app: FastAPI) -> dict[str, Any]:
             actor=owner,
         )
         token, _ = create_token(session, user=owner, name="A", scopes=["read:catalog"], days=1)
+        filled = workbook_export.export(
+            session, catalog=catalog, assessment=assessment, key=secret_key(app.state.settings)
+        )
+        preview_id = workbook_changes.upload(
+            catalog=catalog,
+            assessment=assessment,
+            file=UploadFile(io.BytesIO(filled), filename="classeur.xlsx"),
+            announced_bytes=None,
+            key=secret_key(app.state.settings),
+            data_dir=app.state.settings.data_dir,
+        )
         for email, role in (
             ("b@example.org", Role.DIRECTOR),
             ("t@example.org", Role.TRAINER),
@@ -134,6 +147,7 @@ def world(app: FastAPI) -> dict[str, Any]:
             "workshop_id": "politique_qualite",
             "section_id": "deontologie",
             "criterion_id": "DEO-01",
+            "preview_id": preview_id,
         }
 
 

@@ -376,9 +376,7 @@ def test_an_invalid_workbook_lists_where_and_why_and_applies_nothing(
 
 
 def test_the_workbook_of_another_assessment_is_refused(app: FastAPI, client: TestClient, draft: int) -> None:
-    with Session(app.state.engine) as session:
-        structure_id = session.exec(select(Answer)).first().assessment_id  # type: ignore[union-attr]
-    other = start(client, _structure_of(app, structure_id))
+    other = start(client, _structure_of(app, draft))
     book = download(client, other)
     fill(book, "DEO-01", level=1)
     before = state(app)
