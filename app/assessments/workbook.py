@@ -67,3 +67,15 @@ def level_token(answer: AnswerRow | None) -> str:
     if answer is None:
         return ""
     return "na" if answer.not_applicable else "" if answer.level is None else str(answer.level)
+
+
+def text_of(value: object) -> str:
+    """A cell's text as the web stores it: stripped, with Unix line ends; numbers and dates as written.
+
+    The export digests texts this way too, so a row nobody touched reads back as exported."""
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    text = value.isoformat() if hasattr(value, "isoformat") else str(value)
+    return text.replace("\r\n", "\n").replace("\r", "\n").strip()

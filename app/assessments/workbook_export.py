@@ -34,6 +34,7 @@ from app.assessments.workbook import (
     level_token,
     meta_mac,
     row_mac,
+    text_of,
 )
 from app.catalog.models import CriteriaVersion, Criterion, Question, Section
 from app.catalog.service import Catalog
@@ -117,6 +118,9 @@ def _questions(sheet: Worksheet, export: Export) -> None:
         cell.alignment = Alignment(wrap_text=True, vertical="top")
     for section, question, criterion in applicable_questions(export):
         sheet.append(_row(export, section, question, criterion))
+        for cell in sheet[sheet.max_row]:
+            if isinstance(cell.value, str) and cell.value.startswith("="):
+                cell.data_type = "s"  # a text the director typed, never a formula (nor an injected one)
     last = sheet.max_row
     wrap, unlocked = Alignment(wrap_text=True, vertical="top"), Protection(locked=False)
     for row in sheet.iter_rows(min_row=2, max_row=last):
@@ -140,8 +144,8 @@ def _row(export: Export, section: Section, question: Question, criterion: Criter
     carried = bool(answer and answer.carried_over)
     # A carried answer is shown, not pre-selected: choosing its level is what confirms it.
     token = "" if carried else level_token(answer)
-    justification = answer.justification if answer else ""
-    comment = answer.comment if answer else ""
+    justification = text_of(answer.justification if answer else "")
+    comment = text_of(answer.comment if answer else "")
     revision = answer.revision if answer else 0
     values = digest(token, justification, comment)
     signature = row_mac(

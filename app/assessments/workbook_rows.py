@@ -114,10 +114,10 @@ class Reader:
     def _values(self, line: int, cells: tuple[Any, ...]) -> tuple[str, str, str] | None:
         """The level (« 0 »…« 3 », « na » or «  »), justification and comment, if valid."""
         level = _level(cells[workbook.LEVEL].value)
-        justification = _text(cells[workbook.JUSTIFICATION].value)
-        comment = _text(cells[workbook.COMMENT].value)
+        justification = workbook.text_of(cells[workbook.JUSTIFICATION].value)
+        comment = workbook.text_of(cells[workbook.COMMENT].value)
         if level is None:
-            shown = _text(cells[workbook.LEVEL].value)
+            shown = workbook.text_of(cells[workbook.LEVEL].value)
             self.error(line, workbook.LEVEL, _("niveau « %(value)s » inconnu.") % {"value": shown})
             return None
         for index, text in ((workbook.JUSTIFICATION, justification), (workbook.COMMENT, comment)):
@@ -131,10 +131,10 @@ class Reader:
 
     def _hidden(self, line: int, cells: tuple[Any, ...]) -> _Hidden | None:
         """The row's criterion, base revision, carried flag and exported digest, if its signature holds."""
-        shown = _text(cells[workbook.CRITERION].value)
+        shown = workbook.text_of(cells[workbook.CRITERION].value)
         hidden = self._signed(cells)
         unknown = _("critère « %(id)s » inconnu dans ce questionnaire.")
-        if hidden is None and not _text(cells[workbook.ID].value) and shown not in self.asked:
+        if hidden is None and not workbook.text_of(cells[workbook.ID].value) and shown not in self.asked:
             self.error(line, workbook.CRITERION, unknown % {"id": shown})
         elif hidden is None:
             message = _(
@@ -158,10 +158,10 @@ class Reader:
     def _signed(self, cells: tuple[Any, ...]) -> _Hidden | None:
         """The hidden cells, if they are those the export wrote and signed."""
         criterion_id, revision, carried, exported, signature = (cells[index].value for index in SIGNED)
+        revision, carried = _whole(revision), _whole(carried)
         if not (
             isinstance(criterion_id, str)
-            and isinstance(revision, int)
-            and not isinstance(revision, bool)
+            and revision is not None
             and carried in (0, 1)
             and isinstance(exported, str)
             and isinstance(signature, str)
@@ -172,10 +172,17 @@ class Reader:
             assessment_id=self.assessment_id,
             criterion_id=criterion_id,
             revision=revision,
-            carried=int(carried),
+            carried=carried,
             values=exported,
         )
         return _Hidden(criterion_id, revision, bool(carried), exported) if same(expected, signature) else None
+
+
+def _whole(value: object) -> int | None:
+    """A whole number as a spreadsheet may store it (1 or 1.0), else None."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return int(value) if float(value).is_integer() else None
 
 
 def _level(value: object) -> str | None:
@@ -190,13 +197,3 @@ def _level(value: object) -> str | None:
     if not text or text.casefold() in NOT_APPLICABLE_WORDS | {_("Non applicable").casefold()}:
         return "na" if text else ""
     return None
-
-
-def _text(value: object) -> str:
-    """A text cell as the web stores it: stripped, with Unix line ends; numbers and dates as written."""
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    text = value.isoformat() if hasattr(value, "isoformat") else str(value)
-    return text.replace("\r\n", "\n").replace("\r", "\n").strip()

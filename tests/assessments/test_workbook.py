@@ -177,6 +177,19 @@ def test_the_workbook_lists_the_applicable_questions_with_answers_dropdown_and_h
     assert "Non applicable" in instructions
 
 
+def test_a_text_that_looks_like_a_formula_goes_out_and_back_as_text(
+    app: FastAPI, client: TestClient, draft: int
+) -> None:
+    assert (
+        answer(client, draft, "DEO-02", "1", commentaire='=HYPERLINK("http://x.example")').status_code == 303
+    )
+    book = download(client, draft)
+    cell = book["Questionnaire"].cell(line_of(book, "DEO-02"), workbook.COMMENT + 1)
+    assert (cell.value, cell.data_type) == ('=HYPERLINK("http://x.example")', "s")
+    _location, page = preview_of(client, draft, saved_bytes(book))
+    assert "Ce classeur ne change aucune réponse." in readable(page)
+
+
 def test_a_submitted_assessment_has_no_workbook(app: FastAPI, client: TestClient) -> None:
     structure_id = director(app)
     sign_in(client)
@@ -222,6 +235,18 @@ def test_a_filled_workbook_is_previewed_then_applied_in_one_go(
     assert actions == ["answer.workbook"] * 3 + ["assessment.workbook_import"]
     assert kept_uploads(app) == []
     assert client.get(location).status_code == 404  # applied once, never twice
+
+
+def test_an_english_workbook_round_trips_too(app: FastAPI, client: TestClient, draft: int) -> None:
+    client.cookies.set("autodiag_langue", "en")
+    book = download(client, draft)
+    assert book["Listes"]["A5"].value == "Not applicable"
+    assert book["Questionnaire"]["D1"].value == "Level"
+    fill(book, "DEO-02", level="Not applicable", justification="No minors")
+    location, page = preview_of(client, draft, saved_bytes(book))
+    assert "New answers: 1" in readable(page)
+    assert confirm(client, location, page).status_code == 303
+    assert saved(app, draft, "DEO-02").not_applicable  # type: ignore[union-attr]
 
 
 def test_a_row_left_as_exported_changes_nothing_even_after_a_web_change(
@@ -406,6 +431,23 @@ def zip_bomb() -> bytes:
     return buffer.getvalue()
 
 
+def lying_sizes(content: bytes) -> bytes:
+    """A real workbook whose sheet member inflates to 32 MB more than its zip headers declare."""
+    source = zipfile.ZipFile(io.BytesIO(content))
+    buffer = io.BytesIO()
+    sheet = "xl/worksheets/sheet2.xml"
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for info in source.infolist():
+            data = source.read(info)
+            archive.writestr(
+                info.filename, data + b" " * (32 * 1024 * 1024) if info.filename == sheet else data
+            )
+    declared, actual = len(source.read(sheet)), len(source.read(sheet)) + 32 * 1024 * 1024
+    patched = buffer.getvalue().replace(actual.to_bytes(4, "little"), declared.to_bytes(4, "little"))
+    assert patched != buffer.getvalue()
+    return patched
+
+
 def opendocument() -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
@@ -439,6 +481,18 @@ def test_a_file_that_is_no_workbook_is_refused_before_reading(
     assert message in text(response)
     assert state(app) == before
     assert kept_uploads(app) == []
+
+
+def test_zip_headers_that_lie_about_sizes_stop_the_reading_at_the_declared_size(
+    app: FastAPI, client: TestClient, draft: int
+) -> None:
+    book = download(client, draft)
+    fill(book, "DEO-05", level=3)
+    before = state(app)
+    response = upload(client, draft, lying_sizes(saved_bytes(book)))
+    assert response.status_code == 422
+    assert "n'est pas un classeur Excel (.xlsx) lisible" in text(response)
+    assert state(app) == before
 
 
 def test_an_upload_without_a_file_asks_for_one(client: TestClient, draft: int) -> None:
