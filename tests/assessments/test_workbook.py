@@ -344,7 +344,32 @@ def other_questionnaire_version(book: Workbook, key: str) -> None:
         row[1].value = meta[row[0].value]
 
 
+def duplicate_row(book: Workbook) -> None:
+    sheet = book["Questionnaire"]
+    copied = [cell.value for cell in sheet[line_of(book, "DEO-01")]]
+    for column, value in enumerate(copied, start=1):
+        sheet.cell(sheet.max_row + (1 if column == 1 else 0), column, value)
+
+
+def forged_signature_sheet(book: Workbook) -> None:
+    for row in book["Signature"].iter_rows():
+        if row[0].value == "assessment":
+            row[1].value = "999"
+
+
 ROW_CASES = {
+    "a duplicated row": (
+        lambda book, _key: duplicate_row(book),
+        "ligne 76, colonne B : le critère DEO-01 figure déjà ligne 2.",
+    ),
+    "a column inserted": (
+        lambda book, _key: book["Questionnaire"].insert_cols(3),
+        "ligne 1, colonne J : des colonnes ont été ajoutées, supprimées ou déplacées.",
+    ),
+    "a forged signature sheet": (
+        lambda book, _key: forged_signature_sheet(book),
+        "La feuille « Signature » de ce classeur a été modifiée",
+    ),
     "unknown level": (
         lambda book, _key: fill(book, "DEO-01", level=4),
         "colonne D : niveau « 4 » inconnu.",
