@@ -86,13 +86,18 @@ class Reader:
         if hidden is None or values is None:
             return
         level, justification, comment = values
+        edited = workbook.digest(level, justification, comment) != hidden.exported
+        # As exported, an unjustified N/A saved on the web reads back unchanged; written here, it is refused.
+        if edited and level == "na" and not justification:
+            self.error(line, workbook.JUSTIFICATION, _("« Non applicable » demande une justification."))
+            return
         self.rows.append(
             Row(
                 line=line,
                 criterion_id=hidden.criterion_id,
                 base_revision=hidden.revision,
                 carried=hidden.carried,
-                edited=workbook.digest(level, justification, comment) != hidden.exported,
+                edited=edited,
                 level=int(level) if level not in ("", "na") else None,
                 not_applicable=level == "na",
                 level_given=level != "",
@@ -124,9 +129,6 @@ class Reader:
             if len(text) > TEXT_MAX:
                 self.error(line, index, _("ce texte dépasse 5 000 caractères."))
                 return None
-        if level == "na" and not justification:
-            self.error(line, workbook.JUSTIFICATION, _("« Non applicable » demande une justification."))
-            return None
         return level, justification, comment
 
     def _hidden(self, line: int, cells: tuple[Any, ...]) -> _Hidden | None:

@@ -190,6 +190,19 @@ def test_a_text_that_looks_like_a_formula_goes_out_and_back_as_text(
     assert "Ce classeur ne change aucune réponse." in readable(page)
 
 
+def test_an_unjustified_na_saved_on_the_web_reads_back_unchanged_but_cannot_be_written(
+    client: TestClient, draft: int
+) -> None:
+    assert answer(client, draft, "DEO-02", "na").status_code == 303  # the web lets it wait for its reason
+    book = download(client, draft)
+    _location, page = preview_of(client, draft, saved_bytes(book))
+    assert "Ce classeur ne change aucune réponse." in readable(page)
+    fill(book, "DEO-02", comment="On verra")
+    response = upload(client, draft, saved_bytes(book))
+    assert response.status_code == 422
+    assert "colonne E : « Non applicable » demande une justification." in text(response)
+
+
 def test_a_submitted_assessment_has_no_workbook(app: FastAPI, client: TestClient) -> None:
     structure_id = director(app)
     sign_in(client)
