@@ -17,6 +17,7 @@ from app.api.auth import MESSAGES, error_response
 from app.api.routes import create_api, well_known
 from app.assessments.routes import router as assessments_router
 from app.assessments.snapshot import load_or_create_signer
+from app.assessments.version_routes import router as versions_router
 from app.catalog.loader import load_catalog
 from app.catalog.routes import router as catalog_router
 from app.catalog.translations import by_language
@@ -59,6 +60,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         accounts_router,
         structures_router,
         assessments_router,
+        versions_router,
         reports_router,
         cohorts_router,
         reviews_router,

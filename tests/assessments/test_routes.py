@@ -86,9 +86,14 @@ def post(
 def start(
     client: TestClient, structure_id: int, questionnaire: str = "full", depuis: int | None = None
 ) -> int:
+    """Start as the structure page does; from an earlier assessment, through the preview's form."""
     form = {"questionnaire": questionnaire} | ({"depuis": str(depuis)} if depuis else {})
     response = post(client, f"/structures/{structure_id}/autoevaluations", form)
     assert response.status_code == 303, text(response)
+    if depuis:
+        assert response.headers["location"].startswith(f"/structures/{structure_id}/reprise?")
+        response = post(client, f"/structures/{structure_id}/reprise", form)
+        assert response.status_code == 303, text(response)
     return int(response.headers["location"].rsplit("/", 1)[1])
 
 
