@@ -115,6 +115,18 @@ def starting_point(
     return chosen, previous
 
 
+def default_start(session: Session, *, structure: Structure) -> StartForm | None:
+    """Start again the questionnaire of the structure's latest assessment (the latest submitted one
+    if any), from it; None when the structure has none."""
+    query = select(Assessment).where(Assessment.structure_id == structure.id)
+    latest = session.exec(
+        query.order_by(col(Assessment.submitted_at).is_(None), col(Assessment.id).desc())
+    ).first()
+    if latest is None:
+        return None
+    return StartForm(questionnaire=latest.questionnaire_ref.split("@")[0], depuis=str(latest.id))
+
+
 def plan(session: Session, *, catalog: Catalog, source: Assessment, to: Questionnaire) -> Plan:
     """What `source`'s answers become in `to`: carried as they are, to review, or dropped, and why."""
     old, new = catalog.criteria[source.criteria_ref], catalog.criteria[to.criteria]

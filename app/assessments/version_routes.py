@@ -55,9 +55,12 @@ def carry_preview(
     structure: WritableStructure,
     form: Annotated[StartForm, Query()],
 ) -> Response:
+    form = form if form.depuis else carry.default_start(session, structure=structure) or form
     chosen, previous = carry.starting_point(session, catalog=catalog, structure=structure, form=form)
     if previous is None:
-        raise HTTPException(404, _("Choisissez l'autoévaluation dont reprendre les réponses."))
+        raise HTTPException(
+            404, _("Cette structure n'a pas encore d'autoévaluation dont reprendre les réponses.")
+        )
     followed = carry.plan(session, catalog=catalog, source=previous, to=chosen)
     page = {"structure": structure, "plan": followed, "form": form, "moving": False}
     return render(request, PREVIEW, page)
@@ -93,12 +96,16 @@ def move_preview(
     assessment: Writable,
     form: Annotated[MoveForm, Query()],
 ) -> Response:
+    """What moving the draft would do; by default to the latest released version, if it is newer."""
     migration.check_movable(session, assessment)
+    structure = service.structure_of(session, assessment)
+    page = {"structure": structure, "assessment": assessment, "moving": True}
+    if not form.version and migration.newer_version(catalog, assessment) is None:
+        latest = catalog.criteria[assessment.criteria_ref]
+        return render(request, "assessments/latest_version.html", page | {"version": latest})
     chosen = migration.target(catalog, assessment=assessment, version_ref=form.version)
     followed = carry.plan(session, catalog=catalog, source=assessment, to=chosen)
-    structure = service.structure_of(session, assessment)
-    page = {"structure": structure, "plan": followed, "assessment": assessment, "moving": True}
-    return render(request, PREVIEW, page)
+    return render(request, PREVIEW, page | {"plan": followed})
 
 
 @router.post("/autoevaluations/{assessment_id}/changer-de-version")

@@ -250,6 +250,16 @@ def test_the_express_questionnaire_drops_what_it_does_not_ask_and_says_so(
     assert set(answers_of(app, int(created.headers["location"].rsplit("/", 1)[1]))) == {"DEO-01", "PRO-01"}
 
 
+def test_the_preview_starts_by_default_from_the_latest_submitted_assessment(
+    app: FastAPI, client: TestClient, structure: int
+) -> None:
+    submitted = on_old_version(app, structure, submitted=True)
+    on_old_version(app, structure)  # a later draft
+    page = text(client.get(f"/structures/{structure}/reprise"))
+    assert f'name="depuis" value="{submitted}"' in page
+    assert "Remplace DEO-02 (version 2.0.0)." in line(page, "DEO-03")
+
+
 def test_the_same_version_goes_through_the_same_preview(
     app: FastAPI, client: TestClient, structure: int
 ) -> None:
@@ -316,6 +326,10 @@ def test_a_director_moves_a_draft_in_place_through_the_preview(
     overview = text(client.get(f"/autoevaluations/{draft}"))
     assert "3 réponses reprises de l'autoévaluation précédente sont à reconfirmer" in overview
     assert "La version 2.0.0 du référentiel est publiée." not in overview
+    assert "EVA-02" in text(client.get(f"/autoevaluations/{draft}/resultats"))  # now scored on 2.0.0
+    latest = client.get(move_url(draft))
+    assert latest.status_code == 200
+    assert "suit la dernière version publiée du référentiel, la version 2.0.0" in text(latest)
 
 
 def test_a_submitted_assessment_never_moves_and_keeps_its_own_version(
