@@ -40,6 +40,18 @@ def newer_version(catalog: Catalog, assessment: Assessment) -> CriteriaVersion |
     return latest if version_key(latest.version) > version_key(current.version) else None
 
 
+def offered(session: Session, *, catalog: Catalog, assessment: Assessment) -> CriteriaVersion | None:
+    """The newer version the overview offers to move to: only for a draft that may move."""
+    newer = newer_version(catalog, assessment)
+    if newer is None:
+        return None
+    try:
+        check_movable(session, assessment)
+    except ServiceError:
+        return None
+    return newer
+
+
 def target(catalog: Catalog, *, assessment: Assessment, version_ref: str) -> Questionnaire:
     """The questionnaire a draft moves to: the latest released version of the same questionnaire that
     asks `version_ref` (by default the latest released version of the referential)."""

@@ -47,7 +47,7 @@ def overview(
     may_write: MayWrite,
     remarks: ReviewRemarks,
 ) -> Response:
-    newer = migration.newer_version(catalog, assessment)
+    newer = migration.offered(session, catalog=catalog, assessment=assessment) if may_write else None
     page = views.context(
         request, session, catalog, assessment, may_write=may_write, remarks=remarks, newer=newer
     )

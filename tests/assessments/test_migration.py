@@ -465,3 +465,29 @@ def test_confirming_a_section_is_refused_on_a_submitted_assessment_or_an_unknown
     assert post(client, f"/autoevaluations/{submitted}/sections/tout/confirmer").status_code == 409
     draft = on_old_version(app, structure)
     assert post(client, f"/autoevaluations/{draft}/sections/inconnue/confirmer").status_code == 404
+
+
+def test_a_draft_returned_for_changes_stays_on_the_version_its_snapshot_was_made_on(
+    app: FastAPI, client: TestClient, structure: int
+) -> None:
+    from app.reviews.decisions import decide
+    from app.reviews.models import Decision
+
+    returned = on_old_version(app, structure, submitted=True)
+    with Session(app.state.engine) as session:
+        trainer = create_user(
+            session, email="coach@example.org", name="C", role=Role.TRAINER, password=PASSWORD
+        )
+        found, assessment = session.get(Structure, structure), session.get(Assessment, returned)
+        assert found is not None
+        assert assessment is not None
+        make_cohort(session, trainers=[trainer], structures=[found])
+        decide(session, assessment=assessment, user=trainer, decision=Decision.RETURNED, comment="À revoir")
+    assert assessment_of(app, returned).status == AssessmentStatus.DRAFT
+    assert "La version 2.0.0 du référentiel est publiée." not in text(
+        client.get(f"/autoevaluations/{returned}")
+    )
+    response = post(client, move_url(returned), {"version": "mini@2.0.0"})
+    assert response.status_code == 409
+    assert "soumise puis retournée pour modifications : elle reste sur sa version" in text(response)
+    assert assessment_of(app, returned).criteria_ref == "mini@1.0.0"
