@@ -216,6 +216,10 @@ def test_starting_from_a_previous_assessment_carries_answers_and_evidence_to_rec
     carried = saved(app, second, "DEO-01")
     assert carried is not None
     assert (carried.level, carried.comment, carried.carried_over) == (3, "Charte signée en 2024", True)
+    copied = [link for link in rows(app, EvidenceLink) if link.assessment_id == second]
+    assert [(link.criterion_id, link.covers, link.carried_over) for link in copied] == [
+        ("DEO-01", "charte-signee", True)  # the expected evidence it covers comes along
+    ]
     assert "1 réponse reprise de l'autoévaluation précédente est à reconfirmer" in text(
         client.get(f"/autoevaluations/{second}")
     )
