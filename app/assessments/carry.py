@@ -69,6 +69,12 @@ class Plan:
     migration: Migration
     asked: frozenset[str]
     lines: tuple[Line, ...]
+    comments: dict[str, str]
+    """The source's comment on each criterion it answered."""
+
+    def comment(self, sources: tuple[str, ...]) -> str:
+        """The comment of an answer landing from `sources`: theirs, joined."""
+        return " / ".join(self.comments[s] for s in sources if self.comments.get(s))
 
     def count(self, outcome: Outcome | str) -> int:
         return sum(1 for line in self.lines if line.outcome == outcome)
@@ -138,25 +144,49 @@ def plan(session: Session, *, catalog: Catalog, source: Assessment, to: Question
     linked = links_by_criterion(session, source)
     asked = frozenset(to.criterion_ids)
     notes = {note.criterion: note for note in migration.review_notes}
-    lines = []
-    for target in sorted(migration.answers, key=_order(to)):
-        sources = migration.sources[target]
-        pieces = len({link.evidence_id for s in sources for link in linked.get(s, [])})
-        if target not in asked:
-            reason = _("Non posé par le questionnaire « %(title)s ».") % {"title": to.title}
-            lines.append(Line(target, new.by_id[target].title, sources, Outcome.DROPPED, reason, 0))
-        elif target in notes:
-            reason = _review_reason(notes[target], new, sources)
-            lines.append(Line(target, new.by_id[target].title, sources, Outcome.REVIEW, reason, pieces))
-        else:
-            reason = _("Même critère, même version.") if old.ref == new.ref else _("Même critère, inchangé.")
-            lines.append(Line(target, new.by_id[target].title, sources, Outcome.CARRIED, reason, pieces))
+    lines = [
+        _line(
+            target,
+            version=new,
+            questionnaire=to,
+            migration=migration,
+            notes=notes,
+            linked=linked,
+            same_version=old.ref == new.ref,
+        )
+        for target in sorted(migration.answers, key=_order(to))
+    ]
     for note in migration.dropped_notes:
         title = old.by_id[note.criterion].title if note.criterion in old.by_id else note.criterion
         reason = _(note.code.msgid) % note.params  # the core's words start lower case
         reason = reason[:1].upper() + reason[1:] + "."
         lines.append(Line(note.criterion, title, (note.criterion,), Outcome.DROPPED, reason, 0))
-    return Plan(source, old, to, new, migration, asked, tuple(lines))
+    comments = {cid: a.comment for cid, a in answers.items()}
+    return Plan(source, old, to, new, migration, asked, tuple(lines), comments)
+
+
+def _line(
+    target: str,
+    *,
+    version: CriteriaVersion,
+    questionnaire: Questionnaire,
+    migration: Migration,
+    notes: dict[str, Note],
+    linked: dict[str, list[LinkRow]],
+    same_version: bool,
+) -> Line:
+    """The plan's line for an answer landing on `target`."""
+    sources, title = migration.sources[target], version.by_id[target].title
+    pieces = len({link.evidence_id for s in sources for link in linked.get(s, [])})
+    if target not in questionnaire.criterion_ids:
+        reason = _("Non posé par le questionnaire « %(title)s ».") % {"title": questionnaire.title}
+        return Line(target, title, sources, Outcome.DROPPED, reason, 0)
+    if target in notes:
+        return Line(
+            target, title, sources, Outcome.REVIEW, _review_reason(notes[target], version, sources), pieces
+        )
+    reason = _("Même critère, même version.") if same_version else _("Même critère, inchangé.")
+    return Line(target, title, sources, Outcome.CARRIED, reason, pieces)
 
 
 def _order(questionnaire: Questionnaire) -> Any:
@@ -197,11 +227,7 @@ def carry_over(
     """Copy answers and evidence links into `to`, migrated through the criteria files' links when needed;
     every answer copied is to re-confirm. Returns the plan followed."""
     followed = plan(session, catalog=catalog, source=previous, to=catalog.questionnaire(to.questionnaire_ref))
-    old_answers = {
-        a.criterion_id: a for a in session.exec(select(Answer).where(Answer.assessment_id == previous.id))
-    }
     for criterion_id, answer, sources, _review in followed.landing():
-        comment = " / ".join(old_answers[s].comment for s in sources if old_answers[s].comment)
         session.add(
             Answer(
                 assessment_id=pk(to),
@@ -209,7 +235,7 @@ def carry_over(
                 level=answer.level,
                 not_applicable=answer.not_applicable,
                 justification=answer.justification,
-                comment=comment,
+                comment=followed.comment(sources),
                 carried_over=True,
                 updated_by=pk(user),
             )

@@ -132,7 +132,6 @@ def _move_answers(session: Session, *, assessment: Assessment, plan: carry.Plan,
     rows = {
         a.criterion_id: a for a in session.exec(select(Answer).where(Answer.assessment_id == assessment.id))
     }
-    comments = {cid: row.comment for cid, row in rows.items()}
     for criterion_id, answer, sources, review in plan.landing():
         row = rows.pop(criterion_id, None)
         if row is None:
@@ -141,7 +140,7 @@ def _move_answers(session: Session, *, assessment: Assessment, plan: carry.Plan,
             )
         row.level, row.not_applicable = answer.level, answer.not_applicable
         row.justification = answer.justification
-        row.comment = " / ".join(comments[s] for s in sources if comments[s])
+        row.comment = plan.comment(sources)
         row.carried_over = review or row.carried_over
         row.revision, row.updated_by, row.updated_at = row.revision + 1, pk(user), utcnow()
         session.add(row)
