@@ -324,7 +324,7 @@ def test_a_director_moves_a_draft_in_place_through_the_preview(
     assert {link["criterion"] for link in entry.before["links"]} == {"DEO-01", "DEO-02", "PRO-02", "STR-01"}
     assert entry.after["criteria"] == "mini@2.0.0"
     overview = text(client.get(f"/autoevaluations/{draft}"))
-    assert "3 réponses reprises de l'autoévaluation précédente sont à reconfirmer" in overview
+    assert "3 réponses reprises sont à reconfirmer" in overview
     assert "La version 2.0.0 du référentiel est publiée." not in overview
     assert "EVA-02" in text(client.get(f"/autoevaluations/{draft}/resultats"))  # now scored on 2.0.0
     latest = client.get(move_url(draft))

@@ -220,9 +220,7 @@ def test_starting_from_a_previous_assessment_carries_answers_and_evidence_to_rec
     assert [(link.criterion_id, link.covers, link.carried_over) for link in copied] == [
         ("DEO-01", "charte-signee", True)  # the expected evidence it covers comes along
     ]
-    assert "1 réponse reprise de l'autoévaluation précédente est à reconfirmer" in text(
-        client.get(f"/autoevaluations/{second}")
-    )
+    assert "1 réponse reprise est à reconfirmer" in text(client.get(f"/autoevaluations/{second}"))
     card = question(text(client.get(section_url(second))), "DEO-01")
     assert "À reconfirmer" in card
     assert "Confirmer cette réponse" in card
