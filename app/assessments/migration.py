@@ -56,20 +56,7 @@ def target(catalog: Catalog, *, assessment: Assessment, version_ref: str) -> Que
     """The questionnaire a draft moves to: the latest released version of the same questionnaire that
     asks `version_ref` (by default the latest released version of the referential)."""
     current = catalog.criteria[assessment.criteria_ref]
-    wanted = version_ref.strip() or current.referential
-    version = catalog.criteria.get(wanted)
-    if version is None and "@" not in wanted:
-        try:  # a bare referential: its latest released version
-            version = catalog.criteria_version(wanted)
-        except LookupError:
-            version = None
-    if version is None or version.referential != current.referential:
-        raise ServiceError(_("Cette version du référentiel n'existe pas."), field="version")
-    if version.status != Status.RELEASED:
-        message = _(
-            "La version %(version)s n'est pas publiée : une autoévaluation ne passe qu'à une version publiée."
-        )
-        raise ServiceError(message % {"version": version.version}, field="version")
+    version = _released(catalog, version_ref.strip() or current.referential, referential=current.referential)
     if version_key(version.version) <= version_key(current.version):
         message = _(
             "Cette autoévaluation suit déjà la version %(version)s : il n'y a pas de version plus récente."
@@ -85,6 +72,24 @@ def target(catalog: Catalog, *, assessment: Assessment, version_ref: str) -> Que
         message = _("Aucun questionnaire publié de ce type ne pose encore la version %(version)s.")
         raise ServiceError(message % {"version": version.version}, field="version")
     return max(asking, key=lambda q: version_key(q.version))
+
+
+def _released(catalog: Catalog, wanted: str, *, referential: str) -> CriteriaVersion:
+    """The released version `wanted` names (`ref@version`, or a bare referential for its latest)."""
+    version = catalog.criteria.get(wanted)
+    if version is None and "@" not in wanted:
+        try:
+            version = catalog.criteria_version(wanted)
+        except LookupError:
+            version = None
+    if version is None or version.referential != referential:
+        raise ServiceError(_("Cette version du référentiel n'existe pas."), field="version")
+    if version.status != Status.RELEASED:
+        message = _(
+            "La version %(version)s n'est pas publiée : une autoévaluation ne passe qu'à une version publiée."
+        )
+        raise ServiceError(message % {"version": version.version}, field="version")
+    return version
 
 
 def check_movable(session: Session, assessment: Assessment) -> None:
