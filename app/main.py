@@ -17,6 +17,7 @@ from app.api.auth import MESSAGES, error_response
 from app.api.routes import create_api, well_known
 from app.assessments.routes import router as assessments_router
 from app.assessments.snapshot import load_or_create_signer
+from app.assessments.version_routes import router as versions_router
 from app.assessments.workbook_routes import router as workbook_router
 from app.catalog.loader import load_catalog
 from app.catalog.routes import router as catalog_router
@@ -61,6 +62,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         structures_router,
         assessments_router,
         workbook_router,
+        versions_router,
         reports_router,
         cohorts_router,
         reviews_router,

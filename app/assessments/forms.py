@@ -29,6 +29,12 @@ class StartForm(BaseModel):
     depuis: str = ""
 
 
+class MoveForm(BaseModel):
+    """Move a draft to another criteria version: `version` is its reference (« x60-600@1.1.0 »)."""
+
+    version: str = ""
+
+
 class AnswerForm(BaseModel):
     """One question's answer: `niveau` « 0 » to « 3 » or « na », on top of the answer's `revision`."""
 

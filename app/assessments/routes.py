@@ -13,8 +13,8 @@ from typing import Annotated
 from fastapi import APIRouter, Form, HTTPException, Request, Response
 from fastapi.responses import FileResponse, RedirectResponse
 
-from app.assessments import carry, evidence, service, snapshot, views
-from app.assessments.forms import AnswerForm, EvidenceForm, StartForm, SubmitForm
+from app.assessments import evidence, migration, service, snapshot, views
+from app.assessments.forms import AnswerForm, EvidenceForm, SubmitForm
 from app.assessments.models import EvidenceKind
 from app.db import SessionDep
 from app.deps import (
@@ -28,7 +28,6 @@ from app.deps import (
     ReviewRemarks,
     Writable,
     WritableEvidence,
-    WritableStructure,
     local_path,
 )
 from app.errors import ServiceError
@@ -36,27 +35,6 @@ from app.locale import gettext as _
 from app.web import render
 
 router = APIRouter()
-
-
-@router.post("/structures/{structure_id}/autoevaluations")
-def start(
-    *,
-    session: SessionDep,
-    catalog: CatalogDep,
-    user: CurrentUser,
-    structure: WritableStructure,
-    form: Annotated[StartForm, Form()],
-) -> Response:
-    chosen, previous = carry.starting_point(session, catalog=catalog, structure=structure, form=form)
-    assessment = service.start(
-        session,
-        catalog=catalog,
-        structure=structure,
-        user=user,
-        questionnaire_ref=chosen.ref,
-        previous=previous,
-    )
-    return RedirectResponse(f"/autoevaluations/{assessment.id}", status_code=303)
 
 
 @router.get("/autoevaluations/{assessment_id}")
@@ -69,7 +47,10 @@ def overview(
     may_write: MayWrite,
     remarks: ReviewRemarks,
 ) -> Response:
-    page = views.context(request, session, catalog, assessment, may_write=may_write, remarks=remarks)
+    newer = migration.offered(session, catalog=catalog, assessment=assessment) if may_write else None
+    page = views.context(
+        request, session, catalog, assessment, may_write=may_write, remarks=remarks, newer=newer
+    )
     return render(request, "assessments/overview.html", page)
 
 

@@ -119,7 +119,8 @@ def start(
     session.flush()
     carried: dict[str, Any] = {}
     if previous is not None:
-        carried = carry.carry_over(session, catalog=catalog, previous=previous, to=assessment, user=user)
+        followed = carry.carry_over(session, catalog=catalog, previous=previous, to=assessment, user=user)
+        carried = followed.recorded()
     audit(
         session,
         actor_id=user.id,

@@ -29,7 +29,7 @@ from cryptography.hazmat.primitives.serialization import (
 from sqlmodel import Session
 
 from app.accounts.models import User
-from app.assessments import service
+from app.assessments import carry, service
 from app.assessments.models import Assessment, AssessmentStatus, LinkRow, Loaded, PieceRow, Snapshot
 from app.catalog.service import Catalog
 from app.db import audit, pk, utcnow
@@ -115,14 +115,16 @@ class Review:
     unanswered: list[str]
     unjustified_na: list[str]
     unproven: list[str]
+    to_reconfirm: list[str]
+    """Answers carried from an earlier assessment or version, not re-confirmed yet."""
 
     @property
     def blocking(self) -> bool:
-        return bool(self.unjustified_na)
+        return bool(self.unjustified_na or self.to_reconfirm)
 
 
-def review_of(result: scoring.Result) -> Review:
-    """The review of an assessment scored as `result`."""
+def review_of(result: scoring.Result, *, to_reconfirm: list[str]) -> Review:
+    """The review of an assessment scored as `result`, whose `to_reconfirm` answers wait for the director."""
     unjustified = [
         r.criterion for r in result.criteria if r.reason_code is scoring.Reason.UNJUSTIFIED_NOT_APPLICABLE
     ]
@@ -132,11 +134,16 @@ def review_of(result: scoring.Result) -> Review:
         if r.finding is scoring.Finding.NON_RENSEIGNE and r.criterion not in unjustified
     ]
     unproven = [r.criterion for r in result.criteria if r.capped]
-    return Review(unanswered, unjustified, unproven)
+    return Review(unanswered, unjustified, unproven, to_reconfirm)
 
 
 def review(session: Session, *, catalog: Catalog, assessment: Assessment, structure: Structure) -> Review:
-    return review_of(service.evaluate(session, catalog=catalog, assessment=assessment, structure=structure))
+    loaded = service.load(session, assessment)
+    result = service.evaluate_loaded(
+        catalog=catalog, assessment=assessment, structure=structure, inputs=loaded.inputs()
+    )
+    questionnaire = service.bound(catalog, assessment).questionnaire
+    return review_of(result, to_reconfirm=carry.to_reconfirm(questionnaire, loaded.answers.values()))
 
 
 def submit(
@@ -156,8 +163,16 @@ def submit(
     result = service.evaluate_loaded(
         catalog=catalog, assessment=assessment, structure=structure, inputs=inputs
     )
-    if review_of(result).blocking:
+    questionnaire = service.bound(catalog, assessment).questionnaire
+    checked = review_of(result, to_reconfirm=carry.to_reconfirm(questionnaire, loaded.answers.values()))
+    if checked.unjustified_na:
         raise service.AssessmentError(_("Des réponses « non applicable » n'ont pas de justification."))
+    if checked.to_reconfirm:
+        message = _(
+            "Des réponses reprises restent à reconfirmer (%(criteria)s) : confirmez-les, ou modifiez-les, "
+            "avant de soumettre."
+        )
+        raise service.AssessmentError(message % {"criteria": ", ".join(checked.to_reconfirm)})
     assessment.status = AssessmentStatus.SUBMITTED
     assessment.submitted_at = utcnow()
     assessment.submitted_profile = dict(structure.profile)  # the same profile `result` was scored with

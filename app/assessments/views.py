@@ -12,7 +12,7 @@ from fastapi import HTTPException, Request, Response
 from fastapi.responses import RedirectResponse
 from sqlmodel import Session
 
-from app.assessments import evidence, service, snapshot, workbook_changes, workbook_import
+from app.assessments import carry, evidence, service, snapshot, workbook_changes, workbook_import
 from app.assessments.models import SUBMITTED, Answer, Assessment, AssessmentStatus
 from app.catalog.models import CriteriaVersion, Question, Questionnaire, Section
 from app.catalog.service import Catalog
@@ -146,7 +146,8 @@ def review_context(
     """The page before submitting: `context`, what to look at, and where each question is."""
     page = context(request, session, catalog, assessment, **given)
     where = {q.criterion: (s, q) for s in page["questionnaire"].sections for q in s.questions}
-    return page | {"review": snapshot.review_of(page["result"]), "where": where}
+    pending = carry.to_reconfirm(page["questionnaire"], page["answers"].values())
+    return page | {"review": snapshot.review_of(page["result"], to_reconfirm=pending), "where": where}
 
 
 def evidence_form_context(

@@ -86,9 +86,14 @@ def post(
 def start(
     client: TestClient, structure_id: int, questionnaire: str = "full", depuis: int | None = None
 ) -> int:
+    """Start as the structure page does; from an earlier assessment, through the preview's form."""
     form = {"questionnaire": questionnaire} | ({"depuis": str(depuis)} if depuis else {})
     response = post(client, f"/structures/{structure_id}/autoevaluations", form)
     assert response.status_code == 303, text(response)
+    if depuis:
+        assert response.headers["location"].startswith(f"/structures/{structure_id}/reprise?")
+        response = post(client, f"/structures/{structure_id}/reprise", form)
+        assert response.status_code == 303, text(response)
     return int(response.headers["location"].rsplit("/", 1)[1])
 
 
@@ -211,9 +216,11 @@ def test_starting_from_a_previous_assessment_carries_answers_and_evidence_to_rec
     carried = saved(app, second, "DEO-01")
     assert carried is not None
     assert (carried.level, carried.comment, carried.carried_over) == (3, "Charte signée en 2024", True)
-    assert "1 réponse reprise de l'autoévaluation précédente est à reconfirmer" in text(
-        client.get(f"/autoevaluations/{second}")
-    )
+    copied = [link for link in rows(app, EvidenceLink) if link.assessment_id == second]
+    assert [(link.criterion_id, link.covers, link.carried_over) for link in copied] == [
+        ("DEO-01", "charte-signee", True)  # the expected evidence it covers comes along
+    ]
+    assert "1 réponse reprise est à reconfirmer" in text(client.get(f"/autoevaluations/{second}"))
     card = question(text(client.get(section_url(second))), "DEO-01")
     assert "À reconfirmer" in card
     assert "Confirmer cette réponse" in card
