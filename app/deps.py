@@ -18,7 +18,7 @@ from fastapi.responses import RedirectResponse
 from sqlmodel import Session
 
 from app.accounts.models import User
-from app.accounts.permissions import Access, can, reading, reading_evidence
+from app.accounts.permissions import Access, administers, can, reading, reading_evidence, refusal
 from app.assessments.models import Assessment, AssessmentStatus, Evidence, EvidenceLink
 from app.catalog.service import Catalog
 from app.db import SessionDep
@@ -116,13 +116,26 @@ NOT_FOUND: dict[type, str] = {
 Owned = TypeVar("Owned", Assessment, Evidence, Structure)
 
 
+ROLE_REFUSED = N_("Votre rôle dans cette structure ne permet pas cette action.")
+
+
 def _owned(session: Session, user: User, model: type[Owned], object_id: int, access: Access) -> Owned:
-    """The object, if `user` may access its structure this way; else 404, as if it did not exist."""
+    """The object, if `user` may access its structure this way; else 404, as if it did not exist.
+
+    A member of the structure whose role does not allow it gets 403 (`permissions.refusal`).
+    """
     found = session.get(model, object_id)
     structure_id = found.id if isinstance(found, Structure) else found.structure_id if found else None
-    if found is None or structure_id is None or not can(session, user, access, structure_id):
+    if found is None or structure_id is None:
         raise HTTPException(404, _(NOT_FOUND[model]))
+    if not can(session, user, access, structure_id):
+        _refuse(session, user, structure_id, NOT_FOUND[model])
     return found
+
+
+def _refuse(session: Session, user: User, structure_id: int, not_found: str) -> None:
+    status = refusal(session, user, structure_id)
+    raise HTTPException(status, _(ROLE_REFUSED) if status == 403 else _(not_found))
 
 
 def readable_structure(session: SessionDep, user: CurrentUser, structure_id: int) -> Structure:
@@ -130,8 +143,9 @@ def readable_structure(session: SessionDep, user: CurrentUser, structure_id: int
     return _owned(session, user, Structure, structure_id, Access.SUBMITTED)
 
 
-def writable_structure(session: SessionDep, user: CurrentUser, structure_id: int) -> Structure:
-    return _owned(session, user, Structure, structure_id, Access.WRITE)
+def directed_structure(session: SessionDep, user: CurrentUser, structure_id: int) -> Structure:
+    """A structure `user` directs: profile, new assessments, auditors, members (`Access.DIRECT`)."""
+    return _owned(session, user, Structure, structure_id, Access.DIRECT)
 
 
 def readable(session: SessionDep, user: CurrentUser, assessment_id: int) -> Assessment:
@@ -143,7 +157,13 @@ def readable(session: SessionDep, user: CurrentUser, assessment_id: int) -> Asse
 
 
 def writable(session: SessionDep, user: CurrentUser, assessment_id: int) -> Assessment:
-    return _owned(session, user, Assessment, assessment_id, Access.WRITE)
+    """An assessment `user` may answer in: answers, evidence, action plan (`Access.ANSWER`)."""
+    return _owned(session, user, Assessment, assessment_id, Access.ANSWER)
+
+
+def submittable(session: SessionDep, user: CurrentUser, assessment_id: int) -> Assessment:
+    """An assessment `user` may submit: its structure's direction (`Access.DIRECT`)."""
+    return _owned(session, user, Assessment, assessment_id, Access.DIRECT)
 
 
 def readable_evidence(session: SessionDep, user: CurrentUser, evidence_id: int) -> Evidence:
@@ -152,25 +172,47 @@ def readable_evidence(session: SessionDep, user: CurrentUser, evidence_id: int) 
 
 
 def writable_evidence(session: SessionDep, user: CurrentUser, evidence_id: int) -> Evidence:
-    return _owned(session, user, Evidence, evidence_id, Access.WRITE)
+    return _owned(session, user, Evidence, evidence_id, Access.ANSWER)
 
 
 ReadableStructure = Annotated[Structure, Depends(readable_structure)]
-WritableStructure = Annotated[Structure, Depends(writable_structure)]
+DirectedStructure = Annotated[Structure, Depends(directed_structure)]
 Readable = Annotated[Assessment, Depends(readable)]
 Writable = Annotated[Assessment, Depends(writable)]
+Submittable = Annotated[Assessment, Depends(submittable)]
 ReadableEvidence = Annotated[Evidence, Depends(readable_evidence)]
 WritableEvidence = Annotated[Evidence, Depends(writable_evidence)]
 
 
 def may_write(session: SessionDep, user: CurrentUser, assessment: Readable) -> bool:
-    """Whether the reader may change the assessment: a draft, in a structure they may write to."""
+    """Whether the reader may change the assessment: a draft, in a structure they may answer for."""
     return assessment.status == AssessmentStatus.DRAFT and can(
-        session, user, Access.WRITE, assessment.structure_id
+        session, user, Access.ANSWER, assessment.structure_id
+    )
+
+
+def may_submit(session: SessionDep, user: CurrentUser, assessment: Readable) -> bool:
+    """Whether the reader may submit the assessment: a draft of a structure they direct."""
+    return assessment.status == AssessmentStatus.DRAFT and can(
+        session, user, Access.DIRECT, assessment.structure_id
     )
 
 
 MayWrite = Annotated[bool, Depends(may_write)]
+MaySubmit = Annotated[bool, Depends(may_submit)]
+
+
+ADMIN_ONLY = N_("Cette page n'existe pas ou ne vous est pas accessible.")
+
+
+def administrator(user: CurrentUser) -> User:
+    """The signed-in administrator; anyone else gets 404, as if the administration did not exist."""
+    if not administers(user):
+        raise HTTPException(404, _(ADMIN_ONLY))
+    return user
+
+
+Administrator = Annotated[User, Depends(administrator)]
 
 
 def assessment_link(session: SessionDep, assessment: Writable, link_id: int) -> EvidenceLink:

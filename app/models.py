@@ -4,6 +4,7 @@ from app.accounts.models import ApiToken, LoginAttempt, User
 from app.assessments.models import ActionItem, Answer, Assessment, Evidence, EvidenceLink, Snapshot
 from app.cohorts.models import Cohort, CohortStructure, CohortTrainer, CohortWorkshop
 from app.db import AuditEntry
+from app.members.models import Invitation
 from app.reviews.models import EvidenceRating, ReviewDecision, ReviewItem
 from app.structures.models import AuditorGrant, Membership, Structure
 
@@ -21,6 +22,7 @@ __all__ = [
     "Evidence",
     "EvidenceLink",
     "EvidenceRating",
+    "Invitation",
     "LoginAttempt",
     "Membership",
     "ReviewDecision",

@@ -22,13 +22,15 @@ from app.deps import (
     CanonicalCatalogDep,
     CatalogDep,
     CurrentUser,
+    DirectedStructure,
+    MaySubmit,
     MayWrite,
     Readable,
     ReadableEvidence,
     ReviewRemarks,
+    Submittable,
     Writable,
     WritableEvidence,
-    WritableStructure,
     local_path,
 )
 from app.errors import ServiceError
@@ -44,7 +46,7 @@ def start(
     session: SessionDep,
     catalog: CatalogDep,
     user: CurrentUser,
-    structure: WritableStructure,
+    structure: DirectedStructure,
     form: Annotated[StartForm, Form()],
 ) -> Response:
     chosen, previous = carry.starting_point(session, catalog=catalog, structure=structure, form=form)
@@ -205,9 +207,12 @@ def review(
     catalog: CatalogDep,
     assessment: Readable,
     may_write: MayWrite,
+    may_submit: MaySubmit,
     remarks: ReviewRemarks,
 ) -> Response:
-    page = views.review_context(request, session, catalog, assessment, may_write=may_write, remarks=remarks)
+    page = views.review_context(
+        request, session, catalog, assessment, may_write=may_write, may_submit=may_submit, remarks=remarks
+    )
     return render(request, "assessments/review.html", page)
 
 
@@ -219,7 +224,7 @@ def submit(
     catalog: CatalogDep,
     canonical: CanonicalCatalogDep,
     user: CurrentUser,
-    assessment: Writable,
+    assessment: Submittable,
     remarks: ReviewRemarks,
     form: Annotated[SubmitForm, Form()],
 ) -> Response:
@@ -233,7 +238,14 @@ def submit(
         )
     except ServiceError as error:
         page = views.review_context(
-            request, session, catalog, assessment, may_write=True, remarks=remarks, error=error.message
+            request,
+            session,
+            catalog,
+            assessment,
+            may_write=True,
+            may_submit=True,
+            remarks=remarks,
+            error=error.message,
         )
         return render(request, "assessments/review.html", page, status_code=error.status)
     return RedirectResponse(f"/autoevaluations/{assessment.id}/resultats", status_code=303)

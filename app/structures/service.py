@@ -14,7 +14,8 @@ from app.catalog.models import CriteriaVersion, Questionnaire
 from app.db import audit, pk, utcnow
 from app.errors import ServiceError
 from app.locale import gettext as _
-from app.structures.models import AuditorGrant, Membership, Structure
+from app.structures.models import AuditorGrant, MemberRole, Membership, Structure
+from app.structures.registry import checked_details
 
 GRANT_MAX_DAYS = 2 * 366
 """A grant lasts at most about two years: the AFNOR cycle audits every two years."""
@@ -23,10 +24,20 @@ PROFILE_QUESTIONNAIRE = "full"
 """The profile questions asked are the full questionnaire's: it asks every one the criteria use."""
 
 
-def create(session: Session, *, name: str, city: str = "", actor: User | None = None) -> Structure:
-    if not name.strip():
-        raise ServiceError(_("Le nom de la structure est obligatoire."), field="name")
-    structure = Structure(name=name.strip(), city=city.strip())
+def create(
+    session: Session,
+    *,
+    name: str,
+    city: str = "",
+    legal_form: str = "",
+    siret: str = "",
+    actor: User | None = None,
+) -> Structure:
+    """Create a structure; refuse an empty name, an unknown legal form or a SIRET whose key is wrong."""
+    details = checked_details(name=name, city=city, legal_form=legal_form, siret=siret)
+    structure = Structure(
+        name=details.name, city=details.city, legal_form=details.legal_form, siret=details.siret
+    )
     session.add(structure)
     session.flush()
     audit(
@@ -35,7 +46,7 @@ def create(session: Session, *, name: str, city: str = "", actor: User | None = 
         action="structure.create",
         obj=structure,
         structure_id=structure.id,
-        after={"name": structure.name, "city": structure.city},
+        after=details.values(),
     )
     session.commit()
     session.refresh(structure)
@@ -43,9 +54,16 @@ def create(session: Session, *, name: str, city: str = "", actor: User | None = 
 
 
 def add_member(
-    session: Session, *, structure: Structure, user: User, actor: User | None = None
+    session: Session,
+    *,
+    structure: Structure,
+    user: User,
+    role: MemberRole = MemberRole.DIRECTION,
+    actor: User | None = None,
+    commit: bool = True,
 ) -> Membership:
-    membership = Membership(user_id=pk(user), structure_id=pk(structure))
+    """Make `user` a member of the structure with `role`; `commit=False` leaves it to the caller's use case."""
+    membership = Membership(user_id=pk(user), structure_id=pk(structure), role=role)
     session.add(membership)
     session.flush()
     audit(
@@ -54,9 +72,10 @@ def add_member(
         action="membership.add",
         obj=membership,
         structure_id=structure.id,
-        after={"user": user.email},
+        after={"user": user.email, "role": role.value},
     )
-    session.commit()
+    if commit:
+        session.commit()
     return membership
 
 
