@@ -11,8 +11,10 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware import Middleware
 
-from app.accounts.permissions import runs_cohorts
+from app.accounts.permissions import administers, runs_cohorts
 from app.accounts.routes import router as accounts_router
+from app.admin.routes import router as admin_router
+from app.admin.structure_routes import router as admin_structures_router
 from app.api.auth import MESSAGES, error_response
 from app.api.routes import create_api, well_known
 from app.assessments.routes import router as assessments_router
@@ -48,9 +50,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.catalog = load_catalog(settings.catalog_dir)
     app.state.catalogs = by_language(app.state.catalog)
     app.state.engine = open_database(settings)
-    # runs_cohorts: the « Mes cohortes » link; reason, gap_action: the scoring core's codes as sentences
+    # runs_cohorts, administers: menu links; reason, gap_action: the scoring core's codes as sentences
     app.state.templates = make_templates(
-        settings, runs_cohorts=runs_cohorts, reason=reason, gap_action=gap_action
+        settings, runs_cohorts=runs_cohorts, administers=administers, reason=reason, gap_action=gap_action
     )
     app.state.signer = load_or_create_signer(settings.data_dir, settings.snapshot_signing_key)
     app.mount("/static", StaticFiles(directory=settings.static_dir), name="static")
@@ -62,6 +64,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         reports_router,
         cohorts_router,
         reviews_router,
+        admin_router,
+        admin_structures_router,
         well_known,
     ):
         app.include_router(router)

@@ -17,11 +17,13 @@ ORDER = (
     "scoring",
     "accounts",
     "structures",
+    "members",
     "assessments",
     "reviews",
     "cohorts",
     "reports",
     "api",
+    "admin",
 )
 BELOW_EVERYTHING = {"config", "db", "errors", "locale", "web"}
 DELIBERATE = {
