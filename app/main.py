@@ -28,6 +28,7 @@ from app.config import settings as default_settings
 from app.db import open_database
 from app.deps import SignInRequiredError, optional_user, sign_in_redirect
 from app.errors import ServiceError, http_error, invalid_request, service_error
+from app.mail.sender import MailWorker
 from app.reports.routes import router as reports_router
 from app.reviews.routes import router as reviews_router
 from app.scoring.views import gap_action, reason
@@ -42,7 +43,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         title="Autodiag Médiation",
         docs_url=None,
         redoc_url=None,
-        lifespan=_dispose_engine,
+        lifespan=_lifespan,
         middleware=[Middleware(SecurityHeaders), Middleware(LocaleMiddleware), session_middleware(settings)],
         dependencies=[Depends(optional_user), Depends(check_csrf)],
     )
@@ -83,8 +84,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
 
 @asynccontextmanager
-async def _dispose_engine(app: FastAPI) -> AsyncIterator[None]:
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Send e-mail from a thread while serving (`app.mail.sender`); close the database at the end."""
+    settings: Settings = app.state.settings
+    worker = MailWorker(app.state.engine, settings) if settings.runs_mail_worker else None
+    if worker:
+        worker.start()
     yield
+    if worker:
+        worker.stop()
     app.state.engine.dispose()
 
 

@@ -13,6 +13,7 @@ from app.config import PROJECT_ROOT
 
 APP = PROJECT_ROOT / "app"
 ORDER = (
+    "mail",
     "catalog",
     "scoring",
     "accounts",

@@ -15,6 +15,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
+from zxcvbn import zxcvbn
 
 from app.accounts.models import ApiToken, LoginAttempt, Role, Scope, User
 from app.db import audit, pk, utcnow
@@ -24,6 +25,8 @@ from app.locale import gettext as _
 
 MIN_PASSWORD_LENGTH = 12
 MAX_PASSWORD_LENGTH = 1024
+MIN_PASSWORD_SCORE = 3
+ZXCVBN_LENGTH = 100
 THROTTLE_WINDOW = timedelta(minutes=15)
 MAX_FAILURES_PER_EMAIL = 5
 MAX_FAILURES_PER_CLIENT = 20
@@ -63,26 +66,49 @@ def _normalize_email(email: str) -> str:
     return email.strip().lower()
 
 
+def password_problems(password: str, *, email: str, name: str) -> str | None:
+    """Why `password` is refused, in a sentence for the person; None when it is long and hard enough.
+
+    Twelve characters at least, and `zxcvbn`'s estimate of how hard it is to guess at 3 of 4 or
+    more, told the person's name and address so it counts them as easy to guess.
+    """
+    if len(password) < MIN_PASSWORD_LENGTH:
+        return _("Le mot de passe doit compter au moins %(count)s caractères.") % {
+            "count": MIN_PASSWORD_LENGTH
+        }
+    if len(password) > MAX_PASSWORD_LENGTH:
+        return _("Le mot de passe ne doit pas dépasser %(count)s caractères.") % {
+            "count": MAX_PASSWORD_LENGTH
+        }
+    words = [part for part in re.split(r"[\W_]+", f"{name} {email}".lower()) if len(part) > 2]
+    personal = [name.lower(), email.lower(), email.lower().partition("@")[0], *words]
+    # zxcvbn's time grows with the length; the first 100 characters tell enough.
+    estimate = zxcvbn(password[:ZXCVBN_LENGTH], user_inputs=personal)
+    if estimate["score"] >= MIN_PASSWORD_SCORE:
+        return None
+    if any(match.get("dictionary_name") == "user_inputs" for match in estimate["sequence"]):
+        return _(
+            "Ce mot de passe est trop facile à deviner : il reprend votre nom ou votre adresse "
+            "électronique. Choisissez-en un autre, par exemple une phrase de plusieurs mots."
+        )
+    return _(
+        "Ce mot de passe est trop facile à deviner (mot courant, suite de touches, date ou "
+        "répétition). Choisissez une phrase de plusieurs mots peu courants, ou ajoutez des mots."
+    )
+
+
 def create_user(
     session: Session, *, email: str, name: str, role: Role, password: str, actor: User | None = None
 ) -> User:
-    """Create an active account; refuse an invalid or taken email, an empty name or a short password."""
+    """Create an active account; refuse an invalid or taken email, an empty name or a weak password."""
     email, name = _normalize_email(email), name.strip()
     if len(email) > 254 or not EMAIL.fullmatch(email):
         message = _("L'adresse électronique « %(email)s » n'est pas valide.") % {"email": email}
         raise ServiceError(message, field="email")
     if not name or len(name) > 120:
         raise ServiceError(_("Le nom doit compter entre 1 et 120 caractères."), field="name")
-    if len(password) < MIN_PASSWORD_LENGTH:
-        message = _("Le mot de passe doit compter au moins %(count)s caractères.") % {
-            "count": MIN_PASSWORD_LENGTH
-        }
-        raise ServiceError(message, field="password")
-    if len(password) > MAX_PASSWORD_LENGTH:
-        message = _("Le mot de passe ne doit pas dépasser %(count)s caractères.") % {
-            "count": MAX_PASSWORD_LENGTH
-        }
-        raise ServiceError(message, field="password")
+    if problem := password_problems(password, email=email, name=name):
+        raise ServiceError(problem, field="password")
     message = _("L'adresse électronique « %(email)s » est déjà utilisée.") % {"email": email}
     taken = ServiceError(message, field="email")
     if session.exec(select(User.id).where(User.email == email)).first() is not None:

@@ -9,7 +9,7 @@ from app.db import alembic_config, upgrade
 
 
 def test_existing_members_become_direction_and_structures_get_empty_details(engine: Engine) -> None:
-    command.downgrade(alembic_config(engine), "0007")
+    command.downgrade(alembic_config(engine), "-1")  # to just before the roles
     with engine.begin() as connection:
         connection.execute(
             text(

@@ -3,7 +3,7 @@
 Existing members keep everything they could do: they become `direction`.
 
 Revision ID: 0008_admin
-Revises: 0007
+Revises: 0008_mail (the coordinator re-chains: 0007 on its own)
 Create Date: 2026-12-01 22:40:00.000000
 
 """
@@ -16,7 +16,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision: str = "0008_admin"
-down_revision: str | Sequence[str] | None = "0007"
+down_revision: str | Sequence[str] | None = "0008_mail"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
