@@ -15,10 +15,19 @@ from urllib.parse import urlencode, urlsplit
 
 from fastapi import Depends, HTTPException, Request, Response
 from fastapi.responses import RedirectResponse
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from app.accounts.models import User
-from app.accounts.permissions import Access, administers, can, reading, reading_evidence, refusal
+from app.accounts.permissions import (
+    Access,
+    administers,
+    can,
+    reading,
+    reading_evidence,
+    refusal,
+    runs_cohorts,
+    structure_ids,
+)
 from app.assessments.models import Assessment, AssessmentStatus, Evidence, EvidenceLink
 from app.catalog.service import Catalog
 from app.db import SessionDep
@@ -26,7 +35,7 @@ from app.locale import N_, current_language
 from app.locale import gettext as _
 from app.reviews import results as review_results
 from app.structures.models import Structure
-from app.web import is_fragment
+from app.web import csrf_token, is_fragment
 
 USER_KEY = "user_id"
 
@@ -41,6 +50,13 @@ def optional_user(request: Request, session: SessionDep) -> User | None:
 
 
 OptionalUser = Annotated[User | None, Depends(optional_user)]
+
+
+def start_session(request: Request, user: User) -> None:
+    """Sign `user` in on this browser with a fresh session and CSRF token (nothing planted survives)."""
+    request.session.clear()
+    request.session[USER_KEY] = user.id
+    csrf_token(request)
 
 
 class SignInRequiredError(Exception):
@@ -89,6 +105,32 @@ def local_path(value: str | None) -> str:
     ):
         return "/"
     return value
+
+
+def landing_path(session: Session, user: User, asked: str = "/") -> str:
+    """Where `user` lands after signing in: the page asked for, else where their work is.
+
+    Administrators on `/admin`, trainers on their cohorts, a member of one structure on it (or on its
+    only draft), everyone else (auditors, members of several structures) on the structures list.
+    """
+    if asked != "/":
+        return asked
+    if administers(user):
+        return "/admin"
+    if runs_cohorts(user):
+        return "/cohortes"
+    structures = select(Structure.id).where(
+        col(Structure.id).in_(structure_ids(session, user, Access.READ) or set()),
+        col(Structure.archived_at).is_(None),
+    )
+    mine = list(session.exec(structures.limit(2)))
+    if len(mine) != 1:
+        return "/structures"
+    drafts = select(Assessment.id).where(
+        Assessment.structure_id == mine[0], Assessment.status == AssessmentStatus.DRAFT
+    )
+    found = list(session.exec(drafts.limit(2)))
+    return f"/autoevaluations/{found[0]}" if len(found) == 1 else f"/structures/{mine[0]}"
 
 
 def get_catalog(request: Request) -> Catalog:
