@@ -31,6 +31,7 @@ from app.assessments import evidence, service
 from app.assessments.models import ActionItem, Answer
 from app.cohorts.models import Cohort, CohortStructure, CohortTrainer
 from app.db import AuditEntry, pk
+from app.mail.models import OutboxMessage
 from app.members import service as members
 from app.members.models import Invitation
 from app.structures import service as structures
@@ -49,6 +50,7 @@ OBJECT_PARAMETERS = {
     "membership_id",
     "invitation_id",
     "user_id",
+    "message_id",
 }
 OWNERS = ("a@example.org", "coach@example.org")
 """Director A, and the trainer of the cohort A's structure is enrolled in."""
@@ -181,6 +183,7 @@ def world(app: FastAPI) -> dict[str, Any]:
             "membership_id": pk(membership),
             "invitation_id": pk(invited.invitation) if invited.invitation else 0,
             "user_id": pk(owner),
+            "message_id": pk(session.exec(select(OutboxMessage)).first()),
             "workshop_id": "politique_qualite",
             "section_id": "deontologie",
             "criterion_id": "DEO-01",

@@ -21,16 +21,36 @@ from app.deps import Administrator, CatalogDep, administrator
 from app.errors import ServiceError
 from app.locale import N_
 from app.locale import gettext as _
+from app.mail import service as mail
+from app.mail.models import OutboxMessage
 from app.structures.models import Membership, Structure
 from app.web import render
 
 router = APIRouter(prefix="/admin", dependencies=[Depends(administrator)])
 NO_SUCH_ACCOUNT = N_("Ce compte n'existe pas.")
+NO_SUCH_MESSAGE = N_("Ce message n'existe pas ou n'est pas en échec.")
 
 
 @router.get("")
-def home(request: Request) -> Response:
-    return render(request, "admin/home.html", {})
+def home(request: Request, session: SessionDep) -> Response:
+    return render(request, "admin/home.html", {"failed": len(mail.failed_messages(session))})
+
+
+# E-mails given up on
+
+
+@router.get("/courriels")
+def failed_mail(request: Request, session: SessionDep) -> Response:
+    return render(request, "admin/mail.html", {"messages": mail.failed_messages(session)})
+
+
+@router.post("/courriels/{message_id}/renvoyer")
+def retry_mail(session: SessionDep, admin: Administrator, message_id: int) -> Response:
+    message = session.get(OutboxMessage, message_id)
+    if message is None or message.failed_at is None:
+        raise HTTPException(404, _(NO_SUCH_MESSAGE))
+    service.retry_message(session, message=message, actor=admin)
+    return RedirectResponse("/admin/courriels", status_code=303)
 
 
 # Accounts

@@ -15,6 +15,8 @@ from app.accounts.models import Role, User
 from app.db import audit
 from app.errors import ServiceError
 from app.locale import gettext as _
+from app.mail import service as mail
+from app.mail.models import OutboxMessage
 from app.structures.models import Structure
 
 PAGE_SIZE = 25
@@ -115,3 +117,10 @@ def search_structures(
             or_(func.lower(Structure.name).like(pattern), func.lower(Structure.city).like(pattern))
         )
     return paginate(session, query.order_by(func.lower(Structure.name), col(Structure.id)), page=page)
+
+
+def retry_message(session: Session, *, message: OutboxMessage, actor: User) -> None:
+    """Send a failed e-mail again from its first try, once its cause is fixed (an address, the SMTP server)."""
+    before = {"failed_at": message.failed_at, "attempts": message.attempts, "last_error": message.last_error}
+    audit(session, actor_id=actor.id, action="mail.retry", obj=message, before=before)
+    mail.retry(session, message=message)

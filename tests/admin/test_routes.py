@@ -12,6 +12,8 @@ from sqlmodel import Session, select
 
 from app.accounts.models import Role, User
 from app.accounts.service import create_token
+from app.db import utcnow
+from app.mail.models import OutboxMessage
 from app.structures.models import Structure
 from tests.reports.helpers import PASSWORD, audit_count, csrf_from, member, signed_in
 
@@ -271,3 +273,33 @@ def test_the_catalog_page_lists_versions_with_status_and_sha256(app: FastAPI, ad
     for ref, digest in catalog.questionnaire_hashes.items():
         assert ref in page
         assert digest in page
+
+
+def test_failed_e_mails_are_listed_and_sent_again_on_request(app: FastAPI, admin: TestClient) -> None:
+    with Session(app.state.engine) as session:
+        message = OutboxMessage(
+            event_key="essai:1",
+            recipient="perdu@example.org",
+            subject="Un message",
+            text_body="x",
+            html_body="<p>x</p>",
+            attempts=5,
+            failed_at=utcnow(),
+            last_error="550 mailbox unavailable",
+        )
+        session.add(message)
+        session.commit()
+        message_id = message.id
+    assert "1 message n'a pas pu être envoyé" in admin.get("/admin").text
+    page = admin.get("/admin/courriels").text
+    assert "perdu@example.org" in page
+    assert "550 mailbox unavailable" in page
+    assert post(admin, f"/admin/courriels/{message_id}/renvoyer", {}).status_code == 303
+    with Session(app.state.engine) as session:
+        retried = session.get(OutboxMessage, message_id)
+        assert retried is not None
+        assert retried.failed_at is None
+        assert retried.attempts == 0
+    assert audit_count(app, "mail.retry") == 1
+    assert "Aucun courriel en échec" in admin.get("/admin/courriels").text
+    assert post(admin, f"/admin/courriels/{message_id}/renvoyer", {}).status_code == 404
