@@ -11,6 +11,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware import Middleware
 
+from app.accounts.account_routes import router as account_router
 from app.accounts.permissions import runs_cohorts
 from app.accounts.routes import router as accounts_router
 from app.api.auth import MESSAGES, error_response
@@ -58,6 +59,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in (
         catalog_router,
         accounts_router,
+        account_router,
         structures_router,
         assessments_router,
         reports_router,
