@@ -38,25 +38,32 @@ from app.structures.models import Structure
 from app.web import csrf_token, is_fragment
 
 USER_KEY = "user_id"
+SESSION_VERSION_KEY = "session_version"
 
 
 def optional_user(request: Request, session: SessionDep) -> User | None:
-    """The signed-in user while the account is active, else None; kept on `request.state` for templates."""
+    """The signed-in user while the account is active, else None; kept on `request.state` for templates.
+
+    The cookie carries the account's `session_version` at sign-in: once `end_sessions` raised it
+    (sign-out, password change or reset, deactivation), every cookie issued before stops working.
+    """
     user_id = request.session.get(USER_KEY)
     user = session.get(User, user_id) if isinstance(user_id, int) else None
-    active = user if user is not None and user.is_active else None
+    current = user is not None and request.session.get(SESSION_VERSION_KEY) == user.session_version
+    active = user if user is not None and user.is_active and current else None
     request.state.user = active
     return active
-
-
-OptionalUser = Annotated[User | None, Depends(optional_user)]
 
 
 def start_session(request: Request, user: User) -> None:
     """Sign `user` in on this browser with a fresh session and CSRF token (nothing planted survives)."""
     request.session.clear()
     request.session[USER_KEY] = user.id
+    request.session[SESSION_VERSION_KEY] = user.session_version
     csrf_token(request)
+
+
+OptionalUser = Annotated[User | None, Depends(optional_user)]
 
 
 class SignInRequiredError(Exception):

@@ -11,6 +11,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware import Middleware
 
+from app.accounts.account_routes import router as account_router
 from app.accounts.permissions import administers, runs_cohorts
 from app.accounts.routes import router as accounts_router
 from app.admin.routes import router as admin_router
@@ -61,6 +62,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in (
         catalog_router,
         accounts_router,
+        account_router,
         structures_router,
         assessments_router,
         reports_router,

@@ -70,7 +70,8 @@ class PasswordReset(SQLModel, table=True):
 
 
 class LoginAttempt(SQLModel, table=True):
-    """A failed sign-in; recent ones for an address or a client throttle further tries."""
+    """A failed sign-in, or a password reset request; recent ones for an address or a client
+    throttle further tries of the same `purpose`."""
 
     __tablename__ = "login_attempt"
 
@@ -78,6 +79,8 @@ class LoginAttempt(SQLModel, table=True):
     email: str = Field(max_length=254, index=True)
     client: str = Field(max_length=64, index=True)
     at: datetime = Field(default_factory=utcnow, index=True)
+    purpose: str = Field(default="sign_in", max_length=16, sa_column_kwargs={"server_default": "sign_in"})
+    """`sign_in` (a failed one) or `reset` (a reset link asked for)."""
 
 
 class Scope(StrEnum):
@@ -154,3 +157,22 @@ class TokenForm(BaseModel):
     def day_count(self) -> int:
         """The validity typed, or 0 (refused by the service) when it is not a whole number."""
         return int(self.days) if self.days.isdecimal() else 0
+
+
+class PasswordChangeForm(BaseModel):
+    current_password: str = ""
+    new_password: str = ""
+    new_password_again: str = ""
+
+
+class PasswordResetForm(BaseModel):
+    new_password: str = ""
+    new_password_again: str = ""
+
+
+class ForgottenPasswordForm(BaseModel):
+    email: str = ""
+
+
+class NoticesForm(BaseModel):
+    avis: list[str] = []

@@ -72,7 +72,10 @@ def remember_language(response: Response, language: str) -> None:
 
 
 @router.post("/deconnexion")
-def sign_out(request: Request) -> Response:
+def sign_out(request: Request, session: SessionDep, user: OptionalUser) -> Response:
+    """Sign out: this cookie, and any copy of it, stops working (the account's other sessions too)."""
+    if user is not None:
+        accounts.sign_out(session, user=user)
     request.session.clear()
     return RedirectResponse("/", status_code=303)
 

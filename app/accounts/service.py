@@ -31,6 +31,8 @@ THROTTLE_WINDOW = timedelta(minutes=15)
 MAX_FAILURES_PER_EMAIL = 5
 MAX_FAILURES_PER_CLIENT = 20
 EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s.]+")
+SIGN_IN, RESET = "sign_in", "reset"
+"""What a `LoginAttempt` counts against: each is throttled on its own."""
 WRONG_CREDENTIALS = N_("Adresse électronique ou mot de passe incorrect.")
 
 _hasher = PasswordHasher()
@@ -58,7 +60,7 @@ def verify_password(password_hash: str, password: str) -> bool:
 
 
 @cache
-def _decoy_hash() -> str:
+def decoy_hash() -> str:
     return hash_password("decoy password, never anybody's")
 
 
@@ -134,7 +136,7 @@ def authenticate(session: Session, *, email: str, password: str, client: str) ->
         raise LoginError(_("Saisissez votre adresse électronique."), field="email")
     if not password:
         raise LoginError(_("Saisissez votre mot de passe."), field="password")
-    wait = _throttle_wait(session, email=email, client=client)
+    wait = throttle_wait(session, email=email, client=client, purpose=SIGN_IN)
     if wait is not None:
         minutes = math.ceil(wait / 60)
         message = ngettext(
@@ -145,8 +147,8 @@ def authenticate(session: Session, *, email: str, password: str, client: str) ->
         raise LoginError(message, retry_after=wait)
     user = session.exec(select(User).where(User.email == email)).first()
     # Verify even when the email is unknown, so both cases take the same time.
-    if not verify_password(user.password_hash if user else _decoy_hash(), password) or user is None:
-        _record_failure(session, email=email, client=client)
+    if not verify_password(user.password_hash if user else decoy_hash(), password) or user is None:
+        record_attempt(session, email=email, client=client, purpose=SIGN_IN)
         raise LoginError(_(WRONG_CREDENTIALS))
     if not user.is_active:
         raise LoginError(_("Ce compte est désactivé. Adressez-vous à un administrateur de la plateforme."))
@@ -154,7 +156,7 @@ def authenticate(session: Session, *, email: str, password: str, client: str) ->
     return user
 
 
-def _throttle_wait(session: Session, *, email: str, client: str) -> int | None:
+def throttle_wait(session: Session, *, email: str, client: str, purpose: str) -> int | None:
     """Seconds until one more try is allowed, or None when the email and the client may try now."""
     now = utcnow()
     since = now - THROTTLE_WINDOW
@@ -163,7 +165,9 @@ def _throttle_wait(session: Session, *, email: str, client: str) -> int | None:
         (LoginAttempt.email, email, MAX_FAILURES_PER_EMAIL),
         (LoginAttempt.client, client, MAX_FAILURES_PER_CLIENT),
     ):
-        query = select(LoginAttempt.at).where(column == value, LoginAttempt.at >= since)
+        query = select(LoginAttempt.at).where(
+            column == value, LoginAttempt.at >= since, LoginAttempt.purpose == purpose
+        )
         times = session.exec(query.order_by(col(LoginAttempt.at).desc()).limit(limit)).all()
         if len(times) >= limit:
             # Blocked until the oldest of the last `limit` failures leaves the window.
@@ -175,8 +179,9 @@ def _seconds_between(start: datetime, end: datetime) -> int:
     return max(1, math.ceil((end - start).total_seconds()))
 
 
-def _record_failure(session: Session, *, email: str, client: str) -> None:
-    attempt = LoginAttempt(email=email, client=client)
+def record_attempt(session: Session, *, email: str, client: str, purpose: str) -> None:
+    """Count a failed sign-in or a reset request against the address and the client, and commit."""
+    attempt = LoginAttempt(email=email, client=client, purpose=purpose)
     session.add(attempt)
     # Attempts older than the window no longer count: drop them so the table stays small.
     session.exec(delete(LoginAttempt).where(col(LoginAttempt.at) < utcnow() - THROTTLE_WINDOW))
@@ -184,7 +189,7 @@ def _record_failure(session: Session, *, email: str, client: str) -> None:
     audit(
         session,
         actor_id=None,
-        action="user.sign_in_failed",
+        action="user.sign_in_failed" if purpose == SIGN_IN else "user.password_reset_asked",
         obj=attempt,
         after={"email": email, "client": client},
     )
@@ -192,7 +197,11 @@ def _record_failure(session: Session, *, email: str, client: str) -> None:
 
 
 def _record_success(session: Session, *, user: User, password: str) -> None:
-    cleared = session.exec(delete(LoginAttempt).where(col(LoginAttempt.email) == user.email))
+    cleared = session.exec(
+        delete(LoginAttempt).where(
+            col(LoginAttempt.email) == user.email, col(LoginAttempt.purpose) == SIGN_IN
+        )
+    )
     rehashed = _hasher.check_needs_rehash(user.password_hash)
     if rehashed:
         user.password_hash = hash_password(password)
@@ -201,6 +210,22 @@ def _record_success(session: Session, *, user: User, password: str) -> None:
     audit(session, actor_id=user.id, action="user.sign_in", obj=user, after=after)
     session.commit()
     session.refresh(user)
+
+
+def end_sessions(session: Session, *, user: User) -> None:
+    """End every open session of `user` at its next request; the caller's use case commits.
+
+    A route that keeps its own session afterwards signs in again (`app.deps.start_session`).
+    """
+    user.session_version += 1
+    session.add(user)
+
+
+def sign_out(session: Session, *, user: User) -> None:
+    """End the session signing out: a stolen copy of the cookie must not outlive it."""
+    end_sessions(session, user=user)
+    audit(session, actor_id=user.id, action="user.sign_out", obj=user)
+    session.commit()
 
 
 def save_language(session: Session, *, user: User, language: str) -> None:

@@ -12,6 +12,7 @@ from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
 from app.accounts.models import Role, User
+from app.accounts.service import end_sessions
 from app.db import audit
 from app.errors import ServiceError
 from app.locale import gettext as _
@@ -90,6 +91,8 @@ def set_active(session: Session, *, user: User, active: bool, actor: User | None
     if actor is not None and user.id == actor.id:
         raise ServiceError(_("Vous ne pouvez pas désactiver votre propre compte."), field="active")
     user.is_active = active
+    if not active:
+        end_sessions(session, user=user)  # its open sessions end at their next request
     session.add(user)
     audit(
         session,

@@ -303,3 +303,13 @@ def test_failed_e_mails_are_listed_and_sent_again_on_request(app: FastAPI, admin
     assert audit_count(app, "mail.retry") == 1
     assert "Aucun courriel en échec" in admin.get("/admin/courriels").text
     assert post(admin, f"/admin/courriels/{message_id}/renvoyer", {}).status_code == 404
+
+
+def test_deactivating_an_account_ends_its_open_sessions(app: FastAPI, admin: TestClient) -> None:
+    director = signed_in(app, "d@example.org")
+    assert director.get("/structures").status_code == 200
+    user = account(app, "d@example.org")
+    post(admin, f"/admin/utilisateurs/{user.id}/desactiver", {})
+    assert director.get("/structures").status_code == 303  # sent to the sign-in page
+    post(admin, f"/admin/utilisateurs/{user.id}/reactiver", {})
+    assert director.get("/structures").status_code == 303  # the old cookie stays dead

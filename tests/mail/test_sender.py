@@ -21,7 +21,7 @@ from app.mail.models import OutboxMessage
 from app.mail.sender import send_pending
 from app.mail.service import enqueue, failed_messages, pending_count
 from app.main import create_app
-from tests.mail.conftest import Inbox, html_of, text_of
+from tests.smtp import Inbox, html_of, text_of
 
 RESET = {"name": "Camille Martin", "path": "/mot-de-passe/reinitialiser/abc"}
 
@@ -143,7 +143,7 @@ def test_an_unreachable_server_leaves_the_message_to_try_again(
     engine: Engine, session: Session, tmp_path: Path
 ) -> None:
     queue(session)
-    from tests.mail.conftest import free_port
+    from tests.smtp import free_port
 
     counts = send_pending(engine, settings=smtp_settings(free_port(), tmp_path))
     assert counts.retried == 1

@@ -1,4 +1,4 @@
-"""The e-mail outbox, password reset links, sessions that can be ended, notification choices.
+"""The e-mail outbox, password reset links (throttled), sessions that can be ended, notification choices.
 
 Revision ID: 0008_mail
 Revises: 0007
@@ -56,6 +56,15 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("password_reset", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_password_reset_user_id"), ["user_id"], unique=False)
+    with op.batch_alter_table("login_attempt", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column(
+                "purpose",
+                sqlmodel.sql.sqltypes.AutoString(length=16),
+                server_default="sign_in",
+                nullable=False,
+            )
+        )
     with op.batch_alter_table("user", schema=None) as batch_op:
         batch_op.add_column(sa.Column("session_version", sa.Integer(), server_default="1", nullable=False))
         for name in ("notify_submissions", "notify_decisions", "notify_grants"):
@@ -67,6 +76,8 @@ def downgrade() -> None:
     with op.batch_alter_table("user", schema=None) as batch_op:
         for name in ("notify_grants", "notify_decisions", "notify_submissions", "session_version"):
             batch_op.drop_column(name)
+    with op.batch_alter_table("login_attempt", schema=None) as batch_op:
+        batch_op.drop_column("purpose")
     with op.batch_alter_table("password_reset", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_password_reset_user_id"))
     op.drop_table("password_reset")

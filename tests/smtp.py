@@ -1,15 +1,11 @@
-"""A real SMTP server (aiosmtpd) on a free port, and what it received, parsed."""
+"""A real SMTP server (aiosmtpd) for tests: what it received, parsed (the `smtp` fixture is in conftest)."""
 
 from __future__ import annotations
 
 import socket
-from collections.abc import Iterator
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from typing import Any
-
-import pytest
-from aiosmtpd.controller import Controller
 
 
 class Inbox:
@@ -35,16 +31,6 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
-
-
-@pytest.fixture
-def smtp() -> Iterator[tuple[Inbox, int]]:
-    """A running SMTP server: its inbox and its port."""
-    inbox, port = Inbox(), free_port()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    yield inbox, port
-    controller.stop()
 
 
 def text_of(message: EmailMessage) -> str:
