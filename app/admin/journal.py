@@ -71,16 +71,16 @@ def checked_filters(*, structure: str, actor: str, action: str, since: str, unti
         else:
             problems["structure"] = _("Le numéro de structure est un nombre entier.")
     dates = {}
-    for field, value in (("du", since), ("au", until)):
+    for field, value in (("debut", since), ("fin", until)):
         try:
             dates[field] = date.fromisoformat(value.strip()) if value.strip() else None
         except ValueError:
             problems[field] = _("Saisissez une date valide (jour/mois/année).")
-    if not problems and dates["du"] and dates["au"] and dates["du"] > dates["au"]:
-        problems["au"] = _("La fin de la période est avant son début.")
+    if not problems and dates["debut"] and dates["fin"] and dates["debut"] > dates["fin"]:
+        problems["fin"] = _("La fin de la période est avant son début.")
     if problems:
         raise ServiceError(problems=problems)
-    return Filters(structure_id, actor.strip(), action.strip(), dates["du"], dates["au"])
+    return Filters(structure_id, actor.strip(), action.strip(), dates["debut"], dates["fin"])
 
 
 def entries(session: Session, *, filters: Filters, page: int) -> Page[AuditEntry]:

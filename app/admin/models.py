@@ -35,8 +35,8 @@ class JournalQuery(Paged):
     structure: str = ""
     personne: str = ""
     action: str = ""
-    du: str = ""
-    au: str = ""
+    debut: str = ""
+    fin: str = ""
 
 
 class ListQuery(Paged):

@@ -186,7 +186,11 @@ def journal_csv(session: SessionDep, query: Annotated[JournalQuery, Query()]) ->
 
 def _filters(query: JournalQuery) -> journal.Filters:
     return journal.checked_filters(
-        structure=query.structure, actor=query.personne, action=query.action, since=query.du, until=query.au
+        structure=query.structure,
+        actor=query.personne,
+        action=query.action,
+        since=query.debut,
+        until=query.fin,
     )
 
 

@@ -234,7 +234,7 @@ def test_the_audit_log_filters_paginates_and_exports_csv(app: FastAPI, admin: Te
     assert "&#34;city&#34;: &#34;B&#34;" in page.text or '"city": "B"' in page.text
     by_person = admin.get("/admin/journal", params={"personne": "admin@", "action": "structure."})
     assert "3 entrées" in by_person.text
-    assert "0 entrée" in admin.get("/admin/journal", params={"du": "2000-01-01", "au": "2000-01-02"}).text
+    assert "0 entrée" in admin.get("/admin/journal", params={"debut": "2000-01-01", "fin": "2000-01-02"}).text
     exported = admin.get("/admin/journal.csv", params={"action": "structure.update"})
     assert exported.status_code == 200
     assert exported.headers["content-type"].startswith("text/csv")
@@ -250,8 +250,8 @@ def test_the_audit_log_filters_paginates_and_exports_csv(app: FastAPI, admin: Te
 @pytest.mark.parametrize(
     ("query", "message"),
     [
-        ({"du": "hier"}, "Saisissez une date valide"),
-        ({"du": "2026-02-01", "au": "2026-01-01"}, "avant son début"),
+        ({"debut": "hier"}, "Saisissez une date valide"),
+        ({"debut": "2026-02-01", "fin": "2026-01-01"}, "avant son début"),
         ({"structure": "Nord"}, "nombre entier"),
     ],
 )
