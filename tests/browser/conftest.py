@@ -8,11 +8,13 @@ import threading
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
 import uvicorn
+from fastapi import FastAPI
 from playwright.sync_api import Browser, Page, sync_playwright
 from sqlmodel import Session
 
@@ -49,6 +51,13 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     app = create_app(live_server_settings(tmp_path_factory.mktemp("live")))
     with Session(app.state.engine) as session:
         demo.seed(session, catalog=app.state.catalog, signer=app.state.signer)
+    with serving(app) as base_url:
+        yield base_url
+
+
+@contextmanager
+def serving(app: FastAPI) -> Iterator[str]:
+    """Serve `app` under uvicorn (its lifespan too) on a free port of 127.0.0.1; yield its base URL."""
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))  # bound here and handed over, so no other process can take the port
     base_url = f"http://127.0.0.1:{sock.getsockname()[1]}"
