@@ -19,7 +19,7 @@ from app.db import audit
 from app.locale import N_
 from app.locale import gettext as _
 from app.mail.service import enqueue
-from app.structures.models import Membership
+from app.structures.models import MemberRole, Membership
 
 
 class Notice(StrEnum):
@@ -71,11 +71,15 @@ def save_notices(session: Session, *, user: User, chosen: Iterable[str]) -> None
 
 
 def structure_recipients(session: Session, structure_id: int) -> list[User]:
-    """Who hears about a structure's assessments being returned or validated: its active members."""
+    """Who hears about a structure's assessments being returned or validated: its active `direction` members."""
     query = (
         select(User)
         .join(Membership, col(Membership.user_id) == col(User.id))
-        .where(Membership.structure_id == structure_id, col(User.is_active))
+        .where(
+            Membership.structure_id == structure_id,
+            Membership.role == MemberRole.DIRECTION,
+            col(User.is_active),
+        )
     )
     return list(session.exec(query.order_by(col(User.id))))
 
