@@ -37,6 +37,8 @@ CLAIM_LEASE = timedelta(minutes=10)
 FIRST_RETRY = timedelta(minutes=1)
 LAST_RETRY = timedelta(hours=6)
 SMTP_TIMEOUT = 30
+BATCH = 10
+"""Messages claimed at once: ten tries at the SMTP timeout still end before the lease does."""
 Deliver = Callable[[EmailMessage], None]
 
 
@@ -54,21 +56,30 @@ def send_pending(
     now = now or utcnow()
     counts = SendCounts()
     with Session(engine) as session:
-        claimed = _claim(session, now=now, limit=limit)
-        if not claimed:
-            return counts
-        with _transport(settings) as deliver:
-            for message in claimed:
-                try:
-                    deliver(as_email(message, settings=settings))
-                except (OSError, smtplib.SMTPException) as error:
-                    failed = _record_failure(session, message, error, now=now, settings=settings)
-                    counts.failed += failed
-                    counts.retried += not failed
-                else:
-                    _record(session, message, sent_at=utcnow())
-                    counts.sent += 1
+        while counts.sent + counts.retried + counts.failed < limit:
+            # Small batches: each is sent well within its claim's lease, even over a slow server.
+            room = limit - counts.sent - counts.retried - counts.failed
+            claimed = _claim(session, now=now, limit=min(BATCH, room))
+            if not claimed:
+                break
+            _send_batch(session, claimed, counts=counts, now=now, settings=settings)
     return counts
+
+
+def _send_batch(
+    session: Session, claimed: list[OutboxMessage], *, counts: SendCounts, now: datetime, settings: Settings
+) -> None:
+    with _transport(settings) as deliver:
+        for message in claimed:
+            try:
+                deliver(as_email(message, settings=settings))
+            except (OSError, smtplib.SMTPException) as error:
+                failed = _record_failure(session, message, error, now=now, settings=settings)
+                counts.failed += failed
+                counts.retried += not failed
+            else:
+                _record(session, message, sent_at=utcnow())
+                counts.sent += 1
 
 
 def _claim(session: Session, *, now: datetime, limit: int) -> list[OutboxMessage]:
@@ -106,15 +117,22 @@ def _record(session: Session, message: OutboxMessage, **values: object) -> None:
 def _record_failure(
     session: Session, message: OutboxMessage, error: Exception, *, now: datetime, settings: Settings
 ) -> bool:
-    """Note the error; give up (True) after the last try, else try again after a doubled wait."""
+    """Note the error; give up (True) after the last try or a permanent refusal, else wait and try again."""
     text = f"{type(error).__name__}: {error}"[:500]
     log.warning("e-mail %s to %s not sent: %s", message.event_key, message.recipient, text)
-    if message.attempts >= settings.mail_max_attempts:
+    if message.attempts >= settings.mail_max_attempts or _permanent(error):
         _record(session, message, failed_at=now, last_error=text)
         return True
     wait = min(FIRST_RETRY * 2 ** (message.attempts - 1), LAST_RETRY)
     _record(session, message, next_attempt_at=now + wait, last_error=text)
     return False
+
+
+def _permanent(error: Exception) -> bool:
+    """Whether the server refused for good (a 5xx reply): trying again would be refused again."""
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        return all(code >= 500 for code, _reply in error.recipients.values())
+    return isinstance(error, smtplib.SMTPResponseException) and error.smtp_code >= 500
 
 
 def as_email(message: OutboxMessage, *, settings: Settings) -> EmailMessage:

@@ -8,6 +8,7 @@ from typing import Any, Literal
 
 from sqlmodel import Session, col, select
 
+from app.accounts import notifications
 from app.accounts.models import Role, User
 from app.accounts.permissions import running_grants
 from app.catalog.models import CriteriaVersion, Questionnaire
@@ -164,6 +165,19 @@ def grant_auditor(
     after = {"auditor": auditor.email, "expires_on": until.isoformat()}
     audit(
         session, actor_id=actor.id, action="grant.create", obj=grant, structure_id=structure.id, after=after
+    )
+    notifications.notify(
+        session,
+        users=[auditor],
+        notice=notifications.Notice.GRANTS,
+        event_key=f"grant_created:{grant.id}",
+        template="auditor_grant",
+        context={
+            "structure": structure.name,
+            "person": actor.name,
+            "until": until,
+            "path": f"/structures/{structure.id}",
+        },
     )
     session.commit()
     session.refresh(grant)

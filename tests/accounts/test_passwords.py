@@ -280,3 +280,22 @@ def test_a_deactivated_account_is_signed_out_and_its_tokens_refused(
     assert (
         client.get("/api/v1/referentials", headers={"Authorization": f"Bearer {secret}"}).status_code == 401
     )
+
+
+def test_the_account_page_offers_the_notices_of_the_role_and_keeps_the_choice(
+    app: FastAPI, client: TestClient, user: User
+) -> None:
+    sign_in(client)
+    page = html.unescape(client.get("/compte").text)
+    assert "Quand un·e formateur·rice renvoie ou valide l'autoévaluation de ma structure" in page
+    assert "Quand une structure de mes cohortes soumet" not in page  # a director's account
+    response = client.post("/compte/avis", data={"csrf_token": csrf(client, "/compte")})
+    assert response.headers["location"] == "/compte?fait=avis"
+    assert 'value="decisions" checked' not in client.get("/compte").text
+    with Session(app.state.engine) as session:
+        account = session.get(User, user.id)
+        assert account
+        assert account.notify_decisions is False
+    form = {"avis": ["decisions", "inconnu"], "csrf_token": csrf(client, "/compte")}
+    assert client.post("/compte/avis", data=form).status_code == 303
+    assert 'value="decisions" checked' in client.get("/compte").text

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session, select, update
 
 from app import cli
 from app.config import Settings
@@ -233,3 +233,33 @@ def test_the_web_process_sends_right_after_the_commit_that_queued_a_message(
             time.sleep(0.05)
     app.state.engine.dispose()
     assert [message["To"] for message in inbox.messages] == ["camille@example.org"]
+
+
+def test_a_permanent_refusal_is_failed_at_once_and_listed_by_the_command(
+    engine: Engine,
+    database_url: str,
+    session: Session,
+    smtp: tuple[Inbox, int],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    inbox, port = smtp
+    inbox.refuse = "550 5.1.1 No such user"
+    queue(session, to="nobody@example.org")
+    queue(session, key="reset:2")
+    settings = smtp_settings(port, tmp_path)
+    assert send_pending(engine, settings=settings).failed == 2
+    session.exec(update(OutboxMessage).where(OutboxMessage.event_key == "reset:2").values(failed_at=None))  # type: ignore[call-overload]
+    session.commit()
+    for name, value in settings:
+        monkeypatch.setattr(cli.settings, name, value)
+    monkeypatch.setattr(cli.settings, "database_url", database_url)
+    monkeypatch.setattr(sys, "argv", ["autodiag", "mail", "failed"])
+    with pytest.raises(SystemExit) as exited:
+        cli.main()
+    assert exited.value.code == 0
+    out, err = capsys.readouterr()
+    [line] = out.splitlines()
+    assert "nobody@example.org\tRéinitialiser votre mot de passe\tSMTPDataError: (550" in line
+    assert "1 message(s) waiting to be sent" in err
