@@ -166,6 +166,9 @@ Owned = TypeVar("Owned", Assessment, Evidence, Structure)
 
 
 ROLE_REFUSED = N_("Votre rôle dans cette structure ne permet pas cette action.")
+ARCHIVED = N_(
+    "Cette structure est archivée : elle est en lecture seule. Un·e administrateur·rice peut la restaurer."
+)
 
 
 def _owned(session: Session, user: User, model: type[Owned], object_id: int, access: Access) -> Owned:
@@ -184,7 +187,11 @@ def _owned(session: Session, user: User, model: type[Owned], object_id: int, acc
 
 def _refuse(session: Session, user: User, structure_id: int, not_found: str) -> None:
     status = refusal(session, user, structure_id)
-    raise HTTPException(status, _(ROLE_REFUSED) if status == 403 else _(not_found))
+    if status != 403:
+        raise HTTPException(status, _(not_found))
+    structure = session.get(Structure, structure_id)
+    archived = structure is not None and structure.archived_at is not None
+    raise HTTPException(403, _(ARCHIVED) if archived else _(ROLE_REFUSED))
 
 
 def readable_structure(session: SessionDep, user: CurrentUser, structure_id: int) -> Structure:

@@ -179,9 +179,11 @@ def resend(session: Session, *, invitation: Invitation, actor: User | None) -> I
     """Send a new link for a pending or expired invitation; the old link stops working."""
     if invitation.accepted_at is not None:
         raise ServiceError(_("Cette invitation a déjà été acceptée."), status=409)
+    if invitation.revoked_at is not None:
+        raise ServiceError(_("Cette invitation a été annulée ou déjà renvoyée."), status=409)
     structure = session.get(Structure, invitation.structure_id)
     assert structure is not None  # a foreign key
-    invitation.revoked_at = invitation.revoked_at or utcnow()
+    invitation.revoked_at = utcnow()
     session.add(invitation)
     renewed = _new_invitation(
         session,

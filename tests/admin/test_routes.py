@@ -195,7 +195,9 @@ def test_an_archived_structure_is_read_only_for_its_director(app: FastAPI, admin
     director = signed_in(app, "d@example.org")
     assert director.get(f"/structures/{nord.id}").status_code == 200
     assert "Nord" not in director.get("/structures").text
-    assert director.get(f"/structures/{nord.id}/profil").status_code == 403
+    refused = director.get(f"/structures/{nord.id}/profil")
+    assert refused.status_code == 403
+    assert "archivée" in refused.text
     token = csrf_from(director.get(f"/structures/{nord.id}").text)
     started = director.post(
         f"/structures/{nord.id}/autoevaluations", data={"questionnaire": "full", "csrf_token": token}

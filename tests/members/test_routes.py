@@ -139,6 +139,9 @@ def test_resending_kills_the_old_link_and_revoking_kills_the_new(app: FastAPI, d
     assert revoked.status_code == 303  # type: ignore[attr-defined]
     assert visitor.get(second).status_code == 410
     assert accept(visitor, second).status_code == 410  # type: ignore[attr-defined]
+    again = post(director, f"/structures/1/invitations/{invitations(app)[1].id}/renvoyer", {})
+    assert again.status_code == 409  # type: ignore[attr-defined]
+    assert len(invitations(app)) == 2
     assert memberships(app) == [("d@example.org", MemberRole.DIRECTION)]
 
 
