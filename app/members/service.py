@@ -61,29 +61,37 @@ def invite(session: Session, *, structure: Structure, email: str, role: str, act
     address, chosen = _checked(session, structure=structure, email=email, role=role)
     account = session.exec(select(User).where(User.email == address)).first()
     if account is not None:
-        membership = structures.add_member(
-            session, structure=structure, user=account, role=chosen, actor=actor, commit=False
-        )
-        if account.is_active:
-            context = {
-                "name": account.name,
-                "structure": structure.name,
-                "role": MEMBER_ROLE_LABELS[chosen],
-                "path": f"/structures/{pk(structure)}",
-            }
-            enqueue(
-                session,
-                event_key=f"member_added:{pk(membership)}",
-                to=account.email,
-                template="member_added",
-                context=context,
-                language=account.language,
-            )
+        membership = _add_existing(session, structure=structure, account=account, role=chosen, actor=actor)
         session.commit()
         return Invited(None, membership)
     invitation = _new_invitation(session, structure=structure, email=address, role=chosen, actor=actor)
     session.commit()
     return Invited(invitation, None)
+
+
+def _add_existing(
+    session: Session, *, structure: Structure, account: User, role: MemberRole, actor: User | None
+) -> Membership:
+    """Make an existing account a member and tell them by e-mail (not a deactivated one)."""
+    membership = structures.add_member(
+        session, structure=structure, user=account, role=role, actor=actor, commit=False
+    )
+    if account.is_active:
+        context = {
+            "name": account.name,
+            "structure": structure.name,
+            "role": MEMBER_ROLE_LABELS[role],
+            "path": f"/structures/{pk(structure)}",
+        }
+        enqueue(
+            session,
+            event_key=f"member_added:{pk(membership)}",
+            to=account.email,
+            template="member_added",
+            context=context,
+            language=account.language,
+        )
+    return membership
 
 
 def _checked(session: Session, *, structure: Structure, email: str, role: str) -> tuple[str, MemberRole]:
