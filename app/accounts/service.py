@@ -61,6 +61,7 @@ def verify_password(password_hash: str, password: str) -> bool:
 
 @cache
 def decoy_hash() -> str:
+    """A hash nobody's password matches: verified when there is no account, so both cases cost the same."""
     return hash_password("decoy password, never anybody's")
 
 

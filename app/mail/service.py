@@ -8,6 +8,7 @@ commit. The text template's first line is the subject; the rest, after a blank l
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -24,7 +25,8 @@ from app.mail.models import OutboxMessage
 
 PENDING_KEY = "outbox_pending"
 """Set in `session.info` by `enqueue`; after the commit, the senders waiting in this process wake."""
-_wakers: list[Any] = []
+# Process-wide: a commit that queued mail may happen in any session, the senders to wake are per app.
+_wakers: list[Callable[[], None]] = []
 
 
 def enqueue(
@@ -109,12 +111,12 @@ def retry(session: Session, *, message: OutboxMessage) -> None:
     session.commit()
 
 
-def on_commit_wake(callback: Any) -> None:
+def on_commit_wake(callback: Callable[[], None]) -> None:
     """Call `callback()` after each commit that queued a message (the web process's sender)."""
     _wakers.append(callback)
 
 
-def stop_waking(callback: Any) -> None:
+def stop_waking(callback: Callable[[], None]) -> None:
     if callback in _wakers:
         _wakers.remove(callback)
 

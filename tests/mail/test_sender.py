@@ -19,7 +19,7 @@ from app.config import Settings
 from app.db import utcnow
 from app.mail.models import OutboxMessage
 from app.mail.sender import send_pending
-from app.mail.service import enqueue, failed_messages, pending_count
+from app.mail.service import enqueue, failed_messages, pending_count, retry
 from app.main import create_app
 from tests.smtp import Inbox, html_of, text_of
 
@@ -263,3 +263,20 @@ def test_a_permanent_refusal_is_failed_at_once_and_listed_by_the_command(
     [line] = out.splitlines()
     assert "nobody@example.org\tRéinitialiser votre mot de passe\tSMTPDataError: (550" in line
     assert "1 message(s) waiting to be sent" in err
+
+
+def test_a_failed_message_retried_by_an_administrator_is_sent(
+    engine: Engine, session: Session, smtp: tuple[Inbox, int], tmp_path: Path
+) -> None:
+    inbox, port = smtp
+    inbox.refuse = "550 5.1.1 No such user"
+    queue(session)
+    settings = smtp_settings(port, tmp_path)
+    assert send_pending(engine, settings=settings).failed == 1
+    inbox.refuse = None
+    session.expire_all()
+    [failed] = failed_messages(session)
+    retry(session, message=failed)
+    assert send_pending(engine, settings=settings).sent == 1
+    assert len(inbox.messages) == 1
+    assert failed_messages(session) == []
