@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal
 
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from app.accounts import notifications
@@ -66,7 +67,12 @@ def add_member(
     """Make `user` a member of the structure with `role`; `commit=False` leaves it to the caller's use case."""
     membership = Membership(user_id=pk(user), structure_id=pk(structure), role=role)
     session.add(membership)
-    session.flush()
+    try:
+        session.flush()
+    except IntegrityError:  # added by someone else meanwhile
+        session.rollback()
+        message = _("« %(email)s » est déjà membre de cette structure.") % {"email": user.email}
+        raise ServiceError(message, field="email") from None
     audit(
         session,
         actor_id=actor.id if actor else None,
