@@ -109,6 +109,9 @@ def test_an_administrator_onboards_a_structure_by_invitation(
     admin = new_page(browser, base_url)
     sign_in(admin, ADMIN, PASSWORD)
     expect(admin.get_by_role("heading", level=1)).to_have_text("Administration")
+    for path in ("/admin/utilisateurs", "/admin/journal", "/admin/catalogue", "/admin/structures/nouvelle"):
+        admin.goto(path)
+        assert serious(axe, admin) == [], path
     admin.get_by_role("link", name="Structures", exact=True).first.click()
     admin.get_by_role("link", name="Créer une structure").click()
     admin.get_by_label("Nom", exact=True).fill("Médiation Sud")
