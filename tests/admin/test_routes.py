@@ -12,7 +12,7 @@ from sqlmodel import Session, select
 
 from app.accounts.models import Role, User
 from app.accounts.service import create_token
-from app.db import utcnow
+from app.db import AuditEntry, utcnow
 from app.mail.models import OutboxMessage
 from app.structures.models import Structure
 from tests.reports.helpers import PASSWORD, audit_count, csrf_from, member, signed_in
@@ -315,3 +315,17 @@ def test_deactivating_an_account_ends_its_open_sessions(app: FastAPI, admin: Tes
     assert director.get("/structures").status_code == 303  # sent to the sign-in page
     post(admin, f"/admin/utilisateurs/{user.id}/reactiver", {})
     assert director.get("/structures").status_code == 303  # the old cookie stays dead
+
+
+def test_the_audit_log_comes_25_entries_a_page(app: FastAPI, admin: TestClient) -> None:
+    with Session(app.state.engine) as session:
+        for number in range(30):
+            session.add(AuditEntry(action="essai.page", object_type="structure", object_id=str(number)))
+        session.commit()
+    first = admin.get("/admin/journal", params={"action": "essai."})
+    assert "30 entrées" in first.text
+    assert "Page 1 sur 2" in first.text
+    assert first.text.count("<code>essai.page</code>") == 25
+    second = admin.get("/admin/journal", params={"action": "essai.", "page": "2"})
+    assert second.text.count("<code>essai.page</code>") == 5
+    assert 'rel="prev"' in second.text
