@@ -129,10 +129,14 @@ def _record_failure(
 
 
 def _permanent(error: Exception) -> bool:
-    """Whether the server refused for good (a 5xx reply): trying again would be refused again."""
+    """Whether the server refused this message for good (a 5xx reply to its recipient or content).
+
+    Refused credentials, TLS or sender are the configuration's fault, not the message's: once an
+    operator fixes them, the messages waiting go out.
+    """
     if isinstance(error, smtplib.SMTPRecipientsRefused):
         return all(code >= 500 for code, _reply in error.recipients.values())
-    return isinstance(error, smtplib.SMTPResponseException) and error.smtp_code >= 500
+    return isinstance(error, smtplib.SMTPDataError) and error.smtp_code >= 500
 
 
 def as_email(message: OutboxMessage, *, settings: Settings) -> EmailMessage:
@@ -187,10 +191,14 @@ def _connect(settings: Settings) -> smtplib.SMTP:
         )
     else:
         connection = smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=SMTP_TIMEOUT)
+    try:
         if settings.smtp_security == "starttls":
             connection.starttls(context=context)
-    if settings.smtp_username:
-        connection.login(settings.smtp_username, settings.smtp_password)
+        if settings.smtp_username:
+            connection.login(settings.smtp_username, settings.smtp_password)
+    except (OSError, smtplib.SMTPException):
+        connection.close()  # refused credentials or TLS: the socket is not left open
+        raise
     return connection
 
 
