@@ -39,6 +39,21 @@ class Settings(BaseSettings):
     """Requests a minute per API token (bursts of as many), counted by each worker on its own."""
     host: str = "127.0.0.1"
     port: int = 8000
+    base_url: str = "http://127.0.0.1:8000"
+    """The site's address as people reach it: e-mails link back to it (no trailing slash needed)."""
+    smtp_host: str = ""
+    """SMTP server for outgoing e-mail; empty means messages are written as `.eml` files under
+    `<data_dir>/outbox/` instead (development)."""
+    smtp_port: int = 587
+    smtp_security: Literal["none", "starttls", "tls"] = "starttls"
+    smtp_username: str = ""
+    smtp_password: str = ""
+    mail_from: str = "Autodiag <noreply@localhost>"
+    mail_max_attempts: int = Field(8, ge=1)
+    """Tries before a message is marked failed (backoff doubles from one minute between tries)."""
+    mail_worker: bool | None = None
+    """Send e-mail from the web process after each commit that queued some; None means yes except
+    in the test environment (tests send explicitly)."""
 
     @model_validator(mode="after")
     def _production_needs_explicit_secrets(self) -> Settings:
@@ -53,6 +68,15 @@ class Settings(BaseSettings):
     @property
     def evidence_dir(self) -> Path:
         return self.data_dir / "evidence"
+
+    @property
+    def outbox_dir(self) -> Path:
+        """Where e-mails are written as `.eml` files when no SMTP server is configured."""
+        return self.data_dir / "outbox"
+
+    @property
+    def runs_mail_worker(self) -> bool:
+        return self.mail_worker if self.mail_worker is not None else self.environment != "test"
 
 
 def secret_key(settings: Settings) -> str:

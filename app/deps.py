@@ -15,10 +15,19 @@ from urllib.parse import urlencode, urlsplit
 
 from fastapi import Depends, HTTPException, Request, Response
 from fastapi.responses import RedirectResponse
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from app.accounts.models import User
-from app.accounts.permissions import Access, can, reading, reading_evidence
+from app.accounts.permissions import (
+    Access,
+    administers,
+    can,
+    reading,
+    reading_evidence,
+    refusal,
+    runs_cohorts,
+    structure_ids,
+)
 from app.assessments.models import Assessment, AssessmentStatus, Evidence, EvidenceLink
 from app.catalog.service import Catalog
 from app.db import SessionDep
@@ -26,18 +35,32 @@ from app.locale import N_, current_language
 from app.locale import gettext as _
 from app.reviews import results as review_results
 from app.structures.models import Structure
-from app.web import is_fragment
+from app.web import csrf_token, is_fragment
 
 USER_KEY = "user_id"
+SESSION_VERSION_KEY = "session_version"
 
 
 def optional_user(request: Request, session: SessionDep) -> User | None:
-    """The signed-in user while the account is active, else None; kept on `request.state` for templates."""
+    """The signed-in user while the account is active, else None; kept on `request.state` for templates.
+
+    The cookie carries the account's `session_version` at sign-in: once `end_sessions` raised it
+    (sign-out, password change or reset, deactivation), every cookie issued before stops working.
+    """
     user_id = request.session.get(USER_KEY)
     user = session.get(User, user_id) if isinstance(user_id, int) else None
-    active = user if user is not None and user.is_active else None
+    current = user is not None and request.session.get(SESSION_VERSION_KEY) == user.session_version
+    active = user if user is not None and user.is_active and current else None
     request.state.user = active
     return active
+
+
+def start_session(request: Request, user: User) -> None:
+    """Sign `user` in on this browser with a fresh session and CSRF token (nothing planted survives)."""
+    request.session.clear()
+    request.session[USER_KEY] = user.id
+    request.session[SESSION_VERSION_KEY] = user.session_version
+    csrf_token(request)
 
 
 OptionalUser = Annotated[User | None, Depends(optional_user)]
@@ -91,6 +114,32 @@ def local_path(value: str | None) -> str:
     return value
 
 
+def landing_path(session: Session, user: User, asked: str = "/") -> str:
+    """Where `user` lands after signing in: the page asked for, else where their work is.
+
+    Administrators on `/admin`, trainers on their cohorts, a member of one structure on it (or on its
+    only draft), everyone else (auditors, members of several structures) on the structures list.
+    """
+    if asked != "/":
+        return asked
+    if administers(user):
+        return "/admin"
+    if runs_cohorts(user):
+        return "/cohortes"
+    structures = select(Structure.id).where(
+        col(Structure.id).in_(structure_ids(session, user, Access.READ) or set()),
+        col(Structure.archived_at).is_(None),
+    )
+    mine = list(session.exec(structures.limit(2)))
+    if len(mine) != 1:
+        return "/structures"
+    drafts = select(Assessment.id).where(
+        Assessment.structure_id == mine[0], Assessment.status == AssessmentStatus.DRAFT
+    )
+    found = list(session.exec(drafts.limit(2)))
+    return f"/autoevaluations/{found[0]}" if len(found) == 1 else f"/structures/{mine[0]}"
+
+
 def get_catalog(request: Request) -> Catalog:
     """The catalog loaded and validated at start-up, its texts in the request's language."""
     catalogs: dict[str, Catalog] = request.app.state.catalogs
@@ -116,13 +165,33 @@ NOT_FOUND: dict[type, str] = {
 Owned = TypeVar("Owned", Assessment, Evidence, Structure)
 
 
+ROLE_REFUSED = N_("Votre rôle dans cette structure ne permet pas cette action.")
+ARCHIVED = N_(
+    "Cette structure est archivée : elle est en lecture seule. Un·e administrateur·rice peut la restaurer."
+)
+
+
 def _owned(session: Session, user: User, model: type[Owned], object_id: int, access: Access) -> Owned:
-    """The object, if `user` may access its structure this way; else 404, as if it did not exist."""
+    """The object, if `user` may access its structure this way; else 404, as if it did not exist.
+
+    A member of the structure whose role does not allow it gets 403 (`permissions.refusal`).
+    """
     found = session.get(model, object_id)
     structure_id = found.id if isinstance(found, Structure) else found.structure_id if found else None
-    if found is None or structure_id is None or not can(session, user, access, structure_id):
+    if found is None or structure_id is None:
         raise HTTPException(404, _(NOT_FOUND[model]))
+    if not can(session, user, access, structure_id):
+        _refuse(session, user, structure_id, NOT_FOUND[model])
     return found
+
+
+def _refuse(session: Session, user: User, structure_id: int, not_found: str) -> None:
+    status = refusal(session, user, structure_id)
+    if status != 403:
+        raise HTTPException(status, _(not_found))
+    structure = session.get(Structure, structure_id)
+    archived = structure is not None and structure.archived_at is not None
+    raise HTTPException(403, _(ARCHIVED) if archived else _(ROLE_REFUSED))
 
 
 def readable_structure(session: SessionDep, user: CurrentUser, structure_id: int) -> Structure:
@@ -130,8 +199,9 @@ def readable_structure(session: SessionDep, user: CurrentUser, structure_id: int
     return _owned(session, user, Structure, structure_id, Access.SUBMITTED)
 
 
-def writable_structure(session: SessionDep, user: CurrentUser, structure_id: int) -> Structure:
-    return _owned(session, user, Structure, structure_id, Access.WRITE)
+def directed_structure(session: SessionDep, user: CurrentUser, structure_id: int) -> Structure:
+    """A structure `user` directs: profile, new assessments, auditors, members (`Access.DIRECT`)."""
+    return _owned(session, user, Structure, structure_id, Access.DIRECT)
 
 
 def readable(session: SessionDep, user: CurrentUser, assessment_id: int) -> Assessment:
@@ -143,7 +213,13 @@ def readable(session: SessionDep, user: CurrentUser, assessment_id: int) -> Asse
 
 
 def writable(session: SessionDep, user: CurrentUser, assessment_id: int) -> Assessment:
-    return _owned(session, user, Assessment, assessment_id, Access.WRITE)
+    """An assessment `user` may answer in: answers, evidence, action plan (`Access.ANSWER`)."""
+    return _owned(session, user, Assessment, assessment_id, Access.ANSWER)
+
+
+def submittable(session: SessionDep, user: CurrentUser, assessment_id: int) -> Assessment:
+    """An assessment `user` may submit: its structure's direction (`Access.DIRECT`)."""
+    return _owned(session, user, Assessment, assessment_id, Access.DIRECT)
 
 
 def readable_evidence(session: SessionDep, user: CurrentUser, evidence_id: int) -> Evidence:
@@ -152,25 +228,47 @@ def readable_evidence(session: SessionDep, user: CurrentUser, evidence_id: int) 
 
 
 def writable_evidence(session: SessionDep, user: CurrentUser, evidence_id: int) -> Evidence:
-    return _owned(session, user, Evidence, evidence_id, Access.WRITE)
+    return _owned(session, user, Evidence, evidence_id, Access.ANSWER)
 
 
 ReadableStructure = Annotated[Structure, Depends(readable_structure)]
-WritableStructure = Annotated[Structure, Depends(writable_structure)]
+DirectedStructure = Annotated[Structure, Depends(directed_structure)]
 Readable = Annotated[Assessment, Depends(readable)]
 Writable = Annotated[Assessment, Depends(writable)]
+Submittable = Annotated[Assessment, Depends(submittable)]
 ReadableEvidence = Annotated[Evidence, Depends(readable_evidence)]
 WritableEvidence = Annotated[Evidence, Depends(writable_evidence)]
 
 
 def may_write(session: SessionDep, user: CurrentUser, assessment: Readable) -> bool:
-    """Whether the reader may change the assessment: a draft, in a structure they may write to."""
+    """Whether the reader may change the assessment: a draft, in a structure they may answer for."""
     return assessment.status == AssessmentStatus.DRAFT and can(
-        session, user, Access.WRITE, assessment.structure_id
+        session, user, Access.ANSWER, assessment.structure_id
+    )
+
+
+def may_submit(session: SessionDep, user: CurrentUser, assessment: Readable) -> bool:
+    """Whether the reader may submit the assessment: a draft of a structure they direct."""
+    return assessment.status == AssessmentStatus.DRAFT and can(
+        session, user, Access.DIRECT, assessment.structure_id
     )
 
 
 MayWrite = Annotated[bool, Depends(may_write)]
+MaySubmit = Annotated[bool, Depends(may_submit)]
+
+
+ADMIN_ONLY = N_("Cette page n'existe pas ou ne vous est pas accessible.")
+
+
+def administrator(user: CurrentUser) -> User:
+    """The signed-in administrator; anyone else gets 404, as if the administration did not exist."""
+    if not administers(user):
+        raise HTTPException(404, _(ADMIN_ONLY))
+    return user
+
+
+Administrator = Annotated[User, Depends(administrator)]
 
 
 def assessment_link(session: SessionDep, assessment: Writable, link_id: int) -> EvidenceLink:

@@ -11,8 +11,11 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware import Middleware
 
-from app.accounts.permissions import runs_cohorts
+from app.accounts.account_routes import router as account_router
+from app.accounts.permissions import administers, runs_cohorts
 from app.accounts.routes import router as accounts_router
+from app.admin.routes import router as admin_router
+from app.admin.structure_routes import router as admin_structures_router
 from app.api.auth import MESSAGES, error_response
 from app.api.routes import create_api, well_known
 from app.assessments.routes import router as assessments_router
@@ -28,6 +31,8 @@ from app.config import settings as default_settings
 from app.db import open_database
 from app.deps import SignInRequiredError, optional_user, sign_in_redirect
 from app.errors import ServiceError, http_error, invalid_request, service_error
+from app.mail.sender import MailWorker
+from app.members.routes import router as members_router
 from app.reports.routes import router as reports_router
 from app.reviews.routes import router as reviews_router
 from app.scoring.views import gap_action, reason
@@ -42,7 +47,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         title="Autodiag Médiation",
         docs_url=None,
         redoc_url=None,
-        lifespan=_dispose_engine,
+        lifespan=_lifespan,
         middleware=[Middleware(SecurityHeaders), Middleware(LocaleMiddleware), session_middleware(settings)],
         dependencies=[Depends(optional_user), Depends(check_csrf)],
     )
@@ -50,15 +55,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.catalog = load_catalog(settings.catalog_dir)
     app.state.catalogs = by_language(app.state.catalog)
     app.state.engine = open_database(settings)
-    # runs_cohorts: the « Mes cohortes » link; reason, gap_action: the scoring core's codes as sentences
+    # runs_cohorts, administers: menu links; reason, gap_action: the scoring core's codes as sentences
     app.state.templates = make_templates(
-        settings, runs_cohorts=runs_cohorts, reason=reason, gap_action=gap_action
+        settings, runs_cohorts=runs_cohorts, administers=administers, reason=reason, gap_action=gap_action
     )
     app.state.signer = load_or_create_signer(settings.data_dir, settings.snapshot_signing_key)
     app.mount("/static", StaticFiles(directory=settings.static_dir), name="static")
     for router in (
         catalog_router,
         accounts_router,
+        account_router,
         structures_router,
         assessments_router,
         workbook_router,
@@ -66,6 +72,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         reports_router,
         cohorts_router,
         reviews_router,
+        members_router,
+        admin_router,
+        admin_structures_router,
         well_known,
     ):
         app.include_router(router)
@@ -83,8 +92,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
 
 @asynccontextmanager
-async def _dispose_engine(app: FastAPI) -> AsyncIterator[None]:
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Send e-mail from a thread while serving (`app.mail.sender`); close the database at the end."""
+    settings: Settings = app.state.settings
+    worker = MailWorker(app.state.engine, settings) if settings.runs_mail_worker else None
+    if worker:
+        worker.start()
     yield
+    if worker:
+        worker.stop()
     app.state.engine.dispose()
 
 

@@ -1,9 +1,11 @@
 """Every table, imported in one place so migrations and tests see the whole schema."""
 
-from app.accounts.models import ApiToken, LoginAttempt, User
+from app.accounts.models import ApiToken, LoginAttempt, PasswordReset, User
 from app.assessments.models import ActionItem, Answer, Assessment, Evidence, EvidenceLink, Snapshot
 from app.cohorts.models import Cohort, CohortStructure, CohortTrainer, CohortWorkshop
 from app.db import AuditEntry
+from app.mail.models import OutboxMessage
+from app.members.models import Invitation
 from app.reviews.models import EvidenceRating, ReviewDecision, ReviewItem
 from app.structures.models import AuditorGrant, Membership, Structure
 
@@ -21,8 +23,11 @@ __all__ = [
     "Evidence",
     "EvidenceLink",
     "EvidenceRating",
+    "Invitation",
     "LoginAttempt",
     "Membership",
+    "OutboxMessage",
+    "PasswordReset",
     "ReviewDecision",
     "ReviewItem",
     "Snapshot",

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from aiosmtpd.controller import Controller
 from fastapi import FastAPI
 from sqlalchemy import Engine
 from sqlmodel import Session
@@ -17,6 +18,7 @@ from app.config import PROJECT_ROOT, Settings
 from app.db import make_engine, upgrade
 from app.main import create_app
 from tests.postgres import PostgresServer
+from tests.smtp import Inbox, free_port
 
 FIXTURES = Path(__file__).parent / "fixtures"
 _DATABASE_NUMBERS = itertools.count(1)
@@ -108,3 +110,13 @@ def engine(database_url: str) -> Iterator[Engine]:
 def session(engine: Engine) -> Iterator[Session]:
     with Session(engine) as session:
         yield session
+
+
+@pytest.fixture
+def smtp() -> Iterator[tuple[Inbox, int]]:
+    """A running SMTP server: its inbox and its port."""
+    inbox, port = Inbox(), free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    yield inbox, port
+    controller.stop()

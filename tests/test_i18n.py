@@ -129,7 +129,8 @@ def _template_literals(path: Path) -> list[str]:
 def test_templates_hold_no_french_text_outside_the_catalogs() -> None:
     problems = {
         str(path.relative_to(PROJECT_ROOT)): literals
-        for path in sorted((PROJECT_ROOT / "templates").rglob("*.html"))
+        for pattern in ("*.html", "*.txt")  # the e-mails' text bodies too
+        for path in sorted((PROJECT_ROOT / "templates").rglob(pattern))
         if (literals := _template_literals(path))
     }
     assert problems == {}

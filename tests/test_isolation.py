@@ -3,6 +3,10 @@
 A new route with an object id in its path is covered here without anyone remembering to: the
 test walks the routes, fills each id with an object of director A's structure, and calls it as
 someone who may not see that structure. Each call must answer 404 and change nothing.
+
+Members of that structure whose role does not allow a route (contribution, lecture) are tried on
+those routes too: the route's dependency decides (`directed_structure`, `writable`…), and they get
+403 (they know the structure; their role is why) or 404, and nothing changes.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, func, select
 from starlette.datastructures import UploadFile
 
+from app import deps
 from app.accounts.models import Role
 from app.accounts.service import create_token, create_user
 from app.assessments import evidence, service, workbook_changes, workbook_export
@@ -28,7 +33,11 @@ from app.assessments.models import ActionItem, Answer
 from app.cohorts.models import Cohort, CohortStructure, CohortTrainer
 from app.config import secret_key
 from app.db import AuditEntry, pk
+from app.mail.models import OutboxMessage
+from app.members import service as members
+from app.members.models import Invitation
 from app.structures import service as structures
+from app.structures.models import MemberRole, Membership
 
 PASSWORD = "une phrase de passe solide"
 OBJECT_PARAMETERS = {
@@ -40,9 +49,19 @@ OBJECT_PARAMETERS = {
     "grant_id",
     "token_id",
     "cohort_id",
+    "membership_id",
+    "invitation_id",
+    "user_id",
+    "message_id",
 }
 OWNERS = ("a@example.org", "coach@example.org")
 """Director A, and the trainer of the cohort A's structure is enrolled in."""
+ADMIN = "admin@example.org"
+"""Who opens the administration's object pages (`/admin/…`)."""
+MEMBERS = {"c@example.org": MemberRole.CONTRIBUTION, "l@example.org": MemberRole.LECTURE}
+"""Members of A's structure who do not direct it."""
+DIRECTING = {deps.directed_structure, deps.submittable}
+ANSWERING = {deps.writable, deps.writable_evidence}
 CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
@@ -63,6 +82,28 @@ def object_routes(app: FastAPI) -> list[tuple[str, str]]:
         for route in routes(app)
         for method in route.methods - {"HEAD"}
         if OBJECT_PARAMETERS & set(re.findall(r"{(\w+)}", route.path))
+    }
+    return sorted(found)
+
+
+def depends_on(route: APIRoute, wanted: set[Any]) -> bool:
+    """Whether the route's dependencies, at any depth, include one of `wanted`."""
+    pending = list(route.dependant.dependencies)
+    while pending:
+        dependency = pending.pop()
+        if dependency.call in wanted:
+            return True
+        pending.extend(dependency.dependencies)
+    return False
+
+
+def role_routes(app: FastAPI, wanted: set[Any]) -> list[tuple[str, str]]:
+    """The object routes that need one of the `wanted` dependencies."""
+    found = {
+        (method, route.path)
+        for route in routes(app)
+        for method in route.methods - {"HEAD"}
+        if (method, route.path) in set(object_routes(app)) and depends_on(route, wanted)
     }
     return sorted(found)
 
@@ -135,6 +176,14 @@ def world(app: FastAPI) -> dict[str, Any]:
                 cohort(session, trainer=pk(intruder), structure=pk(structures.create(session, name="C")))
         coach = create_user(session, email=OWNERS[1], name="Coach", role=Role.TRAINER, password=PASSWORD)
         own_cohort = cohort(session, trainer=pk(coach), structure=pk(structure))
+        create_user(session, email=ADMIN, name="Admin", role=Role.ADMIN, password=PASSWORD)
+        for email, member_role in MEMBERS.items():
+            person = create_user(session, email=email, name="Membre", role=Role.DIRECTOR, password=PASSWORD)
+            structures.add_member(session, structure=structure, user=person, role=member_role)
+        invited = members.invite(
+            session, structure=structure, email="i@example.org", role="lecture", actor=owner
+        )
+        membership = session.exec(select(Membership).where(Membership.user_id == owner.id)).one()
         return {
             "structure_id": pk(structure),
             "assessment_id": pk(assessment),
@@ -144,6 +193,10 @@ def world(app: FastAPI) -> dict[str, Any]:
             "grant_id": pk(grant),
             "token_id": pk(token),
             "cohort_id": own_cohort,
+            "membership_id": pk(membership),
+            "invitation_id": pk(invited.invitation) if invited.invitation else 0,
+            "user_id": pk(owner),
+            "message_id": pk(session.exec(select(OutboxMessage)).first()),
             "workshop_id": "politique_qualite",
             "section_id": "deontologie",
             "criterion_id": "DEO-01",
@@ -161,11 +214,13 @@ def cohort(session: Session, *, trainer: int, structure: int) -> int:
     return pk(row)
 
 
-def state(app: FastAPI) -> tuple[int, list[tuple[str, int | None, int]]]:
+def state(app: FastAPI) -> tuple[int, list[tuple[str, int | None, int]], list[Any], list[Any]]:
     with Session(app.state.engine) as session:
         audits = session.exec(select(func.count()).select_from(AuditEntry)).one()
         answers = [(a.criterion_id, a.level, a.revision) for a in session.exec(select(Answer))]
-    return audits, answers
+        roles = sorted((m.user_id, m.role) for m in session.exec(select(Membership)))
+        invitations = sorted((i.id, i.revoked_at) for i in session.exec(select(Invitation)))
+    return audits, answers, roles, invitations
 
 
 def test_the_route_table_has_object_routes_to_check(app: FastAPI) -> None:
@@ -188,11 +243,11 @@ def test_the_owners_open_every_object_page(app: FastAPI, world: dict[str, Any]) 
     Each page opens for one of its owners: the structure's director, or the trainer of its cohort.
     """
     statuses: dict[str, int] = {}
-    for owner in OWNERS:
+    for owner in (*OWNERS, ADMIN):
         with TestClient(app, follow_redirects=False) as client:
             sign_in(client, owner)
             for method, path in object_routes(app):
-                if method == "GET":
+                if method == "GET" and (owner == ADMIN) == path.startswith("/admin/"):
                     status = client.get(path.format(**world)).status_code
                     statuses[path] = min(statuses.get(path, status), status)
     assert set(statuses.values()) == {200}, statuses
@@ -213,14 +268,46 @@ def test_no_object_route_reaches_another_structure(
         answers = {}
         for method, path in object_routes(app):
             url = path.format(**world)
-            form = {
-                "csrf_token": token,
-                "niveau": "3",
-                "revision": "1",
-                "questionnaire": "full",
-                "titre": "x",
-            }
-            response = client.request(method, url, data=form if method != "GET" else None)
+            response = client.request(method, url, data=tempting(token) if method != "GET" else None)
             answers[f"{method} {path}"] = response.status_code
     assert set(answers.values()) == {404}, {k: v for k, v in answers.items() if v != 404}
     assert state(app) == before
+
+
+def tempting(token: str) -> dict[str, str]:
+    """A form that would change something on any route that let it through."""
+    return {
+        "csrf_token": token,
+        "niveau": "3",
+        "revision": "1",
+        "questionnaire": "full",
+        "titre": "x",
+        "email": "y@example.org",
+        "role": "direction",
+        "expires_on": str(datetime.now(UTC).date()),
+    }
+
+
+@pytest.mark.parametrize("email", list(MEMBERS))
+def test_a_member_who_may_not_use_a_route_gets_403_or_404_and_changes_nothing(
+    app: FastAPI, world: dict[str, Any], email: str
+) -> None:
+    """Contribution may not direct (403); lecture may neither direct nor answer (403); other refusals 404."""
+    refused = set(role_routes(app, DIRECTING))
+    if MEMBERS[email] == MemberRole.LECTURE:
+        refused |= set(role_routes(app, ANSWERING))
+    assert ("POST", "/autoevaluations/{assessment_id}/soumettre") in refused
+    assert ("GET", "/structures/{structure_id}/membres") in refused
+    with TestClient(app, follow_redirects=False) as client:
+        token = sign_in(client, email)
+        before = state(app)
+        answers = {}
+        for method, path in object_routes(app):
+            if (method, path) in refused or (method != "GET" and MEMBERS[email] == MemberRole.LECTURE):
+                url = path.format(**world)
+                response = client.request(method, url, data=tempting(token) if method != "GET" else None)
+                answers[f"{method} {path}"] = response.status_code
+        assert state(app) == before
+    expected = {f"{method} {path}": 403 for method, path in refused}
+    assert {key: status for key, status in answers.items() if key in expected} == expected
+    assert set(answers.values()) <= {403, 404}, answers

@@ -13,21 +13,25 @@ from app.config import PROJECT_ROOT
 
 APP = PROJECT_ROOT / "app"
 ORDER = (
+    "mail",
     "catalog",
     "scoring",
     "accounts",
     "structures",
+    "members",
     "assessments",
     "reviews",
     "cohorts",
     "reports",
     "api",
+    "admin",
 )
 BELOW_EVERYTHING = {"config", "db", "errors", "locale", "web"}
 DELIBERATE = {
     ("accounts/permissions.py", name) for name in ("structures", "assessments", "reviews", "cohorts")
-}
-"""The permission function reads every membership table (`shared/design.md` §5)."""
+} | {("accounts/notifications.py", name) for name in ("structures", "cohorts")}
+"""The permission function reads every membership table (`shared/design.md` §5); choosing who
+hears about a structure's events reads its members and its cohorts' trainers."""
 
 
 def imports(path: Path) -> set[str]:

@@ -46,10 +46,32 @@ class User(SQLModel, table=True):
     language: str | None = Field(default=None, max_length=5)
     """The interface language the person chose (`app.locale.LANGUAGES`); None: their browser's."""
     created_at: datetime = Field(default_factory=utcnow)
+    session_version: int = Field(default=1, sa_column_kwargs={"server_default": "1"})
+    """Carried by the session cookie; raised to end every open session (`end_sessions`)."""
+    notify_submissions: bool = Field(default=True, sa_column_kwargs={"server_default": "1"})
+    """E-mail me when a structure of my cohorts submits an assessment (trainers)."""
+    notify_decisions: bool = Field(default=True, sa_column_kwargs={"server_default": "1"})
+    """E-mail me when a trainer returns or validates my structure's assessment."""
+    notify_grants: bool = Field(default=True, sa_column_kwargs={"server_default": "1"})
+    """E-mail me when a structure grants me access as an auditor."""
+
+
+class PasswordReset(SQLModel, table=True):
+    """A one-time link to choose a new password; only the SHA-256 of its secret is kept."""
+
+    __tablename__ = "password_reset"
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="user.id", index=True)
+    token_hash: str = Field(max_length=64, unique=True)
+    created_at: datetime = Field(default_factory=utcnow)
+    expires_at: datetime
+    used_at: datetime | None = None
 
 
 class LoginAttempt(SQLModel, table=True):
-    """A failed sign-in; recent ones for an address or a client throttle further tries."""
+    """A failed sign-in, or a password reset request; recent ones for an address or a client
+    throttle further tries of the same `purpose`."""
 
     __tablename__ = "login_attempt"
 
@@ -57,6 +79,8 @@ class LoginAttempt(SQLModel, table=True):
     email: str = Field(max_length=254, index=True)
     client: str = Field(max_length=64, index=True)
     at: datetime = Field(default_factory=utcnow, index=True)
+    purpose: str = Field(default="sign_in", max_length=16, sa_column_kwargs={"server_default": "sign_in"})
+    """`sign_in` (a failed one) or `reset` (a reset link asked for)."""
 
 
 class Scope(StrEnum):
@@ -133,3 +157,22 @@ class TokenForm(BaseModel):
     def day_count(self) -> int:
         """The validity typed, or 0 (refused by the service) when it is not a whole number."""
         return int(self.days) if self.days.isdecimal() else 0
+
+
+class PasswordChangeForm(BaseModel):
+    current_password: str = ""
+    new_password: str = ""
+    new_password_again: str = ""
+
+
+class PasswordResetForm(BaseModel):
+    new_password: str = ""
+    new_password_again: str = ""
+
+
+class ForgottenPasswordForm(BaseModel):
+    email: str = ""
+
+
+class NoticesForm(BaseModel):
+    avis: list[str] = []

@@ -4,14 +4,24 @@ Every object (assessment, answer, evidence, action item, snapshot, review) belon
 structure, so an access question is always "may this user do this to this structure?". Routes, the
 API and the dashboards never hide links instead of asking: they load objects through
 `structure_ids` or check with `can`, and answer 404 when the answer is no, so a structure a user
-may not see does not exist for them.
+may not see does not exist for them. A member of the structure whose role does not allow the action
+gets 403 instead (`refusal`): they know the structure, and are told their role is why.
 
-| role     | SUBMITTED                | READ (drafts too)     | REVIEW                | WRITE             |
-|----------|--------------------------|-----------------------|-----------------------|-------------------|
-| admin    | every structure          | every structure       | every structure       | every structure   |
-| director | their structures         | their structures      | —                     | their structures  |
-| trainer  | their cohorts' structures| their cohorts'        | their cohorts'        | —                 |
-| auditor  | structures with an active grant | —              | —                     | —                 |
+Members are people with a `Membership` (any account role); their role in the structure decides:
+
+| who                      | SUBMITTED | READ (drafts too) | REVIEW | ANSWER | DIRECT |
+|--------------------------|-----------|-------------------|--------|--------|--------|
+| admin                    | every     | every             | every  | every  | every  |
+| member, `direction`      | theirs    | theirs            | —      | theirs | theirs |
+| member, `contribution`   | theirs    | theirs            | —      | theirs | —      |
+| member, `lecture`        | theirs    | theirs            | —      | —      | —      |
+| trainer                  | their cohorts' structures | their cohorts' | their cohorts' | — | — |
+| auditor                  | structures with an active grant | — | — | — | — |
+
+ANSWER: answer, comment, attach or remove evidence, edit the action plan. DIRECT: edit the profile,
+start and submit an assessment, grant auditors, invite and manage members. An archived structure
+is read-only for everyone: nobody has REVIEW, ANSWER or DIRECT on it. A deactivated account has
+nothing. Administration pages (`/admin`) are for administrators only (`administers`).
 """
 
 from __future__ import annotations
@@ -25,7 +35,7 @@ from app.accounts.models import Role, User
 from app.assessments.models import Assessment, AssessmentStatus, EvidenceLink
 from app.cohorts.models import CohortStructure, CohortTrainer
 from app.db import pk
-from app.structures.models import AuditorGrant, Membership
+from app.structures.models import AuditorGrant, MemberRole, Membership, Structure
 
 
 class Access(StrEnum):
@@ -35,8 +45,19 @@ class Access(StrEnum):
     """See the structure and all its assessments, drafts included."""
     REVIEW = "review"
     """Review submitted assessments as a trainer: propose levels, rate evidence, return or validate."""
-    WRITE = "write"
-    """Edit the profile, answer, attach evidence, submit, edit the action plan, grant auditors."""
+    ANSWER = "answer"
+    """Answer, comment, attach or remove evidence, edit the action plan."""
+    DIRECT = "direct"
+    """Edit the profile, start and submit assessments, grant auditors, invite and manage members."""
+
+
+WRITES = frozenset({Access.REVIEW, Access.ANSWER, Access.DIRECT})
+"""What nobody may do to an archived structure."""
+MEMBER_ACCESS = {
+    MemberRole.DIRECTION: frozenset({Access.SUBMITTED, Access.READ, Access.ANSWER, Access.DIRECT}),
+    MemberRole.CONTRIBUTION: frozenset({Access.SUBMITTED, Access.READ, Access.ANSWER}),
+    MemberRole.LECTURE: frozenset({Access.SUBMITTED, Access.READ}),
+}
 
 
 def structure_ids(
@@ -50,19 +71,26 @@ def structure_ids(
         return set()
     if user.role == Role.ADMIN:
         return None
-    if user.role == Role.DIRECTOR and access is not Access.REVIEW:
-        query = select(Membership.structure_id).where(Membership.user_id == user.id)
-        return set(session.exec(query).all())
-    if user.role == Role.TRAINER and access is not Access.WRITE:
+    roles = [role for role, allowed in MEMBER_ACCESS.items() if access in allowed]
+    member = select(Membership.structure_id).where(
+        Membership.user_id == user.id, col(Membership.role).in_(roles)
+    )
+    found = set(session.exec(member).all()) if roles else set()
+    if user.role == Role.TRAINER and access in (Access.SUBMITTED, Access.READ, Access.REVIEW):
         enrolled = (
             select(CohortStructure.structure_id)
             .join(CohortTrainer, col(CohortTrainer.cohort_id) == col(CohortStructure.cohort_id))
             .where(CohortTrainer.user_id == user.id)
         )
-        return set(session.exec(enrolled).all())
+        found |= set(session.exec(enrolled).all())
     if user.role == Role.AUDITOR and access is Access.SUBMITTED:
-        return set(running_grants(session, auditor_id=pk(user), today=today))
-    return set()
+        found |= set(running_grants(session, auditor_id=pk(user), today=today))
+    if access in WRITES and found:
+        archived = select(Structure.id).where(
+            col(Structure.id).in_(found), col(Structure.archived_at).is_not(None)
+        )
+        found -= set(session.exec(archived).all())
+    return found
 
 
 def running_grants(session: Session, *, auditor_id: int, today: date | None = None) -> dict[int, int]:
@@ -83,7 +111,34 @@ def running_grants(session: Session, *, auditor_id: int, today: date | None = No
 def can(session: Session, user: User, access: Access, structure_id: int) -> bool:
     """Whether `user` may access structure `structure_id` this way."""
     allowed = structure_ids(session, user, access)
-    return allowed is None or structure_id in allowed
+    if allowed is None:
+        return access not in WRITES or not _archived(session, structure_id)
+    return structure_id in allowed
+
+
+def _archived(session: Session, structure_id: int) -> bool:
+    structure = session.get(Structure, structure_id)
+    return structure is not None and structure.archived_at is not None
+
+
+def refusal(session: Session, user: User, structure_id: int) -> int:
+    """The status of a refused access: 403 for a member of the structure (their role is why), else 404."""
+    member = select(Membership.id).where(
+        Membership.user_id == user.id, Membership.structure_id == structure_id
+    )
+    return 403 if user.is_active and session.exec(member).first() is not None else 404
+
+
+def member_role(session: Session, user: User, structure_id: int) -> MemberRole | None:
+    """The role `user` has in the structure, or None when they are not one of its members."""
+    query = select(Membership).where(Membership.user_id == user.id, Membership.structure_id == structure_id)
+    found = session.exec(query).first()
+    return found.role if found else None
+
+
+def administers(user: User | None) -> bool:
+    """Whether `user` may open the administration pages (`/admin`): active administrators only."""
+    return user is not None and user.is_active and user.role == Role.ADMIN
 
 
 def reading(assessment: Assessment) -> Access:

@@ -12,11 +12,11 @@ from app.accounts.models import ApiToken, LanguageForm, Scope, SignInForm, Token
 from app.accounts.service import LoginError, authenticate, save_language
 from app.config import settings
 from app.db import SessionDep, utcnow
-from app.deps import USER_KEY, CurrentUser, OptionalUser, local_path
+from app.deps import CurrentUser, OptionalUser, landing_path, local_path, start_session
 from app.errors import ServiceError
 from app.locale import LANGUAGE_COOKIE, LANGUAGE_COOKIE_MAX_AGE, LANGUAGES, N_
 from app.locale import gettext as _
-from app.web import csrf_token, render
+from app.web import render
 
 router = APIRouter()
 
@@ -39,11 +39,8 @@ def sign_in(request: Request, session: SessionDep, form: Annotated[SignInForm, F
         if error.retry_after:
             response.headers["Retry-After"] = str(error.retry_after)
         return response
-    # A fresh session and CSRF token: nothing planted before sign-in survives it (no fixation).
-    request.session.clear()
-    request.session[USER_KEY] = user.id
-    csrf_token(request)
-    response = RedirectResponse(local_path(form.suivant), status_code=303)
+    start_session(request, user)
+    response = RedirectResponse(landing_path(session, user, local_path(form.suivant)), status_code=303)
     if user.language in LANGUAGES:
         remember_language(response, user.language)
     return response
@@ -75,7 +72,10 @@ def remember_language(response: Response, language: str) -> None:
 
 
 @router.post("/deconnexion")
-def sign_out(request: Request) -> Response:
+def sign_out(request: Request, session: SessionDep, user: OptionalUser) -> Response:
+    """Sign out: this cookie, and any copy of it, stops working (the account's other sessions too)."""
+    if user is not None:
+        accounts.sign_out(session, user=user)
     request.session.clear()
     return RedirectResponse("/", status_code=303)
 

@@ -15,6 +15,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
+from zxcvbn import zxcvbn
 
 from app.accounts.models import ApiToken, LoginAttempt, Role, Scope, User
 from app.db import audit, pk, utcnow
@@ -24,10 +25,14 @@ from app.locale import gettext as _
 
 MIN_PASSWORD_LENGTH = 12
 MAX_PASSWORD_LENGTH = 1024
+MIN_PASSWORD_SCORE = 3
+ZXCVBN_LENGTH = 100
 THROTTLE_WINDOW = timedelta(minutes=15)
 MAX_FAILURES_PER_EMAIL = 5
 MAX_FAILURES_PER_CLIENT = 20
 EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s.]+")
+SIGN_IN, RESET = "sign_in", "reset"
+"""What a `LoginAttempt` counts against: each is throttled on its own."""
 WRONG_CREDENTIALS = N_("Adresse électronique ou mot de passe incorrect.")
 
 _hasher = PasswordHasher()
@@ -55,7 +60,8 @@ def verify_password(password_hash: str, password: str) -> bool:
 
 
 @cache
-def _decoy_hash() -> str:
+def decoy_hash() -> str:
+    """A hash nobody's password matches: verified when there is no account, so both cases cost the same."""
     return hash_password("decoy password, never anybody's")
 
 
@@ -63,26 +69,49 @@ def _normalize_email(email: str) -> str:
     return email.strip().lower()
 
 
+def password_problems(password: str, *, email: str, name: str) -> str | None:
+    """Why `password` is refused, in a sentence for the person; None when it is long and hard enough.
+
+    Twelve characters at least, and `zxcvbn`'s estimate of how hard it is to guess at 3 of 4 or
+    more, told the person's name and address so it counts them as easy to guess.
+    """
+    if len(password) < MIN_PASSWORD_LENGTH:
+        return _("Le mot de passe doit compter au moins %(count)s caractères.") % {
+            "count": MIN_PASSWORD_LENGTH
+        }
+    if len(password) > MAX_PASSWORD_LENGTH:
+        return _("Le mot de passe ne doit pas dépasser %(count)s caractères.") % {
+            "count": MAX_PASSWORD_LENGTH
+        }
+    words = [part for part in re.split(r"[\W_]+", f"{name} {email}".lower()) if len(part) > 2]
+    personal = [name.lower(), email.lower(), email.lower().partition("@")[0], *words]
+    # zxcvbn's time grows with the length; the first 100 characters tell enough.
+    estimate = zxcvbn(password[:ZXCVBN_LENGTH], user_inputs=personal)
+    if estimate["score"] >= MIN_PASSWORD_SCORE:
+        return None
+    if any(match.get("dictionary_name") == "user_inputs" for match in estimate["sequence"]):
+        return _(
+            "Ce mot de passe est trop facile à deviner : il reprend votre nom ou votre adresse "
+            "électronique. Choisissez-en un autre, par exemple une phrase de plusieurs mots."
+        )
+    return _(
+        "Ce mot de passe est trop facile à deviner (mot courant, suite de touches, date ou "
+        "répétition). Choisissez une phrase de plusieurs mots peu courants, ou ajoutez des mots."
+    )
+
+
 def create_user(
     session: Session, *, email: str, name: str, role: Role, password: str, actor: User | None = None
 ) -> User:
-    """Create an active account; refuse an invalid or taken email, an empty name or a short password."""
+    """Create an active account; refuse an invalid or taken email, an empty name or a weak password."""
     email, name = _normalize_email(email), name.strip()
     if len(email) > 254 or not EMAIL.fullmatch(email):
         message = _("L'adresse électronique « %(email)s » n'est pas valide.") % {"email": email}
         raise ServiceError(message, field="email")
     if not name or len(name) > 120:
         raise ServiceError(_("Le nom doit compter entre 1 et 120 caractères."), field="name")
-    if len(password) < MIN_PASSWORD_LENGTH:
-        message = _("Le mot de passe doit compter au moins %(count)s caractères.") % {
-            "count": MIN_PASSWORD_LENGTH
-        }
-        raise ServiceError(message, field="password")
-    if len(password) > MAX_PASSWORD_LENGTH:
-        message = _("Le mot de passe ne doit pas dépasser %(count)s caractères.") % {
-            "count": MAX_PASSWORD_LENGTH
-        }
-        raise ServiceError(message, field="password")
+    if problem := password_problems(password, email=email, name=name):
+        raise ServiceError(problem, field="password")
     message = _("L'adresse électronique « %(email)s » est déjà utilisée.") % {"email": email}
     taken = ServiceError(message, field="email")
     if session.exec(select(User.id).where(User.email == email)).first() is not None:
@@ -108,7 +137,7 @@ def authenticate(session: Session, *, email: str, password: str, client: str) ->
         raise LoginError(_("Saisissez votre adresse électronique."), field="email")
     if not password:
         raise LoginError(_("Saisissez votre mot de passe."), field="password")
-    wait = _throttle_wait(session, email=email, client=client)
+    wait = throttle_wait(session, email=email, client=client, purpose=SIGN_IN)
     if wait is not None:
         minutes = math.ceil(wait / 60)
         message = ngettext(
@@ -119,8 +148,8 @@ def authenticate(session: Session, *, email: str, password: str, client: str) ->
         raise LoginError(message, retry_after=wait)
     user = session.exec(select(User).where(User.email == email)).first()
     # Verify even when the email is unknown, so both cases take the same time.
-    if not verify_password(user.password_hash if user else _decoy_hash(), password) or user is None:
-        _record_failure(session, email=email, client=client)
+    if not verify_password(user.password_hash if user else decoy_hash(), password) or user is None:
+        record_attempt(session, email=email, client=client, purpose=SIGN_IN)
         raise LoginError(_(WRONG_CREDENTIALS))
     if not user.is_active:
         raise LoginError(_("Ce compte est désactivé. Adressez-vous à un administrateur de la plateforme."))
@@ -128,7 +157,7 @@ def authenticate(session: Session, *, email: str, password: str, client: str) ->
     return user
 
 
-def _throttle_wait(session: Session, *, email: str, client: str) -> int | None:
+def throttle_wait(session: Session, *, email: str, client: str, purpose: str) -> int | None:
     """Seconds until one more try is allowed, or None when the email and the client may try now."""
     now = utcnow()
     since = now - THROTTLE_WINDOW
@@ -137,7 +166,9 @@ def _throttle_wait(session: Session, *, email: str, client: str) -> int | None:
         (LoginAttempt.email, email, MAX_FAILURES_PER_EMAIL),
         (LoginAttempt.client, client, MAX_FAILURES_PER_CLIENT),
     ):
-        query = select(LoginAttempt.at).where(column == value, LoginAttempt.at >= since)
+        query = select(LoginAttempt.at).where(
+            column == value, LoginAttempt.at >= since, LoginAttempt.purpose == purpose
+        )
         times = session.exec(query.order_by(col(LoginAttempt.at).desc()).limit(limit)).all()
         if len(times) >= limit:
             # Blocked until the oldest of the last `limit` failures leaves the window.
@@ -149,8 +180,9 @@ def _seconds_between(start: datetime, end: datetime) -> int:
     return max(1, math.ceil((end - start).total_seconds()))
 
 
-def _record_failure(session: Session, *, email: str, client: str) -> None:
-    attempt = LoginAttempt(email=email, client=client)
+def record_attempt(session: Session, *, email: str, client: str, purpose: str) -> None:
+    """Count a failed sign-in or a reset request against the address and the client, and commit."""
+    attempt = LoginAttempt(email=email, client=client, purpose=purpose)
     session.add(attempt)
     # Attempts older than the window no longer count: drop them so the table stays small.
     session.exec(delete(LoginAttempt).where(col(LoginAttempt.at) < utcnow() - THROTTLE_WINDOW))
@@ -158,7 +190,7 @@ def _record_failure(session: Session, *, email: str, client: str) -> None:
     audit(
         session,
         actor_id=None,
-        action="user.sign_in_failed",
+        action="user.sign_in_failed" if purpose == SIGN_IN else "user.password_reset_asked",
         obj=attempt,
         after={"email": email, "client": client},
     )
@@ -166,7 +198,11 @@ def _record_failure(session: Session, *, email: str, client: str) -> None:
 
 
 def _record_success(session: Session, *, user: User, password: str) -> None:
-    cleared = session.exec(delete(LoginAttempt).where(col(LoginAttempt.email) == user.email))
+    cleared = session.exec(
+        delete(LoginAttempt).where(
+            col(LoginAttempt.email) == user.email, col(LoginAttempt.purpose) == SIGN_IN
+        )
+    )
     rehashed = _hasher.check_needs_rehash(user.password_hash)
     if rehashed:
         user.password_hash = hash_password(password)
@@ -175,6 +211,22 @@ def _record_success(session: Session, *, user: User, password: str) -> None:
     audit(session, actor_id=user.id, action="user.sign_in", obj=user, after=after)
     session.commit()
     session.refresh(user)
+
+
+def end_sessions(session: Session, *, user: User) -> None:
+    """End every open session of `user` at its next request; the caller's use case commits.
+
+    A route that keeps its own session afterwards signs in again (`app.deps.start_session`).
+    """
+    user.session_version += 1
+    session.add(user)
+
+
+def sign_out(session: Session, *, user: User) -> None:
+    """End the session signing out: a stolen copy of the cookie must not outlive it."""
+    end_sessions(session, user=user)
+    audit(session, actor_id=user.id, action="user.sign_out", obj=user)
+    session.commit()
 
 
 def save_language(session: Session, *, user: User, language: str) -> None:

@@ -22,10 +22,12 @@ from app.deps import (
     CanonicalCatalogDep,
     CatalogDep,
     CurrentUser,
+    MaySubmit,
     MayWrite,
     Readable,
     ReadableEvidence,
     ReviewRemarks,
+    Submittable,
     Writable,
     WritableEvidence,
     local_path,
@@ -45,9 +47,11 @@ def overview(
     catalog: CatalogDep,
     assessment: Readable,
     may_write: MayWrite,
+    may_submit: MaySubmit,
     remarks: ReviewRemarks,
 ) -> Response:
-    newer = migration.offered(session, catalog=catalog, assessment=assessment) if may_write else None
+    # Moving to another version is the direction's decision, like submitting.
+    newer = migration.offered(session, catalog=catalog, assessment=assessment) if may_submit else None
     page = views.context(
         request, session, catalog, assessment, may_write=may_write, remarks=remarks, newer=newer
     )
@@ -186,9 +190,12 @@ def review(
     catalog: CatalogDep,
     assessment: Readable,
     may_write: MayWrite,
+    may_submit: MaySubmit,
     remarks: ReviewRemarks,
 ) -> Response:
-    page = views.review_context(request, session, catalog, assessment, may_write=may_write, remarks=remarks)
+    page = views.review_context(
+        request, session, catalog, assessment, may_write=may_write, may_submit=may_submit, remarks=remarks
+    )
     return render(request, "assessments/review.html", page)
 
 
@@ -200,7 +207,7 @@ def submit(
     catalog: CatalogDep,
     canonical: CanonicalCatalogDep,
     user: CurrentUser,
-    assessment: Writable,
+    assessment: Submittable,
     remarks: ReviewRemarks,
     form: Annotated[SubmitForm, Form()],
 ) -> Response:
@@ -214,7 +221,14 @@ def submit(
         )
     except ServiceError as error:
         page = views.review_context(
-            request, session, catalog, assessment, may_write=True, remarks=remarks, error=error.message
+            request,
+            session,
+            catalog,
+            assessment,
+            may_write=True,
+            may_submit=True,
+            remarks=remarks,
+            error=error.message,
         )
         return render(request, "assessments/review.html", page, status_code=error.status)
     return RedirectResponse(f"/autoevaluations/{assessment.id}/resultats", status_code=303)

@@ -28,6 +28,7 @@ from cryptography.hazmat.primitives.serialization import (
 )
 from sqlmodel import Session
 
+from app.accounts import notifications
 from app.accounts.models import User
 from app.assessments import carry, service
 from app.assessments.models import Assessment, AssessmentStatus, LinkRow, Loaded, PieceRow, Snapshot
@@ -194,6 +195,18 @@ def submit(
         obj=assessment,
         structure_id=structure.id,
         after={"snapshot_sha256": digest},
+    )
+    notifications.notify(
+        session,
+        users=notifications.reviewers(session, pk(structure)),
+        notice=notifications.Notice.SUBMISSIONS,
+        event_key=f"assessment_submitted:{assessment.id}:{assessment.revision}",
+        template="assessment_submitted",
+        context={
+            "structure": structure.name,
+            "person": user.name,
+            "path": f"/autoevaluations/{assessment.id}/relecture",
+        },
     )
     session.commit()
     session.refresh(snapshot)

@@ -17,7 +17,15 @@ from fastapi.responses import RedirectResponse
 from app.assessments import carry, migration, service, views
 from app.assessments.forms import MoveForm, StartForm
 from app.db import SessionDep
-from app.deps import CanonicalCatalogDep, CatalogDep, CurrentUser, ReviewRemarks, Writable, WritableStructure
+from app.deps import (
+    CanonicalCatalogDep,
+    CatalogDep,
+    CurrentUser,
+    DirectedStructure,
+    ReviewRemarks,
+    Submittable,
+    Writable,
+)
 from app.locale import gettext as _
 from app.locale import ngettext
 from app.web import is_fragment, render
@@ -32,7 +40,7 @@ def start(
     session: SessionDep,
     catalog: CatalogDep,
     user: CurrentUser,
-    structure: WritableStructure,
+    structure: DirectedStructure,
     form: Annotated[StartForm, Form()],
 ) -> Response:
     """Start an assessment; from an earlier one, show first what would be carried."""
@@ -52,7 +60,7 @@ def carry_preview(
     *,
     session: SessionDep,
     catalog: CatalogDep,
-    structure: WritableStructure,
+    structure: DirectedStructure,
     form: Annotated[StartForm, Query()],
 ) -> Response:
     form = form if form.depuis else carry.default_start(session, structure=structure) or form
@@ -72,7 +80,7 @@ def start_from_previous(
     session: SessionDep,
     catalog: CanonicalCatalogDep,
     user: CurrentUser,
-    structure: WritableStructure,
+    structure: DirectedStructure,
     form: Annotated[StartForm, Form()],
 ) -> Response:
     chosen, previous = carry.starting_point(session, catalog=catalog, structure=structure, form=form)
@@ -93,7 +101,7 @@ def move_preview(
     *,
     session: SessionDep,
     catalog: CatalogDep,
-    assessment: Writable,
+    assessment: Submittable,
     form: Annotated[MoveForm, Query()],
 ) -> Response:
     """What moving the draft would do; by default to the latest released version, if it is newer."""
@@ -114,7 +122,7 @@ def move(
     session: SessionDep,
     catalog: CanonicalCatalogDep,
     user: CurrentUser,
-    assessment: Writable,
+    assessment: Submittable,
     form: Annotated[MoveForm, Form()],
 ) -> Response:
     chosen = migration.target(catalog, assessment=assessment, version_ref=form.version)

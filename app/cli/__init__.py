@@ -1,7 +1,7 @@
 """The `autodiag` command. Every expected error is one line on stderr and exit code 2.
 
 Its groups are in this package by meaning: `catalog.py` (criteria, score), `accounts.py` (users,
-tokens); the operations (database, OpenAPI document, demo, serving) are here.
+tokens), `mail.py` (the outbox), `structures.py` (structures, members); the operations (database, OpenAPI document, demo, serving) are here.
 """
 
 from __future__ import annotations
@@ -20,6 +20,8 @@ from app.assessments.snapshot import load_or_create_signer
 from app.cli import catalog
 from app.cli.accounts import tokens_app, users_app
 from app.cli.console import CliError, fail
+from app.cli.mail import mail_app, where_mail_goes
+from app.cli.structures import members_app, structures_app
 from app.config import settings
 from app.db import make_engine, upgrade
 
@@ -30,6 +32,9 @@ db_app = typer.Typer(no_args_is_help=True, help="Manage the database schema.")
 app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
 app.add_typer(tokens_app, name="tokens")
+app.add_typer(mail_app, name="mail")
+app.add_typer(structures_app, name="structures")
+app.add_typer(members_app, name="members")
 
 
 @db_app.command("upgrade")
@@ -91,6 +96,7 @@ def serve(
     import uvicorn
 
     catalog.load()  # fail in one clear line before uvicorn starts
+    typer.echo(where_mail_goes())
     if reload:
         os.environ["AUTODIAG_RELOAD_TEMPLATES"] = "true"  # read by the Settings of the reloaded process
     uvicorn.run("app.main:create_app", factory=True, host=host, port=port, reload=reload)

@@ -1,4 +1,4 @@
-"""`autodiag users …` and `autodiag tokens …`: accounts and personal API tokens, for operators."""
+"""`autodiag users …` and `autodiag tokens …`: accounts, invitations and personal API tokens, for operators."""
 
 from __future__ import annotations
 
@@ -11,9 +11,12 @@ from sqlmodel import Session, select
 
 from app.accounts.models import ApiToken, Role, Scope, User
 from app.accounts.service import create_token, create_user, revoke_token, tokens_of
+from app.admin.service import set_active
 from app.cli.console import database, fail
 from app.db import utcnow
 from app.errors import ServiceError
+from app.members.service import invite
+from app.structures.models import MemberRole, Structure
 
 users_app = typer.Typer(no_args_is_help=True, help="Manage user accounts.")
 tokens_app = typer.Typer(no_args_is_help=True, help="Manage personal API tokens.")
@@ -47,11 +50,42 @@ def _new_password() -> str:
     return str(typer.prompt("Password", hide_input=True, confirmation_prompt=True))
 
 
-def _account(session: Session, email: str) -> User:
+def account(session: Session, email: str) -> User:
+    """The account with this address, or a one-line failure."""
     user = session.exec(select(User).where(User.email == email.strip().lower())).first()
     if user is None:
         fail(f"no account with the email {email!r}")
     return user
+
+
+@users_app.command("invite")
+def users_invite(
+    structure: Annotated[int, typer.Option(help="The structure's id (see `structures list`).")],
+    email: Annotated[str, typer.Option(help="The person's address.")],
+    role: Annotated[str, typer.Option(help=f"One of: {', '.join(MemberRole)}.")] = MemberRole.DIRECTION.value,
+) -> None:
+    """Invite someone into a structure by e-mail (an existing account joins at once)."""
+    with database() as session:
+        found = session.get(Structure, structure)
+        if found is None:
+            fail(f"no structure with the id {structure}")
+        try:
+            invited = invite(session, structure=found, email=email, role=role, actor=None)
+        except ServiceError as error:
+            fail(error.message)
+    what = "invitation queued" if invited.invitation else "existing account added, notice queued"
+    typer.echo(f"{what} for {email.strip().lower()} ({role}); the app sends it, or run `autodiag mail send`")
+
+
+@users_app.command("deactivate")
+def users_deactivate(
+    email: Annotated[str, typer.Option(help="The account's address.")],
+    reactivate: Annotated[bool, typer.Option(help="Reactivate it instead.")] = False,
+) -> None:
+    """Deactivate an account (no sign-in, no API tokens; kept for the audit log), or reactivate it."""
+    with database() as session:
+        user = set_active(session, user=account(session, email), active=reactivate, actor=None)
+        typer.echo(f"{'reactivated' if reactivate else 'deactivated'} {user.email}")
 
 
 @tokens_app.command("create")
@@ -65,7 +99,7 @@ def tokens_create(
     with database() as session:
         try:
             token, secret = create_token(
-                session, user=_account(session, email), name=name, scopes=scope, days=days
+                session, user=account(session, email), name=name, scopes=scope, days=days
             )
         except ServiceError as error:
             fail(error.message)
@@ -81,7 +115,7 @@ def tokens_list(email: Annotated[str, typer.Option(help="Whose tokens.")]) -> No
     """List an account's tokens: id, name, start, scopes, expiry, last use, state."""
     with database() as session:
         now = utcnow()
-        for token in tokens_of(session, user=_account(session, email)):
+        for token in tokens_of(session, user=account(session, email)):
             used = f"{token.last_used_at:%Y-%m-%d %H:%M}" if token.last_used_at else "never used"
             typer.echo(
                 f"{token.id}\t{token.name}\t{token.prefix}…\t{token.scopes}\t"

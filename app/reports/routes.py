@@ -55,7 +55,7 @@ def structure_page(
         "questionnaires": catalog.questionnaires,
         "startable": catalog.startable(),
         "previous": submitted[0] if submitted else (rows[0].assessment if rows else None),
-        "can_write": can(session, user, Access.WRITE, pk(structure)),
+        "can_write": can(session, user, Access.DIRECT, pk(structure)),
         "history": history,
         "chart": history_chart(history),
         "profile": _profile(catalog, structure),
@@ -81,7 +81,7 @@ def plan(
 ) -> Response:
     """The action plan; opened by someone who may write, it first gains an item for each new gap."""
     context = _context(session, catalog, assessment)
-    if can(session, user, Access.WRITE, assessment.structure_id):
+    if can(session, user, Access.ANSWER, assessment.structure_id):
         items = service.ensure_action_plan(
             session, assessment=assessment, result=context["result"], user=user
         )

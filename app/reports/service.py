@@ -59,10 +59,17 @@ def evaluated(
 def readable_structures(
     session: Session, *, catalog: Catalog, user: User
 ) -> list[tuple[Structure, Evaluated | None]]:
-    """The structures `user` may see, by name, each with the latest assessment `user` may read."""
+    """The structures `user` may see, by name, each with the latest assessment `user` may read.
+
+    Archived structures are left out: they stay readable at their address, not listed.
+    """
     allowed = structure_ids(session, user, Access.SUBMITTED)
     with_drafts = structure_ids(session, user, Access.READ)
-    query = select(Structure).order_by(col(Structure.name), col(Structure.id))
+    query = (
+        select(Structure)
+        .where(col(Structure.archived_at).is_(None))
+        .order_by(col(Structure.name), col(Structure.id))
+    )
     if allowed is not None:
         query = query.where(col(Structure.id).in_(allowed))
     structures = list(session.exec(query))

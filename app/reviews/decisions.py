@@ -10,6 +10,7 @@ from __future__ import annotations
 from sqlalchemy.orm import defer
 from sqlmodel import Session, select
 
+from app.accounts import notifications
 from app.accounts.models import User
 from app.assessments.models import Assessment, AssessmentStatus, Snapshot
 from app.db import audit, pk
@@ -17,6 +18,7 @@ from app.errors import ServiceError
 from app.locale import gettext as _
 from app.reviews.models import Decision, ReviewDecision
 from app.reviews.service import TEXT_MAX, lock_submitted
+from app.structures.models import Structure
 
 
 def decide(
@@ -49,9 +51,29 @@ def decide(
         structure_id=fresh.structure_id,
         after=after,
     )
+    _notify(session, assessment=fresh, decision=row, user=user)
     session.commit()
     session.refresh(row)
     return row
+
+
+def _notify(session: Session, *, assessment: Assessment, decision: ReviewDecision, user: User) -> None:
+    """Tell the structure's people, in the decision's transaction."""
+    structure = session.get(Structure, assessment.structure_id)
+    returned = decision.decision is Decision.RETURNED
+    notifications.notify(
+        session,
+        users=notifications.structure_recipients(session, assessment.structure_id),
+        notice=notifications.Notice.DECISIONS,
+        event_key=f"review_{decision.decision.value}:{decision.id}",
+        template="assessment_returned" if returned else "assessment_validated",
+        context={
+            "structure": structure.name if structure else "",
+            "person": user.name,
+            "comment": decision.comment,
+            "path": f"/autoevaluations/{assessment.id}" + ("" if returned else "/resultats"),
+        },
+    )
 
 
 def _decided_snapshot(session: Session, assessment: Assessment, decision: Decision) -> Snapshot:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import date, datetime
+from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
@@ -11,7 +12,41 @@ from sqlalchemy import JSON, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from app.catalog.models import ProfileField
-from app.db import utcnow
+from app.db import stored_enum, utcnow
+from app.locale import N_
+from app.locale import gettext as _
+
+
+class MemberRole(StrEnum):
+    """What a member may do in their structure (the permission function reads it)."""
+
+    DIRECTION = "direction"
+    """Everything: answer, submit, edit the profile, start assessments, grant auditors, invite members."""
+    CONTRIBUTION = "contribution"
+    """Answer, comment, attach evidence, edit the action plan; never submit, grant or invite."""
+    LECTURE = "lecture"
+    """Read only."""
+
+    @property
+    def label(self) -> str:
+        return _(MEMBER_ROLE_LABELS[self])
+
+
+MEMBER_ROLE_LABELS = {
+    MemberRole.DIRECTION: N_("Direction"),
+    MemberRole.CONTRIBUTION: N_("Contribution"),
+    MemberRole.LECTURE: N_("Lecture"),
+}
+
+LEGAL_FORMS = {
+    "association": N_("Association"),
+    "collectivite": N_("Collectivité territoriale"),
+    "etablissement_public": N_("Établissement public"),
+    "scic_scop": N_("SCIC / SCOP"),
+    "entreprise": N_("Entreprise"),
+    "autre": N_("Autre"),
+}
+"""The legal forms a structure may have: stored code → label."""
 
 
 class Structure(SQLModel, table=True):
@@ -20,13 +55,19 @@ class Structure(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(max_length=200)
     city: str = Field(default="", max_length=120)
+    legal_form: str = Field(default="", max_length=40)
+    """A key of `LEGAL_FORMS`, or empty when not given."""
+    siret: str = Field(default="", max_length=14)
+    """14 digits with a valid Luhn key, or empty."""
+    archived_at: datetime | None = None
+    """Set while the structure is archived: read-only everywhere and left out of lists."""
     profile: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
     """Answers to the questionnaire's profile questions; they decide which criteria apply."""
     created_at: datetime = Field(default_factory=utcnow)
 
 
 class Membership(SQLModel, table=True):
-    """A director (or another member) of a structure."""
+    """A person of a structure, with their role in it (`MemberRole`)."""
 
     __tablename__ = "membership"
     __table_args__ = (UniqueConstraint("user_id", "structure_id"),)
@@ -34,6 +75,7 @@ class Membership(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     user_id: int = Field(foreign_key="user.id", index=True)
     structure_id: int = Field(foreign_key="structure.id", index=True)
+    role: MemberRole = Field(default=MemberRole.DIRECTION, sa_type=stored_enum(MemberRole))
     created_at: datetime = Field(default_factory=utcnow)
 
 

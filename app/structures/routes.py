@@ -14,7 +14,7 @@ from fastapi.responses import RedirectResponse
 from app.catalog.models import ProfileField
 from app.catalog.service import Catalog, describe_condition
 from app.db import SessionDep, pk
-from app.deps import CatalogDep, CurrentUser, WritableStructure
+from app.deps import CatalogDep, CurrentUser, DirectedStructure
 from app.errors import ServiceError
 from app.locale import N_
 from app.locale import gettext as _
@@ -28,7 +28,7 @@ router = APIRouter()
 
 @router.get("/structures/{structure_id}/profil")
 def profile_form(
-    request: Request, catalog: CatalogDep, structure: WritableStructure, form: Annotated[ProfileForm, Query()]
+    request: Request, catalog: CatalogDep, structure: DirectedStructure, form: Annotated[ProfileForm, Query()]
 ) -> Response:
     """The profile form; htmx asks again with the form's values (`apercu`) to hide unmet `show_if`."""
     preview = form.apercu is not None
@@ -46,7 +46,7 @@ def profile_save(
     session: SessionDep,
     catalog: CatalogDep,
     user: CurrentUser,
-    structure: WritableStructure,
+    structure: DirectedStructure,
     form: Annotated[ProfileForm, Form()],
 ) -> Response:
     values = form.answers(_profile_fields(catalog))
@@ -98,7 +98,7 @@ GRANT_NOT_FOUND = N_("Cet accès n'existe pas pour cette structure.")
 
 
 @router.get("/structures/{structure_id}/auditeurs")
-def grants_page(request: Request, session: SessionDep, structure: WritableStructure) -> Response:
+def grants_page(request: Request, session: SessionDep, structure: DirectedStructure) -> Response:
     return render(request, "structures/grants.html", _grants_context(session, structure))
 
 
@@ -107,7 +107,7 @@ def grant(
     request: Request,
     session: SessionDep,
     user: CurrentUser,
-    structure: WritableStructure,
+    structure: DirectedStructure,
     form: Annotated[GrantForm, Form()],
 ) -> Response:
     try:
@@ -125,7 +125,7 @@ def grant(
 
 @router.post("/structures/{structure_id}/auditeurs/{grant_id}/revoquer")
 def revoke_grant(
-    session: SessionDep, user: CurrentUser, structure: WritableStructure, grant_id: int
+    session: SessionDep, user: CurrentUser, structure: DirectedStructure, grant_id: int
 ) -> Response:
     found = session.get(AuditorGrant, grant_id)
     if found is None or found.structure_id != structure.id:

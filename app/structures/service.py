@@ -6,15 +6,18 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal
 
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from app.accounts import notifications
 from app.accounts.models import Role, User
 from app.accounts.permissions import running_grants
 from app.catalog.models import CriteriaVersion, Questionnaire
 from app.db import audit, pk, utcnow
 from app.errors import ServiceError
 from app.locale import gettext as _
-from app.structures.models import AuditorGrant, Membership, Structure
+from app.structures.models import AuditorGrant, MemberRole, Membership, Structure
+from app.structures.registry import checked_details
 
 GRANT_MAX_DAYS = 2 * 366
 """A grant lasts at most about two years: the AFNOR cycle audits every two years."""
@@ -23,10 +26,20 @@ PROFILE_QUESTIONNAIRE = "full"
 """The profile questions asked are the full questionnaire's: it asks every one the criteria use."""
 
 
-def create(session: Session, *, name: str, city: str = "", actor: User | None = None) -> Structure:
-    if not name.strip():
-        raise ServiceError(_("Le nom de la structure est obligatoire."), field="name")
-    structure = Structure(name=name.strip(), city=city.strip())
+def create(
+    session: Session,
+    *,
+    name: str,
+    city: str = "",
+    legal_form: str = "",
+    siret: str = "",
+    actor: User | None = None,
+) -> Structure:
+    """Create a structure; refuse an empty name, an unknown legal form or a SIRET whose key is wrong."""
+    details = checked_details(name=name, city=city, legal_form=legal_form, siret=siret)
+    structure = Structure(
+        name=details.name, city=details.city, legal_form=details.legal_form, siret=details.siret
+    )
     session.add(structure)
     session.flush()
     audit(
@@ -35,7 +48,7 @@ def create(session: Session, *, name: str, city: str = "", actor: User | None = 
         action="structure.create",
         obj=structure,
         structure_id=structure.id,
-        after={"name": structure.name, "city": structure.city},
+        after=details.values(),
     )
     session.commit()
     session.refresh(structure)
@@ -43,20 +56,33 @@ def create(session: Session, *, name: str, city: str = "", actor: User | None = 
 
 
 def add_member(
-    session: Session, *, structure: Structure, user: User, actor: User | None = None
+    session: Session,
+    *,
+    structure: Structure,
+    user: User,
+    role: MemberRole = MemberRole.DIRECTION,
+    actor: User | None = None,
+    commit: bool = True,
 ) -> Membership:
-    membership = Membership(user_id=pk(user), structure_id=pk(structure))
+    """Make `user` a member of the structure with `role`; `commit=False` leaves it to the caller's use case."""
+    membership = Membership(user_id=pk(user), structure_id=pk(structure), role=role)
     session.add(membership)
-    session.flush()
+    try:
+        session.flush()
+    except IntegrityError:  # added by someone else meanwhile
+        session.rollback()
+        message = _("« %(email)s » est déjà membre de cette structure.") % {"email": user.email}
+        raise ServiceError(message, field="email") from None
     audit(
         session,
         actor_id=actor.id if actor else None,
         action="membership.add",
         obj=membership,
         structure_id=structure.id,
-        after={"user": user.email},
+        after={"user": user.email, "role": role.value},
     )
-    session.commit()
+    if commit:
+        session.commit()
     return membership
 
 
@@ -145,6 +171,19 @@ def grant_auditor(
     after = {"auditor": auditor.email, "expires_on": until.isoformat()}
     audit(
         session, actor_id=actor.id, action="grant.create", obj=grant, structure_id=structure.id, after=after
+    )
+    notifications.notify(
+        session,
+        users=[auditor],
+        notice=notifications.Notice.GRANTS,
+        event_key=f"grant_created:{grant.id}",
+        template="auditor_grant",
+        context={
+            "structure": structure.name,
+            "person": actor.name,
+            "until": until,
+            "path": f"/structures/{structure.id}",
+        },
     )
     session.commit()
     session.refresh(grant)

@@ -104,7 +104,8 @@ def test_sign_in_sets_an_httponly_samesite_lax_cookie_and_shows_who_is_signed_in
     make_user(app)
     assert signed_in_name(client) is None
     response = sign_in(client, email="Camille@Example.org")
-    assert (response.status_code, response.headers["location"]) == (303, "/")
+    # a director of no structure yet lands on the structures list (tests/accounts/test_landing.py)
+    assert (response.status_code, response.headers["location"]) == (303, "/structures")
     cookie = response.headers["set-cookie"].lower()
     assert cookie.startswith("autodiag_session=")
     assert "httponly" in cookie
@@ -214,7 +215,7 @@ def test_signing_in_issues_a_new_csrf_token(app: FastAPI, client: TestClient) ->
 def test_suivant_leading_off_the_site_is_ignored(app: FastAPI, client: TestClient, target: str) -> None:
     make_user(app)
     response = sign_in(client, suivant=target)
-    assert (response.status_code, response.headers["location"]) == (303, "/")
+    assert (response.status_code, response.headers["location"]) == (303, "/structures")  # the landing
 
 
 def test_suivant_local_path_is_followed_after_sign_in(app: FastAPI, client: TestClient) -> None:

@@ -57,7 +57,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 @contextmanager
 def serving(app: FastAPI) -> Iterator[str]:
-    """Serve `app` under uvicorn on a free port of 127.0.0.1 while the block runs; give its base URL."""
+    """Serve `app` under uvicorn (its lifespan too) on a free port of 127.0.0.1; yield its base URL."""
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))  # bound here and handed over, so no other process can take the port
     base_url = f"http://127.0.0.1:{sock.getsockname()[1]}"

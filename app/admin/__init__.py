@@ -1,0 +1,1 @@
+"""The administration pages (`/admin`): accounts, structures, the audit log, the catalog installed."""
