@@ -26,6 +26,7 @@ from app.config import settings as default_settings
 from app.db import open_database
 from app.deps import SignInRequiredError, optional_user, sign_in_redirect
 from app.errors import ServiceError, http_error, invalid_request, service_error
+from app.reports.document_routes import router as documents_router
 from app.reports.routes import router as reports_router
 from app.reviews.routes import router as reviews_router
 from app.scoring.views import gap_action, reason
@@ -60,6 +61,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         structures_router,
         assessments_router,
         reports_router,
+        documents_router,
         cohorts_router,
         reviews_router,
         well_known,
