@@ -6,6 +6,8 @@ it did not exist) and records an auditor's reads under a grant (`service.record_
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import FileResponse
 from sqlmodel import Session, SQLModel
@@ -30,7 +32,8 @@ from app.api.models import (
 from app.assessments import evidence as evidence_store
 from app.assessments.models import Assessment, Snapshot
 from app.db import SessionDep, pk
-from app.deps import CanonicalCatalogDep
+from app.deps import CanonicalCatalogDep, CatalogDep
+from app.reports import exports, pdf, spreadsheets
 from app.structures.models import Structure
 
 router = APIRouter()
@@ -244,6 +247,73 @@ def snapshot_content(
 @router.get("/keys", tags=["snapshots"], summary="The public keys that verify snapshots (no token needed)")
 def keys(request: Request) -> KeysOut:
     return views.public_keys(request.app.state.signer)
+
+
+# The same documents as the web's results page: report, workbook, CSV files (read:assessments).
+
+
+def _document(media_type: str, what: str) -> dict[int | str, dict[str, Any]]:
+    binary = {"schema": {"type": "string", "format": "binary"}}
+    return {200: {"description": what, "content": {media_type: binary}}, **READ_ONE}
+
+
+@router.get(
+    "/assessments/{assessment_id}/report.pdf",
+    tags=["reports"],
+    summary="The assessment report as PDF, with the snapshot's SHA-256 and signing key id on its cover",
+    response_class=Response,
+    responses=_document(pdf.PDF, "The report, as an attachment, in the language of `Accept-Language`."),
+)
+def report_pdf(
+    request: Request, session: SessionDep, catalog: CatalogDep, caller: AssessmentReader, assessment_id: Id
+) -> Response:
+    found = _assessment(request, session, caller, assessment_id)
+    return exports.report_pdf(request, session, catalog=catalog, assessment=found, user=None)
+
+
+@router.get(
+    "/assessments/{assessment_id}/report.xlsx",
+    tags=["reports"],
+    summary="The assessment workbook: summary, answers, gaps, action plan, evidence sheets",
+    response_class=Response,
+    responses=_document(spreadsheets.XLSX, "The workbook, as an attachment."),
+)
+def report_xlsx(
+    request: Request, session: SessionDep, catalog: CatalogDep, caller: AssessmentReader, assessment_id: Id
+) -> Response:
+    found = _assessment(request, session, caller, assessment_id)
+    return exports.workbook_response(session, catalog=catalog, assessment=found)
+
+
+CSV_FILE = "`;`-separated UTF-8 with a byte-order mark (French Excel opens it as is), as an attachment."
+
+
+@router.get(
+    "/assessments/{assessment_id}/answers.csv",
+    tags=["reports"],
+    summary="Every criterion's answer, retained level and predicted finding, as CSV",
+    response_class=Response,
+    responses=_document("text/csv", CSV_FILE),
+)
+def answers_csv(
+    request: Request, session: SessionDep, catalog: CatalogDep, caller: AssessmentReader, assessment_id: Id
+) -> Response:
+    found = _assessment(request, session, caller, assessment_id)
+    return exports.csv_response(session, catalog=catalog, assessment=found, kind="reponses")
+
+
+@router.get(
+    "/assessments/{assessment_id}/gaps.csv",
+    tags=["reports"],
+    summary="The gaps by workshop and priority, with their suggested action and deadline, as CSV",
+    response_class=Response,
+    responses=_document("text/csv", CSV_FILE),
+)
+def gaps_csv(
+    request: Request, session: SessionDep, catalog: CatalogDep, caller: AssessmentReader, assessment_id: Id
+) -> Response:
+    found = _assessment(request, session, caller, assessment_id)
+    return exports.csv_response(session, catalog=catalog, assessment=found, kind="ecarts")
 
 
 # Look-ups shared by the operations: 404 for what the caller may not see, reads under a grant audited.

@@ -30,6 +30,10 @@ TAGS = [
     },
     {"name": "assessments", "description": "One submitted assessment: result, answers, evidence."},
     {"name": "snapshots", "description": "Signed snapshots, byte for byte, and the keys to verify them."},
+    {
+        "name": "reports",
+        "description": "A submitted assessment's report (PDF), workbook (XLSX) and CSV files.",
+    },
     {"name": "scoring", "description": "Score an answers document without storing anything."},
 ]
 DESCRIPTION = """Read-only access for auditors and tools. Authenticate with a personal API token

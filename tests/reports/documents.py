@@ -98,7 +98,7 @@ def first_page_png(content: bytes, name: str) -> Path:
 
 
 def libreoffice_convert(files: list[Path], out: Path, profile: Path) -> subprocess.CompletedProcess[str]:
-    """Convert every file to CSV in one LibreOffice run, with a throw-away profile."""
+    """Convert every file to CSV (its first sheet) in one LibreOffice run, with a throw-away profile."""
     soffice = shutil.which("soffice")
     assert soffice, "LibreOffice is needed: make report-deps"
     command = [
@@ -107,7 +107,7 @@ def libreoffice_convert(files: list[Path], out: Path, profile: Path) -> subproce
         "--headless",
         "--norestore",
         "--convert-to",
-        "csv",
+        "csv:Text - txt - csv (StarCalc):44,34,76,1",  # comma, double quote, UTF-8, from row 1
         "--outdir",
         str(out),
         *map(str, files),
