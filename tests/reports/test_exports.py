@@ -87,7 +87,8 @@ def test_the_report_pdf_says_what_the_results_page_says(app: FastAPI, submitted:
     assert f"Écarts majeurs prévus {result.majors}" in flat
     assert f"Écarts mineurs prévus {result.minors}" in flat
     assert "Critères bloquants, à lever avant l'audit" in flat
-    assert "Plan d'action" in flat and "Historique des scores" in flat
+    assert "Plan d'action" in flat
+    assert "Historique des scores" in flat
     assert "Critères déduits (confiance L)" in flat
 
 
@@ -113,7 +114,8 @@ def test_the_workbook_has_its_sheets_formats_and_no_formula(app: FastAPI, submit
     assert book.sheetnames == SHEETS
     for sheet in book.worksheets:
         assert sheet.freeze_panes == "A2"
-        assert sheet.auto_filter.ref and sheet.auto_filter.ref.startswith("A1:")
+        assert sheet.auto_filter.ref
+        assert sheet.auto_filter.ref.startswith("A1:")
         assert all(cell.font.b for cell in sheet[1])
         assert sheet.column_dimensions["A"].width > 8
     answers = book["Réponses"]
@@ -159,7 +161,8 @@ def test_the_csv_files_open_in_french_excel_and_parse_back(app: FastAPI, submitt
     assert all(len(row) == len(rows[0]) for row in rows)
     assert "'" + INJECTED in [cell for row in rows for cell in row]  # shown as text, not run
     gap_rows = list(csv.reader(io.StringIO(gaps.content.decode("utf-8-sig")), delimiter=";"))
-    assert gap_rows[0][0] == "Atelier" and gap_rows[0][-1] == "Échéance suggérée"
+    assert gap_rows[0][0] == "Atelier"
+    assert gap_rows[0][-1] == "Échéance suggérée"
     assert re.fullmatch(r"\d{2}/\d{2}/\d{4}", gap_rows[1][-1])
     page = html.unescape(client.get(f"/autoevaluations/{submitted.id}/resultats").text)
     assert [row[2] for row in gap_rows[1:]] == GAP_IDS.findall(page)  # the page's gaps, in its order
@@ -188,7 +191,8 @@ def test_every_exported_workbook_opens_in_libreoffice(
     done = libreoffice_convert(paths, tmp_path / "out", tmp_path / "profile")
     assert done.returncode == 0, done.stdout + done.stderr
     first = (tmp_path / "out" / "autoevaluation.csv").read_text(encoding="utf-8", errors="replace")
-    assert "Médiation du Nord" in first and "Pas prêt" in first
+    assert "Médiation du Nord" in first
+    assert "Pas prêt" in first
     cohort_sheet = (tmp_path / "out" / "cohorte.csv").read_text(encoding="utf-8", errors="replace")
     assert "Médiation du Nord" in cohort_sheet
     book = openpyxl.load_workbook(tmp_path / "cohorte.xlsx")
