@@ -151,7 +151,7 @@ def test_auditors_under_a_grant_read_the_report_but_never_the_mock_audit(
     assert report.status_code == 200
     text = " ".join(pdf_pages(report.content))
     assert "Relecture par le formateur" not in text  # the review is the structure's business
-    outsider, _ = member(app, "autre@example.org", structure_name="Autre structure")
+    member(app, "autre@example.org", structure_name="Autre structure")
     stranger = signed_in(app, "autre@example.org")
     for path in ("rapport.pdf", "resultats.xlsx", "reponses.csv", "ecarts.csv", "audit-blanc"):
         assert stranger.get(f"/autoevaluations/{assessment_id}/{path}").status_code == 404
