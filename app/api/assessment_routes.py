@@ -6,8 +6,6 @@ it did not exist) and records an auditor's reads under a grant (`service.record_
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import FileResponse
 from sqlmodel import Session, SQLModel
@@ -32,8 +30,7 @@ from app.api.models import (
 from app.assessments import evidence as evidence_store
 from app.assessments.models import Assessment, Snapshot
 from app.db import SessionDep, pk
-from app.deps import CanonicalCatalogDep, CatalogDep
-from app.reports import exports, pdf, spreadsheets
+from app.deps import CanonicalCatalogDep
 from app.structures.models import Structure
 
 router = APIRouter()
@@ -96,7 +93,7 @@ def assessment(
     caller: AssessmentReader,
     assessment_id: Id,
 ) -> AssessmentDetailOut:
-    found = _assessment(request, session, caller, assessment_id)
+    found = visible_assessment(request, session, caller, assessment_id)
     return service.assessment_detail(session, catalog=catalog, assessment=found)
 
 
@@ -116,7 +113,7 @@ def answers(
     limit: Limit = 50,
     after: AfterKey = "",
 ) -> AnswerPage:
-    found = _assessment(request, session, caller, assessment_id)
+    found = visible_assessment(request, session, caller, assessment_id)
     rows = service.answers_of(session, catalog=catalog, assessment=found, after=after, limit=limit + 1)
     return AnswerPage.of(request, rows, limit=limit, key="criterion")
 
@@ -136,7 +133,7 @@ def evidence(
     limit: Limit = 50,
     after: After = 0,
 ) -> EvidencePage:
-    found = _assessment(request, session, caller, assessment_id)
+    found = visible_assessment(request, session, caller, assessment_id)
     rows = service.evidence_of(session, assessment=found, after=after, limit=limit + 1)
     return EvidencePage.of(request, rows, limit=limit, key="id")
 
@@ -160,7 +157,7 @@ FILE = {
 def evidence_file(
     request: Request, session: SessionDep, caller: EvidenceReader, assessment_id: Id, evidence_id: Id
 ) -> FileResponse:
-    found = _assessment(request, session, caller, assessment_id, audited=False)
+    found = visible_assessment(request, session, caller, assessment_id, audited=False)
     piece = service.linked_evidence(session, assessment=found, evidence_id=evidence_id)
     path = evidence_store.file_path(
         request.app.state.settings.evidence_dir, (piece and piece.sha256) or "0" * 64
@@ -194,7 +191,7 @@ def snapshots(
     limit: Limit = 50,
     after: After = 0,
 ) -> SnapshotPage:
-    found = _assessment(request, session, caller, assessment_id)
+    found = visible_assessment(request, session, caller, assessment_id)
     rows = service.snapshots_of(session, assessment=found, after=after, limit=limit + 1)
     return SnapshotPage.of(request, rows, limit=limit, key="id")
 
@@ -208,7 +205,7 @@ def snapshots(
 def latest_snapshot(
     request: Request, session: SessionDep, caller: AssessmentReader, assessment_id: Id
 ) -> SnapshotOut:
-    found = _assessment(request, session, caller, assessment_id)
+    found = visible_assessment(request, session, caller, assessment_id)
     snapshot = service.latest_snapshot(session, assessment=found)
     if snapshot is None:
         raise ApiError(404, "This assessment has no snapshot.")
@@ -249,74 +246,8 @@ def keys(request: Request) -> KeysOut:
     return views.public_keys(request.app.state.signer)
 
 
-# The same documents as the web's results page: report, workbook, CSV files (read:assessments).
-
-
-def _document(media_type: str, what: str) -> dict[int | str, dict[str, Any]]:
-    binary = {"schema": {"type": "string", "format": "binary"}}
-    return {200: {"description": what, "content": {media_type: binary}}, **READ_ONE}
-
-
-@router.get(
-    "/assessments/{assessment_id}/report.pdf",
-    tags=["reports"],
-    summary="The assessment report as PDF, with the snapshot's SHA-256 and signing key id on its cover",
-    response_class=Response,
-    responses=_document(pdf.PDF, "The report, as an attachment, in the language of `Accept-Language`."),
-)
-def report_pdf(
-    request: Request, session: SessionDep, catalog: CatalogDep, caller: AssessmentReader, assessment_id: Id
-) -> Response:
-    found = _assessment(request, session, caller, assessment_id)
-    return exports.report_pdf(request, session, catalog=catalog, assessment=found, user=None)
-
-
-@router.get(
-    "/assessments/{assessment_id}/report.xlsx",
-    tags=["reports"],
-    summary="The assessment workbook: summary, answers, gaps, action plan, evidence sheets",
-    response_class=Response,
-    responses=_document(spreadsheets.XLSX, "The workbook, as an attachment."),
-)
-def report_xlsx(
-    request: Request, session: SessionDep, catalog: CatalogDep, caller: AssessmentReader, assessment_id: Id
-) -> Response:
-    found = _assessment(request, session, caller, assessment_id)
-    return exports.workbook_response(session, catalog=catalog, assessment=found)
-
-
-CSV_FILE = "`;`-separated UTF-8 with a byte-order mark (French Excel opens it as is), as an attachment."
-
-
-@router.get(
-    "/assessments/{assessment_id}/answers.csv",
-    tags=["reports"],
-    summary="Every criterion's answer, retained level and predicted finding, as CSV",
-    response_class=Response,
-    responses=_document("text/csv", CSV_FILE),
-)
-def answers_csv(
-    request: Request, session: SessionDep, catalog: CatalogDep, caller: AssessmentReader, assessment_id: Id
-) -> Response:
-    found = _assessment(request, session, caller, assessment_id)
-    return exports.csv_response(session, catalog=catalog, assessment=found, kind="reponses")
-
-
-@router.get(
-    "/assessments/{assessment_id}/gaps.csv",
-    tags=["reports"],
-    summary="The gaps by workshop and priority, with their suggested action and deadline, as CSV",
-    response_class=Response,
-    responses=_document("text/csv", CSV_FILE),
-)
-def gaps_csv(
-    request: Request, session: SessionDep, catalog: CatalogDep, caller: AssessmentReader, assessment_id: Id
-) -> Response:
-    found = _assessment(request, session, caller, assessment_id)
-    return exports.csv_response(session, catalog=catalog, assessment=found, kind="ecarts")
-
-
-# Look-ups shared by the operations: 404 for what the caller may not see, reads under a grant audited.
+# Look-ups shared by the operations (and `report_routes`): 404 for what the caller may not see, reads
+# under a grant audited.
 
 
 def _structure(session: Session, caller: Caller, structure_id: int) -> Structure:
@@ -326,7 +257,7 @@ def _structure(session: Session, caller: Caller, structure_id: int) -> Structure
     return found
 
 
-def _assessment(
+def visible_assessment(
     request: Request, session: Session, caller: Caller, assessment_id: int, *, audited: bool = True
 ) -> Assessment:
     found = service.visible_assessment(session, user=caller.user, assessment_id=assessment_id)
