@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import mimetypes
+import re
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -20,11 +21,14 @@ from weasyprint import HTML
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
 from app.assessments.evidence import content_disposition
+from app.locale import current_language
 
 BASE_URL = "https://autodiag.invalid/"
 """Where the printed pages pretend to live: `/static/…` resolves under it, and only there."""
 STATIC_PREFIX = "/static/"
 PDF = "application/pdf"
+BEFORE_PUNCTUATION = re.compile(r" ([:;!?»])")
+AFTER_GUILLEMET = re.compile(r"« ")
 
 # WeasyPrint logs each refused URL and each CSS property it ignores (the screen-only ones) at WARNING.
 logging.getLogger("weasyprint").setLevel(logging.ERROR)
@@ -67,7 +71,13 @@ def _mime_type(url: str) -> str:
 def html_of(request: Request, template: str, context: dict[str, Any]) -> str:
     """The HTML of `template` as the page would render it, in the request's language."""
     templates: Jinja2Templates = request.app.state.templates
-    return templates.get_template(template).render({"request": request, "printing": True, **context})
+    html = templates.get_template(template).render({"request": request, "printing": True, **context})
+    return french_spacing(html) if current_language() == "fr" else html
+
+
+def french_spacing(html: str) -> str:
+    """French typography on paper: a no-break space before : ; ! ? and a closing guillemet, after an opening one."""
+    return AFTER_GUILLEMET.sub("«\u00a0", BEFORE_PUNCTUATION.sub("\u00a0\\1", html))
 
 
 def print_pdf(html: str, *, static_dir: Path) -> bytes:

@@ -101,8 +101,21 @@ def test_a_draft_report_is_marked_as_an_estimate_on_every_page(app: FastAPI) -> 
     pages = pdf_pages(response.content)
     first_page_png(response.content, "rapport-brouillon")
     assert len(pages) > 1
-    assert all("« Brouillon — estimation »" in text for text in pages)
+    assert all("« Brouillon — estimation »" in " ".join(text.split()) for text in pages)
+    assert "«\u00a0Brouillon — estimation\u00a0»" in pages[0]  # French spacing, unbreakable
     assert "Instantané signé" not in "".join(pages)  # a draft has no snapshot to check against
+
+
+def test_the_workbook_speaks_the_language_of_the_page(app: FastAPI, submitted: Assessment) -> None:
+    client = signed_in(app, "directrice@example.org")
+    client.headers["Accept-Language"] = "en"
+    book = openpyxl.load_workbook(
+        io.BytesIO(client.get(f"/autoevaluations/{submitted.id}/resultats.xlsx").content)
+    )
+    assert book.sheetnames == ["Summary", "Answers", "Gaps", "Action plan", "Evidence"]
+    assert book["Answers"].cell(row=1, column=1).value == "Criterion"
+    gaps = client.get(f"/autoevaluations/{submitted.id}/ecarts.csv").content.decode("utf-8-sig")
+    assert gaps.startswith("Workshop;Priority;Criterion;")
 
 
 def test_the_workbook_has_its_sheets_formats_and_no_formula(app: FastAPI, submitted: Assessment) -> None:
