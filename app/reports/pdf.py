@@ -27,8 +27,10 @@ BASE_URL = "https://autodiag.invalid/"
 """Where the printed pages pretend to live: `/static/…` resolves under it, and only there."""
 STATIC_PREFIX = "/static/"
 PDF = "application/pdf"
-BEFORE_PUNCTUATION = re.compile(r" ([:;!?»])")
-AFTER_GUILLEMET = re.compile(r"« ")
+OPENING, CLOSING, NO_BREAK = chr(0xAB), chr(0xBB), chr(0xA0)
+"""The guillemets and the no-break space, by code point: typography, not words to translate."""
+BEFORE_PUNCTUATION = re.compile(" ([:;!?" + CLOSING + "])")
+AFTER_GUILLEMET = re.compile(OPENING + " ")
 
 # WeasyPrint logs each refused URL and each CSS property it ignores (the screen-only ones) at WARNING.
 logging.getLogger("weasyprint").setLevel(logging.ERROR)
@@ -77,7 +79,7 @@ def html_of(request: Request, template: str, context: dict[str, Any]) -> str:
 
 def french_spacing(html: str) -> str:
     """French typography on paper: a no-break space before : ; ! ? and a closing guillemet, after an opening one."""
-    return AFTER_GUILLEMET.sub("«\u00a0", BEFORE_PUNCTUATION.sub("\u00a0\\1", html))
+    return AFTER_GUILLEMET.sub(OPENING + NO_BREAK, BEFORE_PUNCTUATION.sub(NO_BREAK + "\\1", html))
 
 
 def print_pdf(html: str, *, static_dir: Path) -> bytes:
