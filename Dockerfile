@@ -7,7 +7,11 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     UV_LINK_MODE=copy \
     UV_PROJECT_ENVIRONMENT=/opt/venv \
     PATH=/opt/venv/bin:$PATH
-RUN pip install --no-cache-dir "uv==0.13.8" \
+# WeasyPrint (the PDF reports) needs Pango and its FreeType back end, and the DejaVu fonts it prints in.
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core \
+    && rm -rf /var/lib/apt/lists/* \
+    && pip install --no-cache-dir "uv==0.13.8" \
     && useradd --create-home --uid 10001 autodiag
 
 WORKDIR /srv/autodiag

@@ -22,6 +22,7 @@ from app.accounts.permissions import (
     Access,
     administers,
     can,
+    cohort_ids,
     reading,
     reading_evidence,
     refusal,
@@ -30,6 +31,7 @@ from app.accounts.permissions import (
 )
 from app.assessments.models import Assessment, AssessmentStatus, Evidence, EvidenceLink
 from app.catalog.service import Catalog
+from app.cohorts.models import Cohort
 from app.db import SessionDep
 from app.locale import N_, current_language
 from app.locale import gettext as _
@@ -161,6 +163,7 @@ NOT_FOUND: dict[type, str] = {
     Evidence: N_("Cette preuve n'existe pas ou ne vous est pas accessible."),
     EvidenceLink: N_("Cette preuve n'est pas jointe à cette autoévaluation."),
     Structure: N_("Cette structure n'existe pas ou ne vous est pas accessible."),
+    Cohort: N_("Cette cohorte n'existe pas ou ne vous est pas accessible."),
 }
 Owned = TypeVar("Owned", Assessment, Evidence, Structure)
 
@@ -291,3 +294,25 @@ def review_remarks(session: SessionDep) -> Callable[[Assessment], review_results
 
 
 ReviewRemarks = Annotated[Callable[[Assessment], review_results.Summary | None], Depends(review_remarks)]
+
+
+def cohort_runner(user: CurrentUser) -> User:
+    """A trainer or an administrator; anybody else finds no cohort pages at all."""
+    if not runs_cohorts(user):
+        raise HTTPException(404, _("Cette page n'existe pas ou ne vous est pas accessible."))
+    return user
+
+
+Runner = Annotated[User, Depends(cohort_runner)]
+
+
+def visible_cohort(session: SessionDep, user: Runner, cohort_id: int) -> Cohort:
+    """A cohort `user` runs (any cohort for an administrator), else 404."""
+    cohort = session.get(Cohort, cohort_id)
+    allowed = cohort_ids(session, user)
+    if cohort is None or (allowed is not None and cohort_id not in allowed):
+        raise HTTPException(404, _(NOT_FOUND[Cohort]))
+    return cohort
+
+
+VisibleCohort = Annotated[Cohort, Depends(visible_cohort)]

@@ -33,6 +33,7 @@ from app.deps import SignInRequiredError, optional_user, sign_in_redirect
 from app.errors import ServiceError, http_error, invalid_request, service_error
 from app.mail.sender import MailWorker
 from app.members.routes import router as members_router
+from app.reports.document_routes import router as documents_router
 from app.reports.routes import router as reports_router
 from app.reviews.routes import router as reviews_router
 from app.scoring.views import gap_action, reason
@@ -70,6 +71,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         workbook_router,
         versions_router,
         reports_router,
+        documents_router,
         cohorts_router,
         reviews_router,
         members_router,

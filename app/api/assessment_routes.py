@@ -93,7 +93,7 @@ def assessment(
     caller: AssessmentReader,
     assessment_id: Id,
 ) -> AssessmentDetailOut:
-    found = _assessment(request, session, caller, assessment_id)
+    found = visible_assessment(request, session, caller, assessment_id)
     return service.assessment_detail(session, catalog=catalog, assessment=found)
 
 
@@ -113,7 +113,7 @@ def answers(
     limit: Limit = 50,
     after: AfterKey = "",
 ) -> AnswerPage:
-    found = _assessment(request, session, caller, assessment_id)
+    found = visible_assessment(request, session, caller, assessment_id)
     rows = service.answers_of(session, catalog=catalog, assessment=found, after=after, limit=limit + 1)
     return AnswerPage.of(request, rows, limit=limit, key="criterion")
 
@@ -133,7 +133,7 @@ def evidence(
     limit: Limit = 50,
     after: After = 0,
 ) -> EvidencePage:
-    found = _assessment(request, session, caller, assessment_id)
+    found = visible_assessment(request, session, caller, assessment_id)
     rows = service.evidence_of(session, assessment=found, after=after, limit=limit + 1)
     return EvidencePage.of(request, rows, limit=limit, key="id")
 
@@ -157,7 +157,7 @@ FILE = {
 def evidence_file(
     request: Request, session: SessionDep, caller: EvidenceReader, assessment_id: Id, evidence_id: Id
 ) -> FileResponse:
-    found = _assessment(request, session, caller, assessment_id, audited=False)
+    found = visible_assessment(request, session, caller, assessment_id, audited=False)
     piece = service.linked_evidence(session, assessment=found, evidence_id=evidence_id)
     path = evidence_store.file_path(
         request.app.state.settings.evidence_dir, (piece and piece.sha256) or "0" * 64
@@ -191,7 +191,7 @@ def snapshots(
     limit: Limit = 50,
     after: After = 0,
 ) -> SnapshotPage:
-    found = _assessment(request, session, caller, assessment_id)
+    found = visible_assessment(request, session, caller, assessment_id)
     rows = service.snapshots_of(session, assessment=found, after=after, limit=limit + 1)
     return SnapshotPage.of(request, rows, limit=limit, key="id")
 
@@ -205,7 +205,7 @@ def snapshots(
 def latest_snapshot(
     request: Request, session: SessionDep, caller: AssessmentReader, assessment_id: Id
 ) -> SnapshotOut:
-    found = _assessment(request, session, caller, assessment_id)
+    found = visible_assessment(request, session, caller, assessment_id)
     snapshot = service.latest_snapshot(session, assessment=found)
     if snapshot is None:
         raise ApiError(404, "This assessment has no snapshot.")
@@ -246,7 +246,8 @@ def keys(request: Request) -> KeysOut:
     return views.public_keys(request.app.state.signer)
 
 
-# Look-ups shared by the operations: 404 for what the caller may not see, reads under a grant audited.
+# Look-ups shared by the operations (and `report_routes`): 404 for what the caller may not see, reads
+# under a grant audited.
 
 
 def _structure(session: Session, caller: Caller, structure_id: int) -> Structure:
@@ -256,7 +257,7 @@ def _structure(session: Session, caller: Caller, structure_id: int) -> Structure
     return found
 
 
-def _assessment(
+def visible_assessment(
     request: Request, session: Session, caller: Caller, assessment_id: int, *, audited: bool = True
 ) -> Assessment:
     found = service.visible_assessment(session, user=caller.user, assessment_id=assessment_id)

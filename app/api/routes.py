@@ -3,8 +3,9 @@
 The API is its own FastAPI application, with its own OpenAPI document and JSON errors
 (`app/api/auth.py`). It shares the web app's state (catalog, database engine, signer, settings) and
 runs none of the web's session or CSRF dependencies: a bearer token is its only credential. Its
-operations are in `catalog_routes.py` (the catalog and scoring: files, no database) and
-`assessment_routes.py` (structures, submitted assessments, evidence, snapshots: the database).
+operations are in `catalog_routes.py` (the catalog and scoring: files, no database),
+`assessment_routes.py` (structures, submitted assessments, evidence, snapshots: the database) and
+`report_routes.py` (a submitted assessment's PDF, XLSX and CSV documents).
 Lists are pages in a stable order (by id, or by catalog id) with a `next` link to follow.
 """
 
@@ -16,7 +17,7 @@ from typing import Any
 from fastapi import APIRouter, FastAPI, Request
 from starlette.datastructures import State
 
-from app.api import assessment_routes, catalog_routes, views
+from app.api import assessment_routes, catalog_routes, report_routes, views
 from app.api.auth import RateLimiter, add_error_handlers
 from app.api.models import PREFIX, KeysOut
 from app.config import Settings
@@ -30,6 +31,10 @@ TAGS = [
     },
     {"name": "assessments", "description": "One submitted assessment: result, answers, evidence."},
     {"name": "snapshots", "description": "Signed snapshots, byte for byte, and the keys to verify them."},
+    {
+        "name": "reports",
+        "description": "A submitted assessment's report (PDF), workbook (XLSX) and CSV files.",
+    },
     {"name": "scoring", "description": "Score an answers document without storing anything."},
 ]
 DESCRIPTION = """Read-only access for auditors and tools. Authenticate with a personal API token
@@ -52,7 +57,12 @@ def create_api(state: State) -> FastAPI:
     )
     api.state = state
     state.rate_limiter = RateLimiter(state.settings.api_rate_limit_per_minute)
-    for operations in (catalog_routes.router, assessment_routes.router, catalog_routes.scoring):
+    for operations in (
+        catalog_routes.router,
+        assessment_routes.router,
+        report_routes.router,
+        catalog_routes.scoring,
+    ):
         api.include_router(operations)  # in this order, the order of the OpenAPI document
     add_error_handlers(api)
     original = api.openapi

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import func
 from sqlmodel import Session, col, select
@@ -22,6 +23,8 @@ from app.catalog.service import Catalog
 from app.cohorts.models import Cohort, CohortStructure, CohortTrainer, CohortWorkshop
 from app.cohorts.service import criteria_version
 from app.db import pk
+from app.errors import ServiceError
+from app.locale import gettext as _
 from app.reviews.results import ReviewState, review_states
 from app.scoring.models import GAP_FINDINGS, Finding, Gap, Result
 from app.structures.models import Structure
@@ -102,6 +105,15 @@ def dashboard(session: Session, *, catalog: Catalog, cohort: Cohort) -> Dashboar
         rows,
         _common_gaps(catalog, version, rows),
     )
+
+
+def workshop_view(session: Session, *, catalog: Catalog, cohort: Cohort, workshop_id: str) -> dict[str, Any]:
+    """What « Préparer l'atelier » shows, on screen and on paper; an unknown workshop is a 404."""
+    board = dashboard(session, catalog=catalog, cohort=cohort)
+    workshop = next((w for w in board.version.workshops if w.id == workshop_id), None)
+    if workshop is None:
+        raise ServiceError(_("Cet atelier n'existe pas."), status=404)
+    return {"board": board, "workshop": workshop, "severities": GAP_FINDINGS}
 
 
 def _latest(session: Session, structure_ids: list[int]) -> dict[int, Assessment]:

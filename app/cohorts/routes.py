@@ -1,55 +1,30 @@
 """The cohort pages: « Mes cohortes », create and edit a cohort, its dashboard, « Préparer l'atelier ».
 
-Only trainers and administrators open them (`runs_cohorts`); a cohort is found through
-`cohort_ids`, so a cohort somebody does not run answers 404, as if it did not exist.
+Only trainers and administrators open them (`Runner`); a cohort is found through `VisibleCohort`
+(both in `app.deps`), so a cohort somebody does not run answers 404, as if it did not exist.
 """
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, HTTPException, Request, Response
+from fastapi import APIRouter, Form, Request, Response
 from fastapi.responses import RedirectResponse
 from sqlmodel import Session
 
 from app.accounts.models import User
-from app.accounts.permissions import cohort_ids, enrollable_structure_ids, runs_cohorts
+from app.accounts.permissions import enrollable_structure_ids
 from app.catalog.service import Catalog
 from app.cohorts import dashboard, service
 from app.cohorts.models import Cohort, CohortForm
 from app.db import SessionDep, pk
-from app.deps import CatalogDep, CurrentUser
+from app.deps import CatalogDep, Runner, VisibleCohort
 from app.errors import ServiceError
-from app.locale import N_
-from app.locale import gettext as _
 from app.scoring.models import GAP_FINDINGS
 from app.web import render
 
 router = APIRouter()
-NOT_FOUND = N_("Cette cohorte n'existe pas ou ne vous est pas accessible.")
 FORM = "cohorts/form.html"
-
-
-def cohort_runner(user: CurrentUser) -> User:
-    """A trainer or an administrator; anybody else finds no cohort pages at all."""
-    if not runs_cohorts(user):
-        raise HTTPException(404, _("Cette page n'existe pas ou ne vous est pas accessible."))
-    return user
-
-
-Runner = Annotated[User, Depends(cohort_runner)]
-
-
-def visible_cohort(session: SessionDep, user: Runner, cohort_id: int) -> Cohort:
-    """A cohort `user` runs (any cohort for an administrator), else 404."""
-    cohort = session.get(Cohort, cohort_id)
-    allowed = cohort_ids(session, user)
-    if cohort is None or (allowed is not None and cohort_id not in allowed):
-        raise HTTPException(404, _(NOT_FOUND))
-    return cohort
-
-
-VisibleCohort = Annotated[Cohort, Depends(visible_cohort)]
 
 
 @router.get("/cohortes")
@@ -114,11 +89,7 @@ def update_cohort(
 def prepare_workshop(
     request: Request, session: SessionDep, catalog: CatalogDep, cohort: VisibleCohort, workshop_id: str
 ) -> Response:
-    board = dashboard.dashboard(session, catalog=catalog, cohort=cohort)
-    workshop = next((w for w in board.version.workshops if w.id == workshop_id), None)
-    if workshop is None:
-        raise HTTPException(404, _("Cet atelier n'existe pas."))
-    context = {"board": board, "workshop": workshop, "severities": GAP_FINDINGS}
+    context = dashboard.workshop_view(session, catalog=catalog, cohort=cohort, workshop_id=workshop_id)
     return render(request, "cohorts/workshop.html", context)
 
 

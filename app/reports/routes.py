@@ -9,18 +9,16 @@ from fastapi import APIRouter, Form, HTTPException, Request, Response
 from fastapi.responses import RedirectResponse
 
 from app.accounts.permissions import Access, can
-from app.assessments import service as assessments
-from app.assessments.models import ActionItem, Assessment, AssessmentStatus
+from app.assessments.models import ActionItem, AssessmentStatus
 from app.catalog.service import Catalog
 from app.db import SessionDep, pk
 from app.deps import CatalogDep, CurrentUser, Readable, ReadableStructure, Writable
 from app.errors import ServiceError
 from app.locale import N_
 from app.locale import gettext as _
-from app.reports import service
-from app.reports.charts import history_chart, radar
+from app.reports import audit, exports, service, views
+from app.reports.charts import history_chart
 from app.reports.models import ActionItemForm
-from app.reviews import results as review_results
 from app.structures import service as structures_service
 from app.structures.models import Structure
 from app.web import is_fragment, render
@@ -67,11 +65,10 @@ def structure_page(
 def results(
     request: Request, session: SessionDep, catalog: CatalogDep, user: CurrentUser, assessment: Readable
 ) -> Response:
-    context = _context(session, catalog, assessment)
+    context = views.results_context(session, catalog, assessment)
     # The trainer's review is the structure's business: auditors reading under a grant do not see it.
-    if can(session, user, Access.READ, assessment.structure_id):
-        context["review_summary"] = review_results.summary(session, assessment)
-    context["can_review"] = can(session, user, Access.REVIEW, assessment.structure_id)
+    context |= exports.review_context(session, user, assessment)
+    context["show_audit_report"] = audit.may_read(session, user, assessment)
     return render(request, "reports/results.html", context)
 
 
@@ -80,7 +77,7 @@ def plan(
     request: Request, session: SessionDep, catalog: CatalogDep, user: CurrentUser, assessment: Readable
 ) -> Response:
     """The action plan; opened by someone who may write, it first gains an item for each new gap."""
-    context = _context(session, catalog, assessment)
+    context = views.results_context(session, catalog, assessment)
     if can(session, user, Access.ANSWER, assessment.structure_id):
         items = service.ensure_action_plan(
             session, assessment=assessment, result=context["result"], user=user
@@ -123,7 +120,7 @@ def edit_item(
         status_code, errors = error.status, error.problems
     if not errors and not is_fragment(request):
         return RedirectResponse(f"/autoevaluations/{assessment.id}/plan#action-{item_id}", status_code=303)
-    context = _context(session, catalog, assessment)
+    context = views.results_context(session, catalog, assessment)
     rows = service.plan_rows(service.action_plan(session, assessment=assessment), context["result"])
     context |= {
         "rows": rows,
@@ -136,34 +133,6 @@ def edit_item(
     context |= {"saved": not errors, "stale": status_code == 409}
     partial = "reports/partials/action_row.html"
     return render(request, "reports/plan.html", context, partial=partial, status_code=status_code)
-
-
-def _context(session: SessionDep, catalog: Catalog, assessment: Assessment) -> dict[str, Any]:
-    """What the results and plan pages show: the live result, its radar, gaps by workshop."""
-    structure = session.get(Structure, assessment.structure_id)
-    assert structure is not None  # an assessment's structure is never deleted
-    bound = assessments.bound(catalog, assessment)
-    result = assessments.evaluate(session, catalog=catalog, assessment=assessment, structure=structure)
-    version = bound.criteria
-    return {
-        "assessment": assessment,
-        "structure": structure,
-        "questionnaire": bound.questionnaire,
-        "version": version,
-        "result": result,
-        "radar": radar([(version.area(a.area).title, a.score) for a in result.areas]),
-        "gaps": result.gaps_by_workshop([w.id for w in version.workshops]),
-        "sections": {q.criterion: s.id for s in bound.questionnaire.sections for q in s.questions},
-        "reference_date": service.reference_date(assessment),
-        "due_dates": {gap.criterion: service.due_date(assessment, gap) for gap in result.gaps},
-        "status_labels": service.status_labels(),
-        "can_write": False,
-        "edited": None,
-        "errors": {},
-        "posted": {},
-        "saved": False,
-        "stale": False,
-    }
 
 
 def _profile(catalog: Catalog, structure: Structure) -> list[tuple[str, str]]:

@@ -44,6 +44,10 @@ SCOPED = [
     ("/api/v1/assessments/{submitted_id}/snapshots", "read:assessments"),
     ("/api/v1/assessments/{submitted_id}/snapshots/latest", "read:assessments"),
     ("/api/v1/snapshots/1/content", "read:assessments"),
+    ("/api/v1/assessments/{submitted_id}/report.pdf", "read:assessments"),
+    ("/api/v1/assessments/{submitted_id}/report.xlsx", "read:assessments"),
+    ("/api/v1/assessments/{submitted_id}/answers.csv", "read:assessments"),
+    ("/api/v1/assessments/{submitted_id}/gaps.csv", "read:assessments"),
 ]
 
 

@@ -158,6 +158,7 @@ TRAINER_PAGES: dict[str, Callable[[Page], str]] = {
     "review": review_url,
     "review section": lambda page: f"{review_url(page)}/sections/deontologie",
     "compare": lambda page: f"{review_url(page)}/resultats",
+    "mock-audit report": lambda page: review_url(page).replace("/relecture", "/audit-blanc"),
 }
 
 

@@ -1,0 +1,106 @@
+"""What the results page and the assessment report show: one context, the report's additions beside it.
+
+The page and the PDF include the same partials (`templates/reports/partials/`) fed by these
+functions, so a figure, a gap or its order can never differ between the screen and the paper.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import defer
+from sqlmodel import Session, col, select
+
+from app.assessments import service as assessments
+from app.assessments.models import Assessment, AssessmentStatus, Snapshot
+from app.catalog.models import Confidence, CriteriaVersion
+from app.catalog.service import Catalog
+from app.db import utcnow
+from app.reports import service
+from app.reports.charts import history_chart, radar
+from app.scoring.models import CriterionResult, Finding, Result
+from app.structures.models import Structure
+
+
+def results_context(session: Session, catalog: Catalog, assessment: Assessment) -> dict[str, Any]:
+    """What the results and plan pages show: the live result, its radar, gaps by workshop."""
+    structure = assessments.structure_of(session, assessment)
+    bound = assessments.bound(catalog, assessment)
+    result = assessments.evaluate(session, catalog=catalog, assessment=assessment, structure=structure)
+    version = bound.criteria
+    return {
+        "assessment": assessment,
+        "structure": structure,
+        "questionnaire": bound.questionnaire,
+        "version": version,
+        "result": result,
+        "radar": radar([(version.area(a.area).title, a.score) for a in result.areas]),
+        "gaps": result.gaps_by_workshop([w.id for w in version.workshops]),
+        "blocking": blocking(result),
+        "inferred_ids": inferred_ids(version),
+        "sections": {q.criterion: s.id for s in bound.questionnaire.sections for q in s.questions},
+        "reference_date": service.reference_date(assessment),
+        "due_dates": {gap.criterion: service.due_date(assessment, gap) for gap in result.gaps},
+        "status_labels": service.status_labels(),
+        "can_write": False,
+        "edited": None,
+        "errors": {},
+        "posted": {},
+        "saved": False,
+        "stale": False,
+    }
+
+
+def blocking(result: Result) -> list[str]:
+    """The criteria to clear before the audit: the major gaps, which alone make the verdict « pas prêt »."""
+    return [gap.criterion for gap in result.gaps if gap.severity is Finding.ECART_MAJEUR]
+
+
+def inferred_ids(version: CriteriaVersion) -> frozenset[str]:
+    """Criteria inferred from indirect sources (confidence L): the report marks them as such."""
+    return frozenset(c.id for c in version.criteria if c.confidence is Confidence.LOW)
+
+
+def latest_snapshot(session: Session, assessment: Assessment) -> Snapshot | None:
+    """The signed snapshot of the submitted revision (None for a draft)."""
+    if assessment.status != AssessmentStatus.SUBMITTED:
+        return None
+    query = (
+        select(Snapshot)
+        .options(defer(Snapshot.canonical_json))  # type: ignore[arg-type]
+        .where(Snapshot.assessment_id == assessment.id, Snapshot.revision == assessment.revision)
+    )
+    return session.exec(query.order_by(col(Snapshot.id).desc())).first()
+
+
+def report_context(
+    session: Session, catalog: Catalog, assessment: Assessment, *, now: datetime | None = None
+) -> dict[str, Any]:
+    """The results page's context, plus the cover, the action plan, the score history, inferred criteria."""
+    context = results_context(session, catalog, assessment)
+    structure: Structure = context["structure"]
+    result: Result = context["result"]
+    rows = service.structure_assessments(session, catalog=catalog, structure=structure, drafts=False)
+    history = service.score_history(catalog, rows=rows)
+    items = service.action_plan(session, assessment=assessment)
+    return context | {
+        "snapshot": latest_snapshot(session, assessment),
+        "generated_at": now or utcnow(),
+        "draft": assessment.status == AssessmentStatus.DRAFT,
+        "rows": service.plan_rows(items, result),
+        "history": history,
+        "chart": history_chart(history),
+        "inferred": inferred(result, context["inferred_ids"]),
+    }
+
+
+def inferred(result: Result, ids: frozenset[str]) -> list[CriterionResult]:
+    """The applicable inferred criteria with their predicted finding, in the criteria file's order."""
+    return [found for found in result.criteria if found.criterion in ids and found.applicable]
+
+
+def report_name(structure: Structure, assessment: Assessment, extension: str) -> str:
+    """A download's name: the structure, the assessment and its revision (`rapport-…-12-r2.pdf`)."""
+    stem = "".join(ch if ch.isalnum() else "-" for ch in structure.name.lower()).strip("-")[:60]
+    return f"autoevaluation-{stem or 'structure'}-{assessment.id}-r{assessment.revision}.{extension}"

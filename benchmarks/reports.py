@@ -1,0 +1,176 @@
+"""The exports of a full assessment, as ratios to its results page rendered in the same run.
+
+    uv run python -m benchmarks.reports [--repeat 5]
+
+A fresh SQLite database (migrated like production) in a temporary folder holds one structure and
+a submitted assessment of the full questionnaire: every question answered, evidence on a few, the
+action plan established. One request at a time through TestClient, signed in as its director:
+the results page (the baseline), the PDF report, the XLSX workbook, the CSV of the gaps. Medians of
+wall-clock and CPU time (`time.process_time`). The PDF's peak memory is measured in a child process
+that renders it once: its maximum resident set (`ru_maxrss`, the whole process: Python, the app,
+Pango) before and after, and the peak of Python allocations during the render (`tracemalloc`).
+Budgets (issue 11): PDF ≤ 2 s and ≤ 150 MB, XLSX ≤ 0.5 s; printed, never asserted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import tracemalloc
+from collections.abc import Callable
+from pathlib import Path
+
+from fastapi.testclient import TestClient
+from sqlmodel import Session
+
+from app.accounts.models import Role
+from app.accounts.service import create_user
+from app.assessments import evidence, snapshot
+from app.assessments import service as assessments
+from app.config import Settings
+from app.main import create_app
+from app.reports import service as reports
+from app.structures import service as structures
+
+EMAIL, PASSWORD = "directrice@bench.example.org", "une phrase de passe solide"
+CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def settings_for(folder: Path) -> Settings:
+    return Settings(data_dir=folder, environment="test")
+
+
+def seed(folder: Path) -> int:
+    """A submitted full assessment (levels 3, 2, 1, 0 in turn); return its id."""
+    app = create_app(settings_for(folder))
+    catalog = app.state.catalog
+    with Session(app.state.engine, expire_on_commit=False) as session:
+        user = create_user(session, email=EMAIL, name="Directrice", role=Role.DIRECTOR, password=PASSWORD)
+        structure = structures.create(session, name="Médiation du Nord", city="Lille")
+        structures.add_member(session, structure=structure, user=user)
+        found = assessments.start(
+            session, catalog=catalog, structure=structure, user=user, questionnaire_ref="full"
+        )
+        ids = catalog.questionnaire("full").criterion_ids
+        for index, criterion_id in enumerate(ids):
+            assessments.save_answer(
+                session,
+                catalog=catalog,
+                assessment=found,
+                user=user,
+                criterion_id=criterion_id,
+                base_revision=0,
+                level=3 - index % 4,
+                not_applicable=False,
+                justification="",
+                comment="Commentaire de l'équipe sur ce critère." if index % 3 == 0 else "",
+            )
+        for number, criterion_id in enumerate(ids[:8]):
+            piece = evidence.add(session, structure=structure, user=user, title=f"Preuve {number}")
+            evidence.attach(
+                session, assessment=found, evidence=piece, criterion_id=criterion_id, covers=[], user=user
+            )
+        result = assessments.evaluate(session, catalog=catalog, assessment=found, structure=structure)
+        reports.ensure_action_plan(session, assessment=found, result=result, user=user)
+        snapshot.submit(
+            session,
+            catalog=catalog,
+            assessment=found,
+            structure=structure,
+            user=user,
+            signer=app.state.signer,
+        )
+        assessment_id = found.id
+    app.state.engine.dispose()
+    assert assessment_id is not None
+    return assessment_id
+
+
+def client_for(folder: Path) -> TestClient:
+    client = TestClient(create_app(settings_for(folder)))
+    token = CSRF.search(client.get("/connexion").text).group(1)  # type: ignore[union-attr]
+    client.post("/connexion", data={"email": EMAIL, "password": PASSWORD, "csrf_token": token})
+    return client
+
+
+def timed(request: Callable[[], object], repeat: int) -> tuple[float, float]:
+    """Median wall-clock and CPU seconds of `request`, after one warm-up call."""
+    request()
+    walls, cpus = [], []
+    for _ in range(repeat):
+        wall, cpu = time.perf_counter(), time.process_time()
+        request()
+        walls.append(time.perf_counter() - wall)
+        cpus.append(time.process_time() - cpu)
+    return statistics.median(walls), statistics.median(cpus)
+
+
+def memory_child(folder: Path, assessment_id: int) -> None:
+    """In a child process: render the PDF once; print its memory figures as JSON."""
+    client = client_for(folder)
+    client.get(f"/autoevaluations/{assessment_id}/resultats")
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    tracemalloc.start()
+    response = client.get(f"/autoevaluations/{assessment_id}/rapport.pdf")
+    _, python_peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    assert response.status_code == 200
+    print(json.dumps({"before_kb": before, "after_kb": after, "python_peak": python_peak}))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--memory-child", nargs=2, metavar=("FOLDER", "ID"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.memory_child:
+        memory_child(Path(args.memory_child[0]), int(args.memory_child[1]))
+        return
+    with tempfile.TemporaryDirectory() as temporary:
+        folder = Path(temporary)
+        assessment_id = seed(folder)
+        client = client_for(folder)
+        base = f"/autoevaluations/{assessment_id}"
+        pdf = client.get(f"{base}/rapport.pdf")
+        print(
+            f"report: {len(pdf.content) // 1024} KB PDF; {len(client.get(f'{base}/resultats.xlsx').content) // 1024} KB XLSX"
+        )
+        figures = {
+            "results page": timed(lambda: client.get(f"{base}/resultats"), args.repeat * 4),
+            "PDF report": timed(lambda: client.get(f"{base}/rapport.pdf"), args.repeat),
+            "XLSX workbook": timed(lambda: client.get(f"{base}/resultats.xlsx"), args.repeat * 2),
+            "CSV of the gaps": timed(lambda: client.get(f"{base}/ecarts.csv"), args.repeat * 2),
+        }
+        page_wall, page_cpu = figures["results page"]
+        for name, (wall, cpu) in figures.items():
+            print(
+                f"{name:16} {wall * 1000:8.0f} ms wall ({wall / page_wall:5.1f}× the page)"
+                f" {cpu * 1000:8.0f} ms CPU ({cpu / page_cpu:5.1f}×)"
+            )
+        command = [
+            sys.executable,
+            "-m",
+            "benchmarks.reports",
+            "--memory-child",
+            str(folder),
+            str(assessment_id),
+        ]
+        child = subprocess.run(command, capture_output=True, text=True, check=True)
+        memory = json.loads(child.stdout.strip().splitlines()[-1])
+        print(
+            f"PDF memory: process peak {memory['after_kb'] / 1024:.0f} MB"
+            f" (before the render {memory['before_kb'] / 1024:.0f} MB);"
+            f" Python allocations peak {memory['python_peak'] / 2**20:.0f} MB during the render"
+        )
+
+
+if __name__ == "__main__":
+    main()

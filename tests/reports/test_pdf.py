@@ -1,0 +1,53 @@
+"""The PDF printer never reaches the network: its URL fetcher serves the app's static files only."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pypdf
+import pytest
+
+from app.config import PROJECT_ROOT
+from app.reports.pdf import BASE_URL, RefusedURLError, StaticFetcher, print_pdf
+from tests.reports.documents import pdf_pages
+
+STATIC = PROJECT_ROOT / "app" / "static"
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://example.org/image.png",
+        "https://example.org/static/report.css",
+        f"{BASE_URL}autoevaluations/1/resultats",
+        f"{BASE_URL}static/../../pyproject.toml",
+        f"{BASE_URL}static/%2e%2e/%2e%2e/pyproject.toml",
+        f"{BASE_URL}static/absent.css",
+        "file:///etc/passwd",
+    ],
+)
+def test_the_fetcher_refuses_anything_but_a_static_file(url: str) -> None:
+    with pytest.raises((RefusedURLError, ValueError)):
+        StaticFetcher(STATIC).fetch(url)
+
+
+def test_the_fetcher_serves_the_static_stylesheet() -> None:
+    response = StaticFetcher(STATIC).fetch(f"{BASE_URL}static/report.css")
+    assert response.read() == (STATIC / "report.css").read_bytes()
+    assert response.content_type == "text/css"
+
+
+def test_a_document_asking_for_another_site_prints_without_it(tmp_path: Path) -> None:
+    """An image from elsewhere is skipped (never fetched), the rest prints, in the system's DejaVu."""
+    html = (
+        '<html lang="fr"><head><link rel="stylesheet" href="/static/report.css"></head><body>'
+        '<p class="running running-page">page</p><h1>Écarts</h1>'
+        '<img src="http://127.0.0.1:9/tracker.png" alt=""><img src="file:///etc/hostname" alt=""></body></html>'
+    )
+    content = print_pdf(html, static_dir=STATIC)
+    assert pdf_pages(content) == ["Écarts\npage 1 / 1"]
+    page = pypdf.PdfReader(io.BytesIO(content)).pages[0]
+    fonts = {str(font.get_object()["/BaseFont"]) for font in page["/Resources"]["/Font"].values()}
+    assert fonts
+    assert all("+DejaVu-Sans" in name for name in fonts), fonts
