@@ -7,6 +7,7 @@ Submission, and the review before it, are in `snapshot.py`; evidence files and r
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -36,7 +37,7 @@ from app.assessments.models import (
 )
 from app.catalog.models import CriteriaVersion, Questionnaire
 from app.catalog.service import Catalog
-from app.db import StaleWriteError, audit, guarded_write, pk
+from app.db import StaleWriteError, audit, guarded_write, pk, utcnow
 from app.errors import ServiceError
 from app.locale import gettext as _
 from app.scoring import models as scoring
@@ -318,4 +319,17 @@ def evaluate_loaded(
     context = bound(catalog, assessment)
     questionnaire = context.questionnaire
     scope = questionnaire.criterion_ids if questionnaire.partial else None
-    return score(context.criteria, profile=profile_of(assessment, structure), answers=inputs, scope=scope)
+    return score(
+        context.criteria,
+        profile=profile_of(assessment, structure),
+        answers=inputs,
+        scope=scope,
+        reference_date=reference_date(assessment),
+    )
+
+
+def reference_date(assessment: Assessment) -> date:
+    """The day evidence validity is counted to: the submission's for a submitted assessment, else today."""
+    if assessment.status == AssessmentStatus.SUBMITTED and assessment.submitted_at is not None:
+        return assessment.submitted_at.date()
+    return utcnow().date()

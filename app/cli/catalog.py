@@ -3,6 +3,7 @@ and score an answers file."""
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 from typing import Annotated
 
@@ -138,6 +139,14 @@ def criteria_diff(old: str, new: str, as_json: JsonFlag = False) -> None:
     for criterion_id, fields in changes.changed.items():
         typer.echo(f"changed: {criterion_id} ({', '.join(fields)})")
     typer.echo(f"scoring changed: {', '.join(changes.scoring_changed) or 'no'}")
+    for label, found in (
+        ("profile", changes.profile_changed),
+        ("certification", changes.certification_changed),
+    ):
+        for key, what in found.items():
+            typer.echo(f"{label} {what}: {key}")
+    for line in changes.changelog:
+        typer.echo(f"changelog: {line}")
 
 
 @criteria_app.command("schema")
@@ -191,7 +200,7 @@ def score_command(answers_file: Path, as_json: JsonFlag = False) -> None:
             typer.echo(f"{answers_file}: {problem}", err=True)
         fail(f"{answers_file}: {len(error.problems)} problem(s)")
     q = request.questionnaire
-    result = scored(request)
+    result = scored(request, today=date.today())
     if as_json:
         print_json({"questionnaire": q.ref, **result.as_dict()})
         return
