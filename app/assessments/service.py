@@ -39,12 +39,19 @@ from app.catalog.models import CriteriaVersion, Questionnaire
 from app.catalog.service import Catalog
 from app.db import StaleWriteError, audit, guarded_write, pk, utcnow
 from app.errors import ServiceError
+from app.locale import N_
 from app.locale import gettext as _
 from app.scoring import models as scoring
 from app.scoring.service import score
 from app.structures.models import Structure
 
 ANSWER_FIELDS = ("level", "not_applicable", "justification", "comment", "carried_over", "revision")
+
+
+NA_REFUSED = N_(
+    "Ce critère ne peut pas être déclaré non applicable : seul le profil de la structure peut l'écarter. "
+    "Choisissez un niveau de 0 à 3."
+)
 
 
 class AssessmentError(ServiceError):
@@ -157,6 +164,9 @@ def save_answer(
         raise AssessmentError(message % {"criterion": criterion_id})
     if level is not None and level not in (0, 1, 2, 3):
         raise AssessmentError(_("Le niveau doit être 0, 1, 2 ou 3."))
+    version = bound(catalog, assessment).criteria
+    if not_applicable and not version.allows_na(version.by_id[criterion_id]):
+        raise AssessmentError(_(NA_REFUSED), field="niveau")
     if max(len(justification), len(comment)) > TEXT_MAX:
         raise AssessmentError(_(TOO_LONG))
     lock_draft(session, assessment)

@@ -213,8 +213,11 @@ def _print_result(version: CriteriaVersion, questionnaire_ref: str, result: Resu
         f"{questionnaire_ref} sur {version.ref} (règles {result.scoring_version}){partial}", highlight=False
     )
     out.print(
-        f"[bold]Verdict : {result.verdict.label}[/bold] ({result.majors} écart(s) majeur(s), {result.minors} mineur(s))"
+        f"[bold]Verdict : {result.verdict.label}[/bold] ({result.majors} écart(s) majeur(s), "
+        f"{result.minors} mineur(s), {result.unanswered} non renseigné(s))"
     )
+    if result.blocking:
+        out.print(f"À lever avant l'audit : {', '.join(result.blocking)}", highlight=False)
     progress = result.progress
     out.print(
         f"Avancement : {progress.answered}/{progress.applicable} questions applicables ({progress.percent} %)"
@@ -238,7 +241,7 @@ def _print_result(version: CriteriaVersion, questionnaire_ref: str, result: Resu
         for gap in gaps:
             table.add_row(
                 str(gap.priority),
-                f"{gap.criterion} {gap.title}",
+                f"{gap.criterion} {gap.title}" + (" (déduit, confiance L)" if gap.confidence == "L" else ""),
                 gap.severity.label,
                 f"{gap.deadline_days} j",
                 gap.reason,
