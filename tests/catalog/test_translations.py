@@ -158,3 +158,25 @@ def test_a_criterion_shown_partly_in_french_says_so(root: Path) -> None:
     assert f"mini@1.0.0 {criterion['id']}" in english.untranslated
     complete, _ = translate_catalog(load_catalog(FIXTURE), "en")
     assert complete.untranslated == frozenset()
+
+
+def test_certification_facts_and_changelog_are_translated_and_unknown_ids_refused(
+    catalog: Catalog, root: Path
+) -> None:
+    english, _ = translate_catalog(catalog, "en")
+    version = english.criteria_version("x60-600@1.1.0")
+    assert {f.id: f.title for f in version.certification}["cycle"] == "A four-year cycle"
+    assert version.changelog[0].changes[0].startswith("Scoring v2:")
+    write(
+        root,
+        "criteria/mini/1.0.0.en.yaml",
+        {
+            "translates": "mini@1.0.0",
+            "language": "en",
+            "certification": {"cycle": {"title": "Cycle"}},
+            "changelog": {"9.9.9": ["x"]},
+        },
+    )
+    found = translation_problems(root)
+    assert "criteria/mini/1.0.0.en.yaml: no certification fact 'cycle' in the version it translates" in found
+    assert "criteria/mini/1.0.0.en.yaml: no changelog version '9.9.9' in the version it translates" in found
