@@ -11,7 +11,7 @@ import typer
 from rich.table import Table
 
 from app.catalog.loader import LOCK_NAME, CatalogError, load_catalog, read_lock, sha256
-from app.catalog.models import CriteriaVersion
+from app.catalog.models import CriteriaVersion, ExpectedEvidence
 from app.catalog.service import Catalog, diff, json_schemas
 from app.catalog.translations import TRANSLATED_LANGUAGES, translate_catalog
 from app.cli.console import fail, out, print_json
@@ -109,16 +109,27 @@ def criteria_show(criterion_id: str, ref: RefOption = None, as_json: JsonFlag = 
         ("Domaine", version.area(criterion.area).title),
         ("Atelier", version.workshop(criterion.workshop).title),
         ("Critique", "oui" if criterion.critical else "non"),
+        ("Bloquant", "oui" if criterion.blocking else "non"),
+        (
+            "Non applicable possible",
+            "oui" if version.allows_na(criterion) else "non (seul le profil l'écarte)",
+        ),
         ("Poids", f"{criterion.weight:g}"),
         ("Confiance", criterion.confidence.value),
         ("Exigence", criterion.requirement),
         ("Ce que regarde l'auditeur", criterion.guidance),
-        ("Preuves attendues", "; ".join(e.label for e in criterion.expected_evidence)),
+        ("Preuves attendues", "; ".join(_evidence_line(e) for e in criterion.expected_evidence)),
         ("Action suggérée", criterion.action),
         ("Sources", "; ".join(criterion.sources)),
     ]
     for label, value in facts:
         out.print(f"[bold]{label}[/bold] : {value}", highlight=False)
+
+
+def _evidence_line(item: ExpectedEvidence) -> str:
+    optional = "" if item.required else " (facultative)"
+    validity = f" (valable {item.validity_months} mois)" if item.validity_months else ""
+    return f"{item.label}{optional}{validity}"
 
 
 @criteria_app.command("diff")
