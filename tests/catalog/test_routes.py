@@ -296,11 +296,11 @@ def test_a_1_1_0_criterion_says_whether_na_is_allowed_and_which_evidence_is_opti
     _, deontology = get_text(client, "/referentiels/x60-600/1.1.0/criteres/DEO-01")
     assert "Refusé : seul le profil de la structure peut écarter ce critère" in deontology
     assert "Oui : un écart majeur ici donne « Pas prêt » à lui seul" in deontology
-    assert (
-        "aux nouveaux arrivants <span class=\"muted\">(facultative)</span>"
-        in deontology
-    )
+    assert 'aux nouveaux arrivants <span class="muted">(facultative)</span>' in deontology
     _, report = get_text(client, "/referentiels/x60-600/1.1.0/criteres/EVA-05")
-    assert "Dernier rapport d'activité annuel <span class=\"muted\">(valable 12 mois à compter de sa date)</span>" in report
+    assert (
+        'Dernier rapport d\'activité annuel <span class="muted">(valable 12 mois à compter de sa date)</span>'
+        in report
+    )
     _, open_one = get_text(client, "/referentiels/x60-600/1.1.0/criteres/PRO-16")
     assert "Possible, avec une justification" in open_one
