@@ -1,7 +1,9 @@
 """Demo data for a local try-out: one structure, its director, a trainer, an auditor granted access
-for a year, an express assessment submitted earlier, and a full assessment half filled from
-`questionnaires/examples/answers.yaml`; then three more structures with submitted assessments at
-different levels, all enrolled with the first in a preparation cohort run by the demo trainer.
+for a year, an express assessment submitted earlier (on criteria 1.0.0), and a full assessment on
+the latest criteria half filled from `questionnaires/examples/answers.yaml` (written for 1.0.0, its
+answers carried by the criteria's own links); then three more structures with assessments submitted
+on 1.0.0 at different levels, all enrolled with the first in a preparation cohort run by the demo
+trainer.
 
 The demo passwords are fixed and printed, so `make serve` can be run again and still show them;
 for that reason the demo refuses to run in production.
@@ -10,7 +12,7 @@ for that reason the demo refuses to run in production.
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -26,6 +28,7 @@ from app.catalog.models import Criterion
 from app.catalog.service import Catalog
 from app.cohorts import service as cohorts
 from app.scoring.answers import ScoringRequest, parse_text, resolve
+from app.scoring.migration import migrate_answers
 from app.structures import service as structures
 from app.structures.models import Structure
 
@@ -94,10 +97,10 @@ def _submitted_express(
 ) -> None:
     """An earlier express assessment, submitted: one level below today's answers, « en projet » elsewhere."""
     assessment = service.start(
-        session, catalog=catalog, structure=structure, user=director, questionnaire_ref="express"
+        session, catalog=catalog, structure=structure, user=director, questionnaire_ref=EARLIER["express"]
     )
     pieces = _library(session, structure=structure, director=director, example=example)
-    for criterion_id in catalog.questionnaire("express").criterion_ids:
+    for criterion_id in catalog.questionnaire(EARLIER["express"]).criterion_ids:
         answer = example.answers.get(criterion_id)
         text = answer.justification if answer is not None else ""
         not_applicable = answer is not None and answer.not_applicable
@@ -130,11 +133,16 @@ def _submitted_express(
 def _half_filled_assessment(
     session: Session, *, catalog: Catalog, structure: Structure, director: User, example: ScoringRequest
 ) -> None:
+    """The current draft, on the latest full questionnaire: the example's answers, carried there."""
     assessment = service.start(
         session, catalog=catalog, structure=structure, user=director, questionnaire_ref="full"
     )
+    version = catalog.criteria_version(assessment.criteria_ref)
+    carried = migrate_answers(example.version, version, example.answers).answers
+    asked = set(catalog.questionnaire(assessment.questionnaire_ref).criterion_ids)
+    current = replace(example, version=version, answers={k: v for k, v in carried.items() if k in asked})
     pieces = _library(session, structure=structure, director=director, example=example)
-    for criterion_id, answer in example.answers.items():
+    for criterion_id, answer in current.answers.items():
         service.save_answer(
             session,
             catalog=catalog,
@@ -152,7 +160,7 @@ def _half_filled_assessment(
             session,
             assessment=assessment,
             criterion_id=criterion_id,
-            example=example,
+            example=current,
             pieces=pieces,
             user=director,
         )
@@ -161,13 +169,20 @@ def _half_filled_assessment(
 def _library(
     session: Session, *, structure: Structure, director: User, example: ScoringRequest
 ) -> dict[str, Evidence]:
-    """The structure's documents named in the example, created once (the same title is one document)."""
+    """The structure's documents named in the example, created once (the same title is one document),
+    dated two months ago so that the ones whose evidence expires are still valid."""
     found = {e.title: e for e in session.exec(select(Evidence).where(Evidence.structure_id == structure.id))}
+    dated = (datetime.now(UTC) - timedelta(days=60)).date()
     for answer in example.answers.values():
         for piece in answer.evidence:
             if piece.title not in found:
                 found[piece.title] = evidence.add(
-                    session, structure=structure, user=director, title=piece.title, owner="Direction"
+                    session,
+                    structure=structure,
+                    user=director,
+                    title=piece.title,
+                    owner="Direction",
+                    document_date=dated,
                 )
     return found
 
@@ -181,25 +196,28 @@ def _attach(
     pieces: dict[str, Evidence],
     user: User,
 ) -> None:
-    """Attach the example's evidence for one criterion, if it has any."""
+    """Attach the example's evidence for one criterion, if it has any (covering what it still expects)."""
     answer = example.answers.get(criterion_id)
+    expected = {e.id for e in example.version.by_id[criterion_id].expected_evidence}
     for piece in answer.evidence if answer else ():
         evidence.attach(
             session,
             assessment=assessment,
             evidence=pieces[piece.title],
             criterion_id=criterion_id,
-            covers=sorted(piece.covers),
+            covers=sorted(piece.covers & expected),
             user=user,
         )
 
 
 # Three more structures of the demo cohort: name, city, questionnaire, and the weights of levels 0–3
 # their answers are drawn with (a fixed seed per structure, so the demo is the same every time).
+EARLIER = {"full": "full@1.0.0", "express": "express@1.0.0"}
+"""The questionnaires the demo's earlier, submitted assessments used: those never change version."""
 OTHER_STRUCTURES = (
-    ("Médiation Quartiers Sud", "Tourcoing", "full", (0, 1, 2, 24)),
-    ("Trait d'Union Médiation", "Lens", "full", (2, 3, 5, 4)),
-    ("Médiacité Nord", "Lille", "express", (4, 5, 2, 1)),
+    ("Médiation Quartiers Sud", "Tourcoing", EARLIER["full"], (0, 1, 2, 24)),
+    ("Trait d'Union Médiation", "Lens", EARLIER["full"], (2, 3, 5, 4)),
+    ("Médiacité Nord", "Lille", EARLIER["express"], (4, 5, 2, 1)),
 )
 DOCUMENTS = (
     "Manuel qualité 2026",

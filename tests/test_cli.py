@@ -84,7 +84,7 @@ def test_list_as_json_gives_every_criterion(run: Run) -> None:
     code, out, _ = run("criteria", "list", "--json")
     data = json.loads(out)
     assert code == 0
-    assert data["criteria_version"] == "x60-600@1.0.0"
+    assert data["criteria_version"] == "x60-600@1.1.0"  # the latest released
     assert len(data["criteria"]) >= 50
     assert {c["area"] for c in data["criteria"]} == {
         "deontologie",
@@ -126,6 +126,46 @@ def test_diff_names_added_withdrawn_changed_and_scoring(run: Run, mini_root: Pat
     assert data["scoring_changed"] == ["version"]
     code, text, _ = run("criteria", "diff", "mini@1.0.0", "mini@1.1.0")
     assert "withdrawn: PRO-02 → STR-02" in text
+
+
+def test_diff_of_the_real_versions_shows_every_change_of_1_1_0(run: Run) -> None:
+    code, out, _ = run("criteria", "diff", "x60-600@1.0.0", "x60-600@1.1.0", "--json")
+    assert code == 0
+    data = json.loads(out)
+    assert data["added"] == ["DEO-14", "STR-34", "STR-35", "STR-36"]
+    assert data["withdrawn"] == [
+        {"criterion": "STR-05", "successors": ["STR-04"]},
+        {"criterion": "STR-26", "successors": ["STR-35", "STR-36"]},
+    ]
+    for moved in ("DEO-04", "DEO-06", "DEO-08", "DEO-09", "DEO-10"):
+        assert "workshop" in data["changed"][moved]
+    assert "confidence" in data["changed"]["PRO-12"]
+    assert "critical" in data["changed"]["STR-29"]
+    assert "blocking" in data["changed"]["DEO-01"]
+    assert "blocking" in data["changed"]["EVA-01"]
+    assert {"version", "not_applicable", "evidence", "major_confidence", "partial_best"} <= set(
+        data["scoring_changed"]
+    )
+    assert data["profile_changed"] == {
+        "adultes_relais": "added",
+        "niveaux_scolaires": "removed",
+        "registres": "changed",
+    }
+    assert set(data["certification_changed"]) == {
+        "certificateur",
+        "cycle",
+        "duree-audit",
+        "preparation",
+        "revision-nf",
+        "non-conformites",
+    }
+    assert any("Charte de référence" in line for line in data["changelog"])
+    code, text, _ = run("criteria", "diff", "x60-600@1.0.0", "x60-600@1.1.0")
+    assert "certification added: cycle" in text
+    assert "profile removed: niveaux_scolaires" in text
+    assert (
+        "changelog: STR-05 (maîtrise des documents) est fusionné dans STR-04 (système documentaire)." in text
+    )
 
 
 def test_diff_refuses_an_unknown_version(run: Run, mini_root: Path) -> None:
@@ -377,3 +417,56 @@ def test_db_upgrade_reports_an_unreachable_database_in_one_line(
     assert code == 2
     assert err.count("\n") == 1
     assert err.startswith("error: cannot migrate postgresql+psycopg://autodiag:***@127.0.0.1:1/none: ")
+
+
+def test_score_refuses_na_on_a_deontology_criterion_of_1_1_0_naming_the_field(
+    run: Run, tmp_path: Path
+) -> None:
+    doc = {
+        "questionnaire": "full@1.1.0",
+        "answers": {
+            "DEO-06": {"level": "na", "justification": "Pas de données"},
+            "STR-14": {"level": "na", "justification": "Aucune intervention de nuit"},
+        },
+    }
+    code, _, err = run("score", str(write(tmp_path, "a.json", json.dumps(doc))))
+    assert code == 2
+    assert (
+        "answers.DEO-06.level: na is not allowed on a deontology criterion in x60-600@1.1.0 "
+        "(only the profile can make it not applicable): give a level 0 to 3"
+    ) in err
+    assert "STR-14" not in err  # neither deontology nor critical: N/A stays possible
+
+
+def test_score_json_of_1_1_0_gives_blocking_criteria_confidence_and_separate_counts(
+    run: Run, tmp_path: Path
+) -> None:
+    doc = {
+        "questionnaire": "express@1.1.0",
+        "reference_date": "2026-06-30",
+        "answers": {
+            "PRO-12": {"level": 0},
+            "EVA-05": {
+                "level": 3,
+                "evidence": [
+                    {
+                        "title": "Rapport 2024",
+                        "covers": ["rapport-activite", "transmission"],
+                        "document_date": "2025-03-01",
+                    }
+                ],
+            },
+        },
+    }
+    code, out, _ = run("score", str(write(tmp_path, "a.json", json.dumps(doc))), "--json")
+    assert code == 0
+    data = json.loads(out)
+    assert data["scoring_version"] == "2.0"
+    assert data["counts"] == {"ecart_majeur": 0, "ecart_mineur": 2, "non_renseigne": 16}
+    gaps = {g["criterion"]: g for g in data["gaps"]}
+    assert (gaps["PRO-12"]["severity"], gaps["PRO-12"]["confidence"]) == ("ecart_mineur", "L")
+    assert "périmée" in gaps["EVA-05"]["reason"]
+    assert "2025-03-01" in gaps["EVA-05"]["reason"]
+    assert "DEO-01" in data["blocking"]
+    assert "PRO-12" not in data["blocking"]
+    assert data["verdict"] == "pas_pret"

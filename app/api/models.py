@@ -151,11 +151,20 @@ class GapOut(BaseModel):
     missing_evidence: list[str]
     action: str
     reason: str
+    confidence: Literal["H", "M", "L"] = Field(
+        description="The criterion's confidence: L is inferred, to check against the norm's text (never a major gap under scoring v2)."
+    )
+    blocking: bool = Field(
+        description="To clear before the audit: this gap alone keeps the verdict from « prêt »."
+    )
 
 
 class Counts(BaseModel):
     ecart_majeur: int
     ecart_mineur: int
+    non_renseigne: int = Field(
+        description="Unanswered applicable criteria. Under scoring 1.x they are also counted in the two others."
+    )
 
 
 class ProgressOut(BaseModel):
@@ -170,9 +179,12 @@ class ResultOut(BaseModel):
     criteria: str
     scoring_version: str
     partial: bool
-    verdict: Literal["pret", "presque_pret", "pas_pret"]
+    verdict: Literal["pret", "estimation_favorable", "presque_pret", "pas_pret"] = Field(
+        description="estimation_favorable: the best a partial questionnaire gives under scoring 2.x."
+    )
     verdict_label: str
     counts: Counts
+    blocking: list[str] = Field(description="Criteria to clear before the audit, by priority.")
     progress: ProgressOut
     areas: dict[str, float | None] = Field(description="Score 0–100 per area; null when nothing to score.")
     gaps: list[GapOut] = Field(description="By priority.")

@@ -29,7 +29,7 @@ from app.api.models import (
 from app.assessments import service as assessments
 from app.assessments.models import Assessment, AssessmentStatus, Evidence, EvidenceLink, Snapshot
 from app.catalog.service import Catalog
-from app.db import audit, pk
+from app.db import audit, pk, utcnow
 from app.scoring.answers import parse_text, resolve, scored
 from app.structures.models import Structure
 
@@ -175,7 +175,8 @@ def answers_of(
 def score_document(catalog: Catalog, text: str) -> ScoreOut:
     """Score an answers document (JSON) as `autodiag score --json` does; store nothing."""
     request = resolve(catalog, parse_text(text, json_only=True))
-    return ScoreOut.model_validate({"questionnaire": request.questionnaire.ref, **scored(request).as_dict()})
+    result = scored(request, today=utcnow().date())
+    return ScoreOut.model_validate({"questionnaire": request.questionnaire.ref, **result.as_dict()})
 
 
 def _after(session: Session, query: SelectOfScalar[Row], key: Any, *, after: int, limit: int) -> list[Row]:

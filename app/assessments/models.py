@@ -225,7 +225,9 @@ class Loaded:
                 answer.not_applicable,
                 answer.justification,
                 tuple(
-                    scoring.Evidence(piece.title, frozenset(filter(None, link.covers.split(","))))
+                    scoring.Evidence(
+                        piece.title, frozenset(filter(None, link.covers.split(","))), piece.document_date
+                    )
                     for link, piece in self.links.get(criterion_id, ())
                 ),
             )

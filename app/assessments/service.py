@@ -7,6 +7,7 @@ Submission, and the review before it, are in `snapshot.py`; evidence files and r
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -36,14 +37,21 @@ from app.assessments.models import (
 )
 from app.catalog.models import CriteriaVersion, Questionnaire
 from app.catalog.service import Catalog
-from app.db import StaleWriteError, audit, guarded_write, pk
+from app.db import StaleWriteError, audit, guarded_write, pk, utcnow
 from app.errors import ServiceError
+from app.locale import N_
 from app.locale import gettext as _
 from app.scoring import models as scoring
 from app.scoring.service import score
 from app.structures.models import Structure
 
 ANSWER_FIELDS = ("level", "not_applicable", "justification", "comment", "carried_over", "revision")
+
+
+NA_REFUSED = N_(
+    "Ce critère ne peut pas être déclaré non applicable : seul le profil de la structure peut l'écarter. "
+    "Choisissez un niveau de 0 à 3."
+)
 
 
 class AssessmentError(ServiceError):
@@ -157,6 +165,9 @@ def save_answer(
         raise AssessmentError(message % {"criterion": criterion_id})
     if level is not None and level not in (0, 1, 2, 3):
         raise AssessmentError(_("Le niveau doit être 0, 1, 2 ou 3."))
+    version = bound(catalog, assessment).criteria
+    if not_applicable and not version.allows_na(version.by_id[criterion_id]):
+        raise AssessmentError(_(NA_REFUSED), field="niveau")
     if max(len(justification), len(comment)) > TEXT_MAX:
         raise AssessmentError(_(TOO_LONG))
     lock_draft(session, assessment)
@@ -319,4 +330,17 @@ def evaluate_loaded(
     context = bound(catalog, assessment)
     questionnaire = context.questionnaire
     scope = questionnaire.criterion_ids if questionnaire.partial else None
-    return score(context.criteria, profile=profile_of(assessment, structure), answers=inputs, scope=scope)
+    return score(
+        context.criteria,
+        profile=profile_of(assessment, structure),
+        answers=inputs,
+        scope=scope,
+        reference_date=reference_date(assessment),
+    )
+
+
+def reference_date(assessment: Assessment) -> date:
+    """The day evidence validity is counted to: the submission's for a submitted assessment, else today."""
+    if assessment.status == AssessmentStatus.SUBMITTED and assessment.submitted_at is not None:
+        return assessment.submitted_at.date()
+    return utcnow().date()

@@ -33,6 +33,8 @@ def criteria_version(version: CriteriaVersion) -> Iterator[Found]:
     by_id = version.by_id
     for criterion in version.criteria:
         yield from _links(criterion, by_id)
+        if criterion.blocking and version.scoring.generation < 2:
+            yield "blocking needs scoring version 2.x (v1 rules ignore it)", criterion.id, "blocking"
         if criterion.applies_if is not None:
             for message in condition_problems(criterion.applies_if, version.fields_by_id):
                 yield message, criterion.id, "applies_if"

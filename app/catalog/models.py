@@ -102,8 +102,19 @@ class Deadlines(Strict):
     non_renseigne: int = Field(gt=0)
 
 
+NotApplicableRule = Literal["anywhere", "where_allowed"]
+EvidenceRule = Literal["any_piece", "required_items"]
+CountsRule = Literal["unanswered_folded", "separate"]
+PartialBest = Literal["pret", "estimation_favorable"]
+
+
 class Scoring(Strict):
-    version: Text = Field(description="Version of the scoring rules, recorded with every result.")
+    """The scoring rules of a version. Fields after `deadlines_days` are scoring v2's; their
+    defaults are v1's behaviour, so a file written before v2 scores as it always did."""
+
+    version: Text = Field(
+        description="Version of the scoring rules, recorded with every result; 2.x enables the v2 rules."
+    )
     target_level: Level = 3
     evidence_cap_level: Level = Field(
         2, description="Level a criterion answered at the target is capped to without evidence."
@@ -114,6 +125,54 @@ class Scoring(Strict):
     ready: VerdictRule
     almost_ready: VerdictRule
     deadlines_days: Deadlines
+    not_applicable: NotApplicableRule = Field(
+        "anywhere", description="where_allowed: N/A only on criteria whose na_allowed holds."
+    )
+    evidence: EvidenceRule = Field(
+        "any_piece",
+        description="required_items: the target level counts only when valid evidence covers every "
+        "required expected-evidence item; partial cover caps the level.",
+    )
+    major_confidence: tuple[Confidence, ...] = Field(
+        (Confidence.HIGH, Confidence.MEDIUM, Confidence.LOW),
+        description="Confidence levels whose criteria may give an écart majeur.",
+    )
+    blocking_areas: tuple[AreaId, ...] = Field(
+        (), description="An écart majeur on a criterion of these areas gives « pas prêt »."
+    )
+    partial_best: PartialBest = Field(
+        "pret", description="The best verdict a partial questionnaire can give."
+    )
+    counts: CountsRule = Field(
+        "unanswered_folded",
+        description="separate: majors and minors count findings only, unanswered apart; "
+        "unanswered_folded (v1): unanswered criteria are counted in them as if at level 0.",
+    )
+
+    @property
+    def generation(self) -> int:
+        """The major number of the rules' version (1 for a version that is not a number)."""
+        head = self.version.split(".")[0]
+        return int(head) if head.isdigit() else 1
+
+    @model_validator(mode="after")
+    def _generation(self) -> Scoring:
+        v2_rules = {
+            "not_applicable",
+            "evidence",
+            "major_confidence",
+            "blocking_areas",
+            "partial_best",
+            "counts",
+        }
+        if self.generation > 2:
+            raise ValueError(f"unknown scoring rules version {self.version} (known: 1.x, 2.x)")
+        if self.generation < 2 and v2_rules & self.model_fields_set:
+            set_here = ", ".join(sorted(v2_rules & self.model_fields_set))
+            raise ValueError(f"{set_here}: scoring v2 rules need scoring version 2.x")
+        if self.generation == 2 and self.ready.max_major > 0:
+            raise ValueError("scoring v2: a major gap never allows « prêt » (ready.max_major must be 0)")
+        return self
 
     @model_validator(mode="after")
     def _consistent(self) -> Scoring:
@@ -130,6 +189,16 @@ class Scoring(Strict):
 class ProfileOption(Strict):
     value: Slug
     label: Text
+    confidence: Confidence | None = Field(
+        None, description="How sure the option's name is (the norm's register names are not all public)."
+    )
+    sources: tuple[Text, ...] = ()
+
+    @model_validator(mode="after")
+    def _sourced(self) -> ProfileOption:
+        if self.confidence is not None and not self.sources:
+            raise ValueError("an option with a confidence needs its sources")
+        return self
 
 
 class ProfileField(Strict):
@@ -202,6 +271,15 @@ AllOf.model_rebuild()
 class ExpectedEvidence(Strict):
     id: Slug
     label: Text
+    required: bool = Field(
+        True, description="Scoring v2: the target level needs evidence covering every required item."
+    )
+    validity_months: int | None = Field(
+        None,
+        ge=1,
+        le=120,
+        description="Evidence dated earlier than this before the reference date is « périmée ».",
+    )
 
 
 class Criterion(Strict):
@@ -218,6 +296,14 @@ class Criterion(Strict):
     )
     action: Text = Field(description="Suggested action when the criterion is a gap.")
     critical: bool = False
+    blocking: bool = Field(
+        False, description="Scoring v2: an écart majeur here gives « pas prêt » (to clear before the audit)."
+    )
+    na_allowed: bool | None = Field(
+        None,
+        description="Whether N/A may be answered (scoring v2); default: not for deontology or critical "
+        "criteria, which only the profile can make not applicable.",
+    )
     weight: float = Field(gt=0, le=10)
     levels: dict[Level, Text] = Field(
         default_factory=dict, description="Per-level descriptions overriding the scale's."
@@ -237,7 +323,37 @@ class Criterion(Strict):
         ids = [item.id for item in self.expected_evidence]
         if len(set(ids)) != len(ids):
             raise ValueError("expected_evidence ids must be unique")
+        if self.na_allowed and (self.area == "deontologie" or self.critical):
+            kind = "a deontology" if self.area == "deontologie" else "a critical"
+            raise ValueError(
+                f"na_allowed: true is refused on {kind} criterion: only the profile (applies_if) "
+                "can make it not applicable"
+            )
         return self
+
+    @property
+    def allows_na(self) -> bool:
+        """Whether N/A may be answered under rules that check it."""
+        if self.na_allowed is not None:
+            return self.na_allowed
+        return not (self.area == "deontologie" or self.critical)
+
+
+class ChangelogEntry(Strict):
+    """What one version changed, in a few sentences."""
+
+    version: Version
+    changes: tuple[Text, ...] = Field(min_length=1)
+
+
+class Fact(Strict):
+    """A sourced fact shown beside the criteria, for instance about the certification cycle."""
+
+    id: Slug
+    title: Text
+    text: Text
+    sources: tuple[Text, ...] = Field(min_length=1)
+    confidence: Confidence
 
 
 class CriteriaVersion(Strict):
@@ -254,6 +370,10 @@ class CriteriaVersion(Strict):
     scale: tuple[ScaleLevel, ...]
     scoring: Scoring
     profile_fields: tuple[ProfileField, ...] = ()
+    certification: tuple[Fact, ...] = Field(
+        (), description="Sourced facts about the certification (cycle, audits, the norm's revision)."
+    )
+    changelog: tuple[ChangelogEntry, ...] = ()
     criteria: tuple[Criterion, ...] = Field(min_length=1)
 
     @model_validator(mode="after")
@@ -283,6 +403,10 @@ class CriteriaVersion(Strict):
     @cached_property
     def fields_by_id(self) -> dict[str, ProfileField]:
         return {field.id: field for field in self.profile_fields}
+
+    def allows_na(self, criterion: Criterion) -> bool:
+        """Whether N/A may be answered on `criterion` under this version's scoring rules."""
+        return self.scoring.not_applicable == "anywhere" or criterion.allows_na
 
     def area(self, area_id: str) -> Area:
         return next(a for a in self.areas if a.id == area_id)

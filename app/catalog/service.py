@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -17,6 +17,7 @@ from app.catalog.models import (
     Condition,
     CriteriaVersion,
     Criterion,
+    Fact,
     Includes,
     ProfileField,
     Questionnaire,
@@ -25,6 +26,7 @@ from app.catalog.models import (
 from app.locale import gettext as _
 
 Picked = TypeVar("Picked", CriteriaVersion, Questionnaire)
+Keyed = TypeVar("Keyed", ProfileField, Fact)
 
 SCHEMA_FILES: dict[str, type[BaseModel]] = {
     "criteria/criteria.schema.json": CriteriaVersion,
@@ -101,6 +103,11 @@ class CriteriaDiff:
     withdrawn: list[tuple[str, tuple[str, ...]]]
     changed: dict[str, list[str]]
     scoring_changed: list[str]
+    profile_changed: dict[str, str] = field(default_factory=dict)
+    """Profile fields added, removed or changed: {field id: "added" | "removed" | "changed"}."""
+    certification_changed: dict[str, str] = field(default_factory=dict)
+    changelog: list[str] = field(default_factory=list)
+    """What the new version's changelog says it changed."""
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -110,6 +117,9 @@ class CriteriaDiff:
             "withdrawn": [{"criterion": c, "successors": list(s)} for c, s in self.withdrawn],
             "changed": self.changed,
             "scoring_changed": self.scoring_changed,
+            "profile_changed": self.profile_changed,
+            "certification_changed": self.certification_changed,
+            "changelog": self.changelog,
         }
 
 
@@ -130,7 +140,30 @@ def diff(old: CriteriaVersion, new: CriteriaVersion) -> CriteriaDiff:
                 changed[criterion.id] = fields
     scoring_old, scoring_new = old.scoring.model_dump(), new.scoring.model_dump()
     scoring_changed = [k for k in scoring_new if scoring_old.get(k) != scoring_new[k]]
-    return CriteriaDiff(old.ref, new.ref, added, sorted(withdrawn), changed, scoring_changed)
+    logged = [line for entry in new.changelog if entry.version == new.version for line in entry.changes]
+    return CriteriaDiff(
+        old.ref,
+        new.ref,
+        added,
+        sorted(withdrawn),
+        changed,
+        scoring_changed,
+        _compared(old.profile_fields, new.profile_fields),
+        _compared(old.certification, new.certification),
+        logged,
+    )
+
+
+def _compared(old: Sequence[Keyed], new: Sequence[Keyed]) -> dict[str, str]:
+    """Items of two lists keyed by id: which were added, removed or changed."""
+    before, after = {item.id: item for item in old}, {item.id: item for item in new}
+    found = {key: "removed" for key in before if key not in after}
+    for key, item in after.items():
+        if key not in before:
+            found[key] = "added"
+        elif before[key] != item:
+            found[key] = "changed"
+    return dict(sorted(found.items()))
 
 
 def json_schemas() -> dict[str, str]:

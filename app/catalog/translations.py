@@ -16,7 +16,14 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from app.catalog.loader import CatalogError, Problem, _display, _explain, read_yaml
-from app.catalog.models import CriteriaVersion, Criterion, Level, ProfileField, Questionnaire
+from app.catalog.models import (
+    ChangelogEntry,
+    CriteriaVersion,
+    Criterion,
+    Level,
+    ProfileField,
+    Questionnaire,
+)
 from app.catalog.service import Catalog
 from app.locale import DEFAULT_LANGUAGE, LANGUAGES
 
@@ -53,6 +60,11 @@ class CriterionText(_Strict):
     levels: dict[Level, str] = {}
 
 
+class FactText(_Strict):
+    title: str | None = None
+    text: str | None = None
+
+
 class CriteriaTranslation(_Strict):
     translates: str
     language: str
@@ -62,6 +74,9 @@ class CriteriaTranslation(_Strict):
     workshops: dict[str, TitleText] = {}
     scale: dict[Level, ScaleText] = {}
     profile_fields: dict[str, FieldText] = {}
+    certification: dict[str, FactText] = {}
+    changelog: dict[str, tuple[str, ...]] = {}
+    """Each version's changes, in the order of the French list."""
     criteria: dict[str, CriterionText] = {}
 
 
@@ -200,6 +215,10 @@ def _criteria(
     _unknown(shown, problems, "scale level", found.scale, [s.level for s in version.scale])
     _unknown(shown, problems, "profile field", found.profile_fields, version.fields_by_id)
     _unknown(shown, problems, "criterion", found.criteria, version.by_id)
+    _unknown(
+        shown, problems, "certification fact", found.certification, [f.id for f in version.certification]
+    )
+    _unknown(shown, problems, "changelog version", found.changelog, [e.version for e in version.changelog])
     described = ("title", "description")
     return _rebuilt(
         version,
@@ -220,11 +239,24 @@ def _criteria(
             "profile_fields": tuple(
                 _field(f, found.profile_fields.get(f.id), texts, problems) for f in version.profile_fields
             ),
+            "certification": tuple(
+                texts.copy(f, found.certification.get(f.id), ("title", "text"), f"certification {f.id}")
+                for f in version.certification
+            ),
+            "changelog": tuple(_changes(e, found.changelog.get(e.version), texts) for e in version.changelog),
             "criteria": tuple(
                 _criterion(c, found.criteria.get(c.id), texts, problems) for c in version.criteria
             ),
         },
     )
+
+
+def _changes(entry: ChangelogEntry, text: tuple[str, ...] | None, texts: _Texts) -> ChangelogEntry:
+    """A changelog entry in the translation's words when it gives one per French line."""
+    if text is not None and len(text) == len(entry.changes):
+        return entry.model_copy(update={"changes": tuple(t.strip() for t in text)})
+    texts.pick(None, entry.changes[0], f"changelog {entry.version}", "changes")
+    return entry
 
 
 def _field(

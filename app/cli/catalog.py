@@ -3,6 +3,7 @@ and score an answers file."""
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 from typing import Annotated
 
@@ -10,7 +11,7 @@ import typer
 from rich.table import Table
 
 from app.catalog.loader import LOCK_NAME, CatalogError, load_catalog, read_lock, sha256
-from app.catalog.models import CriteriaVersion
+from app.catalog.models import CriteriaVersion, ExpectedEvidence
 from app.catalog.service import Catalog, diff, json_schemas
 from app.catalog.translations import TRANSLATED_LANGUAGES, translate_catalog
 from app.cli.console import fail, out, print_json
@@ -108,16 +109,27 @@ def criteria_show(criterion_id: str, ref: RefOption = None, as_json: JsonFlag = 
         ("Domaine", version.area(criterion.area).title),
         ("Atelier", version.workshop(criterion.workshop).title),
         ("Critique", "oui" if criterion.critical else "non"),
+        ("Bloquant", "oui" if criterion.blocking else "non"),
+        (
+            "Non applicable possible",
+            "oui" if version.allows_na(criterion) else "non (seul le profil l'écarte)",
+        ),
         ("Poids", f"{criterion.weight:g}"),
         ("Confiance", criterion.confidence.value),
         ("Exigence", criterion.requirement),
         ("Ce que regarde l'auditeur", criterion.guidance),
-        ("Preuves attendues", "; ".join(e.label for e in criterion.expected_evidence)),
+        ("Preuves attendues", "; ".join(_evidence_line(e) for e in criterion.expected_evidence)),
         ("Action suggérée", criterion.action),
         ("Sources", "; ".join(criterion.sources)),
     ]
     for label, value in facts:
         out.print(f"[bold]{label}[/bold] : {value}", highlight=False)
+
+
+def _evidence_line(item: ExpectedEvidence) -> str:
+    optional = "" if item.required else " (facultative)"
+    validity = f" (valable {item.validity_months} mois)" if item.validity_months else ""
+    return f"{item.label}{optional}{validity}"
 
 
 @criteria_app.command("diff")
@@ -138,6 +150,14 @@ def criteria_diff(old: str, new: str, as_json: JsonFlag = False) -> None:
     for criterion_id, fields in changes.changed.items():
         typer.echo(f"changed: {criterion_id} ({', '.join(fields)})")
     typer.echo(f"scoring changed: {', '.join(changes.scoring_changed) or 'no'}")
+    for label, found in (
+        ("profile", changes.profile_changed),
+        ("certification", changes.certification_changed),
+    ):
+        for key, what in found.items():
+            typer.echo(f"{label} {what}: {key}")
+    for line in changes.changelog:
+        typer.echo(f"changelog: {line}")
 
 
 @criteria_app.command("schema")
@@ -191,7 +211,7 @@ def score_command(answers_file: Path, as_json: JsonFlag = False) -> None:
             typer.echo(f"{answers_file}: {problem}", err=True)
         fail(f"{answers_file}: {len(error.problems)} problem(s)")
     q = request.questionnaire
-    result = scored(request)
+    result = scored(request, today=date.today())
     if as_json:
         print_json({"questionnaire": q.ref, **result.as_dict()})
         return
@@ -204,8 +224,11 @@ def _print_result(version: CriteriaVersion, questionnaire_ref: str, result: Resu
         f"{questionnaire_ref} sur {version.ref} (règles {result.scoring_version}){partial}", highlight=False
     )
     out.print(
-        f"[bold]Verdict : {result.verdict.label}[/bold] ({result.majors} écart(s) majeur(s), {result.minors} mineur(s))"
+        f"[bold]Verdict : {result.verdict.label}[/bold] ({result.majors} écart(s) majeur(s), "
+        f"{result.minors} mineur(s), {result.unanswered} non renseigné(s))"
     )
+    if result.blocking:
+        out.print(f"À lever avant l'audit : {', '.join(result.blocking)}", highlight=False)
     progress = result.progress
     out.print(
         f"Avancement : {progress.answered}/{progress.applicable} questions applicables ({progress.percent} %)"
@@ -229,7 +252,7 @@ def _print_result(version: CriteriaVersion, questionnaire_ref: str, result: Resu
         for gap in gaps:
             table.add_row(
                 str(gap.priority),
-                f"{gap.criterion} {gap.title}",
+                f"{gap.criterion} {gap.title}" + (" (déduit, confiance L)" if gap.confidence == "L" else ""),
                 gap.severity.label,
                 f"{gap.deadline_days} j",
                 gap.reason,

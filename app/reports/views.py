@@ -19,7 +19,7 @@ from app.catalog.service import Catalog
 from app.db import utcnow
 from app.reports import service
 from app.reports.charts import history_chart, radar
-from app.scoring.models import CriterionResult, Finding, Result
+from app.scoring.models import CriterionResult, Result
 from app.structures.models import Structure
 
 
@@ -37,7 +37,7 @@ def results_context(session: Session, catalog: Catalog, assessment: Assessment) 
         "result": result,
         "radar": radar([(version.area(a.area).title, a.score) for a in result.areas]),
         "gaps": result.gaps_by_workshop([w.id for w in version.workshops]),
-        "blocking": blocking(result),
+        "blocking": result.blocking,
         "inferred_ids": inferred_ids(version),
         "sections": {q.criterion: s.id for s in bound.questionnaire.sections for q in s.questions},
         "reference_date": service.reference_date(assessment),
@@ -50,11 +50,6 @@ def results_context(session: Session, catalog: Catalog, assessment: Assessment) 
         "saved": False,
         "stale": False,
     }
-
-
-def blocking(result: Result) -> list[str]:
-    """The criteria to clear before the audit: the major gaps, which alone make the verdict « pas prêt »."""
-    return [gap.criterion for gap in result.gaps if gap.severity is Finding.ECART_MAJEUR]
 
 
 def inferred_ids(version: CriteriaVersion) -> frozenset[str]:

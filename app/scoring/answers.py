@@ -5,6 +5,7 @@
     answers:
       DEO-01: {level: 3, justification: "...", evidence: ["Charte signée 2025"]}
       STR-12: {level: na, justification: "Pas de travail de nuit"}
+    reference_date: 2026-06-30     # optional: evidence validity is counted to it (default: today)
 
 `resolve` checks it against the catalog and returns what `score` needs; every problem is
 reported at once, each naming the field it is about.
@@ -15,6 +16,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import date
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
@@ -26,6 +28,7 @@ from app.scoring.models import Answer, Evidence, ProfileValue, Result
 from app.scoring.service import score
 
 Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
+Day = Annotated[date, Field(strict=False)]  # YAML reads a date, JSON a string
 
 
 class _Strict(BaseModel):
@@ -35,6 +38,7 @@ class _Strict(BaseModel):
 class EvidenceEntry(_Strict):
     title: Title
     covers: list[str] = Field(default_factory=list)
+    document_date: Day | None = None
 
 
 class AnswerEntry(_Strict):
@@ -47,6 +51,7 @@ class AnswersDocument(_Strict):
     questionnaire: Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]*(@\d+\.\d+\.\d+)?$")]
     profile: dict[str, bool | str | list[str]] = Field(default_factory=dict)
     answers: dict[str, AnswerEntry] = Field(default_factory=dict)
+    reference_date: Day | None = None
 
 
 @dataclass(frozen=True)
@@ -55,13 +60,24 @@ class ScoringRequest:
     questionnaire: Questionnaire
     profile: dict[str, ProfileValue]
     answers: dict[str, Answer]
+    reference_date: date | None = None
 
 
-def scored(request: ScoringRequest) -> Result:
-    """Score a resolved document; a partial questionnaire scores only the criteria it asks."""
+def scored(request: ScoringRequest, *, today: date) -> Result:
+    """Score a resolved document; a partial questionnaire scores only the criteria it asks.
+
+    Evidence validity is counted to the document's `reference_date`, else to `today` (the caller's
+    clock: the core reads none).
+    """
     questionnaire = request.questionnaire
     scope = questionnaire.criterion_ids if questionnaire.partial else None
-    return score(request.version, profile=request.profile, answers=request.answers, scope=scope)
+    return score(
+        request.version,
+        profile=request.profile,
+        answers=request.answers,
+        scope=scope,
+        reference_date=request.reference_date or today,
+    )
 
 
 class AnswersError(ValueError):
@@ -104,6 +120,7 @@ def resolve(catalog: Catalog, data: Any) -> ScoringRequest:
         questionnaire=questionnaire,
         profile=dict(document.profile),
         answers={cid: _answer(entry) for cid, entry in sorted(document.answers.items())},
+        reference_date=document.reference_date,
     )
 
 
@@ -144,9 +161,16 @@ def _answer_problems(
         if criterion_id not in asked:
             yield f"{where}: not a question of {questionnaire.ref}"
             continue
-        if entry.level == "na" and not entry.justification.strip():
+        criterion = version.by_id[criterion_id]
+        if entry.level == "na" and not version.allows_na(criterion):
+            kind = "a deontology" if criterion.area == "deontologie" else "a critical"
+            yield (
+                f"{where}.level: na is not allowed on {kind} criterion in {version.ref} "
+                "(only the profile can make it not applicable): give a level 0 to 3"
+            )
+        elif entry.level == "na" and not entry.justification.strip():
             yield f"{where}.justification: required when level is na"
-        expected = {e.id for e in version.by_id[criterion_id].expected_evidence}
+        expected = {e.id for e in criterion.expected_evidence}
         for index, piece in enumerate(entry.evidence):
             unknown = sorted(set(piece.covers) - expected) if isinstance(piece, EvidenceEntry) else []
             if unknown:
@@ -158,7 +182,9 @@ def _answer_problems(
 
 def _answer(entry: AnswerEntry) -> Answer:
     evidence = tuple(
-        Evidence(piece) if isinstance(piece, str) else Evidence(piece.title, frozenset(piece.covers))
+        Evidence(piece)
+        if isinstance(piece, str)
+        else Evidence(piece.title, frozenset(piece.covers), piece.document_date)
         for piece in entry.evidence
     )
     if entry.level == "na":

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from enum import StrEnum
 from types import MappingProxyType
 from typing import Any, NamedTuple
@@ -51,6 +52,8 @@ GAP_FINDINGS = (Finding.ECART_MAJEUR, Finding.NON_RENSEIGNE, Finding.ECART_MINEU
 
 class Verdict(StrEnum):
     PRET = "pret"
+    ESTIMATION_FAVORABLE = "estimation_favorable"
+    """The best a partial questionnaire gives under scoring v2: never « prêt » on part of the criteria."""
     PRESQUE_PRET = "presque_pret"
     PAS_PRET = "pas_pret"
 
@@ -61,6 +64,7 @@ class Verdict(StrEnum):
 
 VERDICT_LABELS = {
     Verdict.PRET: N_("Prêt pour l'audit"),
+    Verdict.ESTIMATION_FAVORABLE: N_("Estimation favorable — à confirmer par le questionnaire complet"),
     Verdict.PRESQUE_PRET: N_("Presque prêt"),
     Verdict.PAS_PRET: N_("Pas prêt"),
 }
@@ -82,6 +86,11 @@ class Reason(StrEnum):
     UNJUSTIFIED_NOT_APPLICABLE = "unjustified_not_applicable"
     DECLARED_NOT_APPLICABLE = "declared_not_applicable"
     OUT_OF_PROFILE = "out_of_profile"
+    NOT_APPLICABLE_REFUSED = "not_applicable_refused"
+    CRITICAL_INFERRED = "critical_inferred"
+    PARTLY_PROVEN = "partly_proven"
+    EXPIRED_EVIDENCE = "expired_evidence"
+    UNDATED_EVIDENCE = "undated_evidence"
 
     @property
     def msgid(self) -> str:
@@ -99,6 +108,24 @@ REASON_MSGIDS = {
     Reason.UNJUSTIFIED_NOT_APPLICABLE: N_("Déclaré non applicable sans justification"),
     Reason.DECLARED_NOT_APPLICABLE: N_("Non applicable : %(justification)s"),
     Reason.OUT_OF_PROFILE: N_("Ne s'applique pas au profil de la structure"),
+    Reason.NOT_APPLICABLE_REFUSED: N_(
+        "Non applicable refusé : seul le profil de la structure peut écarter ce critère ; indiquez un niveau"
+    ),
+    Reason.CRITICAL_INFERRED: N_(
+        "Critère critique au niveau %(level)s (%(label)s), mais déduit (confiance L) : écart mineur à "
+        "confirmer sur le texte de la norme"
+    ),
+    Reason.PARTLY_PROVEN: N_(
+        "Déclaré au niveau %(level)s, preuves incomplètes : plafonné au niveau %(cap)s ; manque : %(missing)s"
+    ),
+    Reason.EXPIRED_EVIDENCE: N_(
+        "Déclaré au niveau %(level)s, plafonné au niveau %(cap)s : preuve périmée pour « %(item)s » "
+        "(document du %(date)s, validité %(months)s mois)"
+    ),
+    Reason.UNDATED_EVIDENCE: N_(
+        "Déclaré au niveau %(level)s, plafonné au niveau %(cap)s : « %(item)s » demande un document daté "
+        "de moins de %(months)s mois, et la preuve jointe n'a pas de date"
+    ),
 }
 
 
@@ -127,6 +154,8 @@ class Evidence:
 
     title: str
     covers: frozenset[str] = frozenset()
+    document_date: date | None = None
+    """The date the document bears; an expected item's `validity_months` is counted from it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,6 +183,8 @@ class CriterionResult(NamedTuple):
     reason_params: Params
     capped: bool = False
     missing_evidence: tuple[str, ...] = ()
+    confidence: str = "H"
+    """The criterion's confidence (H, M, L): an inferred (L) criterion's gaps say so everywhere."""
 
     @property
     def reason(self) -> str:
@@ -173,6 +204,8 @@ class Gap(NamedTuple):
     action_params: Params
     criterion_action: str
     """The criterion's own suggested action, as its criteria file words it."""
+    blocking: bool = False
+    """To clear before the audit: this gap alone keeps the verdict from « prêt »."""
 
     @property
     def action(self) -> str:
@@ -204,6 +237,10 @@ class Gap(NamedTuple):
     @property
     def effective_level(self) -> int | None:
         return self.result.effective_level
+
+    @property
+    def confidence(self) -> str:
+        return self.result.confidence
 
     @property
     def reason_code(self) -> Reason:
@@ -250,6 +287,16 @@ class Result:
     areas: tuple[AreaScore, ...]
     criteria: tuple[CriterionResult, ...]
     gaps: tuple[Gap, ...] = field(default=())
+    unanswered: int = 0
+    """Applicable criteria not answered yet; under scoring v1 they are also folded into majors/minors."""
+    blocking: tuple[str, ...] = ()
+    """Criteria whose gap keeps the verdict from « prêt » (« à lever avant l'audit »), by priority."""
+    unanswered_folded: bool = False
+    """True under scoring v1, whose majors and minors count unanswered criteria as at level 0."""
+
+    @property
+    def blocking_gaps(self) -> tuple[Gap, ...]:
+        return tuple(gap for gap in self.gaps if gap.blocking)
 
     def gaps_by_workshop(self, workshop_ids: Sequence[str]) -> dict[str, list[Gap]]:
         """Gaps grouped under each workshop (in the given order), each group by priority."""
@@ -266,7 +313,12 @@ class Result:
             "partial": self.partial,
             "verdict": self.verdict.value,
             "verdict_label": self.verdict.label,
-            "counts": {"ecart_majeur": self.majors, "ecart_mineur": self.minors},
+            "counts": {
+                "ecart_majeur": self.majors,
+                "ecart_mineur": self.minors,
+                "non_renseigne": self.unanswered,
+            },
+            "blocking": list(self.blocking),
             "progress": {
                 "answered": self.progress.answered,
                 "applicable": self.progress.applicable,
@@ -286,6 +338,8 @@ class Result:
                     "missing_evidence": list(gap.missing_evidence),
                     "action": gap.action,
                     "reason": gap.reason,
+                    "confidence": gap.confidence,
+                    "blocking": gap.blocking,
                 }
                 for gap in self.gaps
             ],

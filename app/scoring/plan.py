@@ -7,8 +7,8 @@ cover which expected evidence, and the deadline of each kind of gap.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import NamedTuple
 
@@ -31,6 +31,15 @@ class Item:
     capped: Finding | None
     target: int
     cap: int
+    required: tuple[str, ...] = ()
+    """Expected-evidence ids the target level needs covered (scoring v2's `required_items`)."""
+    validity: Mapping[str, int] = field(default_factory=dict)
+    """Months an expected item's evidence stays valid, by id."""
+    strict_evidence: bool = False
+    """Scoring v2: the target level needs valid evidence for every required item, not one piece."""
+    allows_na: bool = True
+    blocks: bool = False
+    """A major gap here gives « pas prêt » (a blocking criterion, or one of a blocking area)."""
 
 
 class Plan(NamedTuple):
@@ -62,6 +71,9 @@ def _prepare(version: CriteriaVersion, index: int, criterion: Criterion) -> Item
     pairs = tuple((e.id, e.label) for e in criterion.expected_evidence)
     labels = tuple(label for _, label in pairs)
     applies = _compile(criterion.applies_if) if criterion.applies_if is not None else None
+    evidence = criterion.expected_evidence
+    validity = {e.id: e.validity_months for e in evidence if e.validity_months is not None}
+    v2_evidence = rules.evidence == "required_items"
     return Item(
         criterion,
         index,
@@ -74,6 +86,11 @@ def _prepare(version: CriteriaVersion, index: int, criterion: Criterion) -> Item
         capped,
         rules.target_level,
         cap,
+        tuple(e.id for e in evidence if e.required) if v2_evidence else (),
+        MappingProxyType(validity if v2_evidence else {}),
+        v2_evidence,
+        version.allows_na(criterion),
+        criterion.blocking or criterion.area in rules.blocking_areas,
     )
 
 
@@ -84,6 +101,8 @@ def _finding(version: CriteriaVersion, criterion: Criterion, level: int) -> tupl
     if level >= rules.target_level:
         return Finding.CONFORME, Reason.LEVEL_REACHED, MappingProxyType(params)
     if criterion.critical and level <= rules.major_at_or_below:
+        if criterion.confidence not in rules.major_confidence:  # inferred: never a major gap
+            return Finding.ECART_MINEUR, Reason.CRITICAL_INFERRED, MappingProxyType(params)
         return Finding.ECART_MAJEUR, Reason.CRITICAL_TOO_LOW, MappingProxyType(params)
     params["target"] = rules.target_level
     return Finding.ECART_MINEUR, Reason.BELOW_TARGET, MappingProxyType(params)

@@ -8,9 +8,12 @@ criteria file's `scoring` block; the method is described in design §4 and the R
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping, Sequence
+from datetime import date
 from operator import itemgetter
+from typing import NamedTuple
 
 from app.catalog.models import AREA_IDS, CriteriaVersion, Criterion
+from app.scoring.evidence import shortfall, uncovered
 from app.scoring.models import (
     NO_PARAMS,
     Action,
@@ -41,33 +44,42 @@ def score(
     profile: Profile,
     answers: Mapping[str, Answer],
     scope: Collection[str] | None = None,
+    reference_date: date | None = None,
 ) -> Result:
     """Score `answers` against `version` for a structure with `profile`.
 
     `scope` limits scoring to the criteria a partial questionnaire asks; the result says partial.
+    `reference_date` is the day evidence validity is counted to (the submission date of a submitted
+    assessment, today for a draft): the core reads no clock, and without it no evidence expires.
     Area scores are weighted means of effective levels (unanswered counts as 0, N/A is left out).
     An unanswered criterion weighs on the verdict as it would at level 0.
     """
     items = plan(version).items
     asked = items if scope is None else [item for item in items if item.criterion.id in scope]
-    results = [_judge(item, profile, answers.get(item.criterion.id)) for item in asked]
-    majors, minors = _count_gaps(results)
+    results = [_judge(item, profile, answers.get(item.criterion.id), reference_date) for item in asked]
+    weighed = _weigh(asked, results)
+    majors, minors, unanswered = _counts(version, results, weighed)
     areas = area_scores(version, zip((item.weight for item in asked), results, strict=True))
+    blocking = frozenset(weighed.majors)
+    gaps = _gaps(version, asked, results, blocking)
     return Result(
         criteria_ref=version.ref,
         scoring_version=version.scoring.version,
         partial=scope is not None,
-        verdict=_verdict(version, majors, minors),
+        verdict=_verdict(version, weighed, partial=scope is not None),
         majors=majors,
         minors=minors,
         progress=progress_of(areas),
         areas=areas,
         criteria=tuple(results),
-        gaps=_gaps(version, asked, results),
+        gaps=gaps,
+        unanswered=unanswered,
+        blocking=tuple(gap.criterion for gap in gaps if gap.blocking),
+        unanswered_folded=version.scoring.counts == "unanswered_folded",
     )
 
 
-def _judge(item: Item, profile: Profile, answer: Answer | None) -> CriterionResult:
+def _judge(item: Item, profile: Profile, answer: Answer | None, reference: date | None) -> CriterionResult:
     """One criterion's finding: out of the profile, unanswered, declared N/A, or judged on its level."""
     c = item.criterion
     if item.applies is not None and not item.applies(profile):
@@ -75,32 +87,70 @@ def _judge(item: Item, profile: Profile, answer: Answer | None) -> CriterionResu
     if answer is None or (answer.level is None and not answer.not_applicable):
         return _without_level(c, True, _UNANSWERED, Reason.UNANSWERED)
     if answer.not_applicable:
+        if not item.allows_na:  # only the profile may set a deontology or critical criterion aside
+            return _without_level(c, True, _UNANSWERED, Reason.NOT_APPLICABLE_REFUSED)
         justification = answer.justification.strip()
         if not justification:  # N/A counts only when justified; until then it is not an answer
             return _without_level(c, True, _UNANSWERED, Reason.UNJUSTIFIED_NOT_APPLICABLE)
         said = {"justification": justification}
         return _without_level(c, True, _NOT_APPLICABLE, Reason.DECLARED_NOT_APPLICABLE, said)
-    return _judge_level(item, answer)
+    return _judge_level(item, answer, reference)
 
 
 def _without_level(
     c: Criterion, applicable: bool, finding: Finding, reason: Reason, params: Params = NO_PARAMS
 ) -> CriterionResult:
     return CriterionResult(
-        c.id, c.area, c.workshop, c.critical, applicable, None, None, finding, reason, params
+        c.id,
+        c.area,
+        c.workshop,
+        c.critical,
+        applicable,
+        None,
+        None,
+        finding,
+        reason,
+        params,
+        False,
+        (),
+        c.confidence,
     )
 
 
-def _judge_level(item: Item, answer: Answer) -> CriterionResult:
-    """A declared level, capped when the criterion requires evidence and none is attached."""
+def _judge_level(item: Item, answer: Answer, reference: date | None) -> CriterionResult:
+    """A declared level, capped when the criterion requires evidence the answer does not give.
+
+    Scoring v1 asks for one piece at the target level; v2 (`item.required`) asks valid pieces
+    covering every required item, and names what is missing, out of date or undated.
+    """
     c, level = item.criterion, answer.level
     assert level is not None
-    if answer.evidence or item.capped is None or level < item.target:
+    short = None
+    if item.capped is not None and level >= item.target:
+        if item.strict_evidence:
+            short = shortfall(item, answer, reference)
+        elif not answer.evidence:
+            short = (Reason.UNPROVEN, {"level": level, "cap": item.cap}, item.labels)
+    if short is None:
         finding, reason, params = item.judged[level]
-        missing = _missing_evidence(item, answer) if answer.evidence else item.labels
+        missing = uncovered(item, answer, reference)
         return CriterionResult(
-            c.id, c.area, c.workshop, c.critical, True, level, level, finding, reason, params, False, missing
+            c.id,
+            c.area,
+            c.workshop,
+            c.critical,
+            True,
+            level,
+            level,
+            finding,
+            reason,
+            params,
+            False,
+            missing,
+            c.confidence,
         )
+    reason, params, missing = short
+    assert item.capped is not None
     return CriterionResult(
         c.id,
         c.area,
@@ -110,42 +160,47 @@ def _judge_level(item: Item, answer: Answer) -> CriterionResult:
         level=level,
         effective_level=item.cap,
         finding=item.capped,
-        reason_code=Reason.UNPROVEN,
-        reason_params={"level": level, "cap": item.cap},
+        reason_code=reason,
+        reason_params=params,
         capped=True,
-        missing_evidence=item.labels,
+        missing_evidence=missing,
+        confidence=c.confidence,
     )
 
 
-def _missing_evidence(item: Item, answer: Answer) -> tuple[str, ...]:
-    """Expected evidence that no attached piece covers, by label.
+class _Weighed(NamedTuple):
+    """Gaps as the verdict weighs them: an unanswered criterion as it would be at level 0."""
 
-    A piece covers an expected item when it names its id in `covers`, or when its title is the
-    item's id or label (so a plain answers file can say `evidence: [charte-signee]`).
-    """
-    covered: set[str] = set()
-    by_title = item.by_title
-    for piece in answer.evidence:
-        if piece.covers:
-            covered |= piece.covers
-        match = by_title.get(piece.title.strip().casefold())
-        if match is not None:
-            covered.add(match)
-    if not covered:
-        return item.labels
-    return tuple([label for eid, label in item.pairs if eid not in covered])
+    majors: tuple[str, ...]
+    gaps: int
+    blocked: bool
+    """A major gap on a blocking criterion or area."""
 
 
-def _count_gaps(results: Sequence[CriterionResult]) -> tuple[int, int]:
-    """Major and minor gaps; an unanswered criterion counts as at level 0, major when critical."""
-    majors = minors = 0
-    for r in results:
-        finding = r.finding
-        if finding is _MAJOR or (finding is _UNANSWERED and r.critical):
-            majors += 1
-        elif finding is _MINOR or finding is _UNANSWERED:
-            minors += 1
-    return majors, minors
+def _weigh(asked: Sequence[Item], results: Sequence[CriterionResult]) -> _Weighed:
+    majors: list[str] = []
+    gaps = 0
+    blocked = False
+    for item, r in zip(asked, results, strict=True):
+        finding = item.judged[0][0] if r.finding is _UNANSWERED else r.finding
+        if finding is _MAJOR:
+            majors.append(r.criterion)
+            blocked = blocked or item.blocks
+        if finding is _MAJOR or finding is _MINOR:
+            gaps += 1
+    return _Weighed(tuple(majors), gaps, blocked)
+
+
+def _counts(
+    version: CriteriaVersion, results: Sequence[CriterionResult], weighed: _Weighed
+) -> tuple[int, int, int]:
+    """Majors, minors and unanswered; v1 folds unanswered criteria into the first two as at level 0."""
+    unanswered = sum(1 for r in results if r.finding is _UNANSWERED)
+    if version.scoring.counts == "unanswered_folded":
+        return len(weighed.majors), weighed.gaps - len(weighed.majors), unanswered
+    majors = sum(1 for r in results if r.finding is _MAJOR)
+    minors = sum(1 for r in results if r.finding is _MINOR)
+    return majors, minors, unanswered
 
 
 def progress_of(areas: Sequence[AreaScore]) -> Progress:
@@ -188,16 +243,26 @@ def area_scores(
     )
 
 
-def _verdict(version: CriteriaVersion, majors: int, minors: int) -> Verdict:
+def _verdict(version: CriteriaVersion, weighed: _Weighed, *, partial: bool) -> Verdict:
+    """The verdict the gap counts allow; a blocking major gives « pas prêt », a partial
+    questionnaire at best `partial_best`."""
     rules = version.scoring
+    if weighed.blocked:
+        return Verdict.PAS_PRET
+    majors = len(weighed.majors)
     for rule, verdict in ((rules.ready, Verdict.PRET), (rules.almost_ready, Verdict.PRESQUE_PRET)):
-        if majors <= rule.max_major and majors + minors <= rule.max_gaps:
+        if majors <= rule.max_major and weighed.gaps <= rule.max_gaps:
+            if verdict is Verdict.PRET and partial:
+                return Verdict(rules.partial_best)
             return verdict
     return Verdict.PAS_PRET
 
 
 def _gaps(
-    version: CriteriaVersion, asked: Sequence[Item], results: Sequence[CriterionResult]
+    version: CriteriaVersion,
+    asked: Sequence[Item],
+    results: Sequence[CriterionResult],
+    blocking: Collection[str],
 ) -> tuple[Gap, ...]:
     """Every non-conforming applicable criterion, by severity then weight × distance to target."""
     target, deadlines = version.scoring.target_level, plan(version).deadlines
@@ -216,6 +281,7 @@ def _gaps(
             r.missing_evidence or (item.labels if r.level is None else ()),
             *_action(r),
             item.criterion.action,
+            r.criterion in blocking,
         )
         for priority, (_, item, r) in enumerate(found, start=1)
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -265,7 +265,8 @@ def test_score_answers_like_the_cli(app: FastAPI, world: World, client: TestClie
     headers = bearer(token_for(app, world.auditor, ["read:catalog"]))
     response = client.post("/api/v1/score", json=document, headers=headers)
     request = resolve(app.state.catalog, parse_text(EXAMPLE.read_text(encoding="utf-8")))
-    expected = {"questionnaire": request.questionnaire.ref, **scored(request).as_dict()}
+    today = datetime.now(UTC).date()
+    expected = {"questionnaire": request.questionnaire.ref, **scored(request, today=today).as_dict()}
     assert response.status_code == 200
     assert response.json() == json.loads(json.dumps(expected))
 
@@ -280,6 +281,12 @@ def test_score_answers_like_the_cli(app: FastAPI, world: World, client: TestClie
             ["answers.DEO-01.level"],
         ),
         (json.dumps({"questionnaire": "nope"}).encode(), ["questionnaire"]),
+        (
+            json.dumps(
+                {"questionnaire": "full@1.1.0", "answers": {"DEO-03": {"level": "na", "justification": "x"}}}
+            ).encode(),
+            ["answers.DEO-03.level"],
+        ),
         (
             json.dumps(
                 {"questionnaire": "express", "answers": {"ZZZ-01": {"level": 1}}, "profile": {"x": True}}

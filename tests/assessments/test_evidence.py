@@ -88,7 +88,8 @@ def test_one_piece_supports_several_criteria_and_is_in_the_snapshot(
             assessment=assessment,
             evidence=piece,
             criterion_id=criterion,
-            covers=["charte-signee"] if criterion == "DEO-01" else [],
+            # every required item of DEO-01: scoring v2 asks them all at level 3
+            covers=["adoption-charte-reference", "charte", "charte-signee"] if criterion == "DEO-01" else [],
             user=user,
         )
     service.save_answer(

@@ -185,7 +185,7 @@ def test_starting_the_full_questionnaire_opens_its_overview(app: FastAPI, client
     assert "<h1>Autoévaluation : Questionnaire complet</h1>" in page
     assert "Brouillon" in page
     assert "Estimation partielle" not in page
-    assert "0 question renseignée sur 74</strong> applicables (0 %)" in page
+    assert "0 question renseignée sur 76</strong> applicables (0 %)" in page
     for section in ("deontologie", "processus", "structuration", "evaluation"):
         assert f'href="/autoevaluations/{assessment}/sections/{section}"' in page
     assert "Verdict provisoire : Pas prêt" in page
@@ -200,7 +200,7 @@ def test_the_express_questionnaire_is_labelled_a_partial_estimate(app: FastAPI, 
     page = text(client.get(f"/autoevaluations/{start(client, structure_id, 'express')}"))
     assert "<h1>Autoévaluation : Questionnaire express</h1>" in page
     assert '<span class="badge badge-partial">Estimation partielle</span>' in page
-    assert "0 question renseignée sur 19</strong> applicables" in page
+    assert "0 question renseignée sur 18</strong> applicables" in page
 
 
 def test_starting_from_a_previous_assessment_carries_answers_and_evidence_to_reconfirm(
@@ -286,15 +286,20 @@ def test_a_section_shows_each_question_with_its_levels_guidance_and_forms(
 ) -> None:
     page = text(client.get(section_url(assessment)))
     card = question(page, "DEO-01")
-    assert "Votre structure a-t-elle une charte déontologique écrite, signée par chaque médiateur ?" in card
-    assert "La charte doit reprendre tous les principes de la norme." in card  # the question's help
+    assert (
+        "Votre structure a-t-elle adopté la Charte de référence de la médiation sociale (2001) et une charte déontologique signée par chaque médiateur ?"
+        in card
+    )
+    assert "reprendre tous les principes de la norme" in card  # the question's help
     assert "<summary>Ce que l'auditeur regarde</summary>" in card
-    assert "L'auditeur vérifie que la charte existe" in card  # the criterion's guidance
+    assert (
+        "L'auditeur vérifie que la structure a adopté la Charte de référence" in card
+    )  # the criterion's guidance
     assert "0 · Absent" in card
     assert "3 · En place et formalisé" in card
     assert "Aucun texte déontologique propre à la structure." in card  # the criterion's own level 0
-    assert 'value="na"' in card
-    assert "Non applicable" in card
+    assert 'value="na"' not in card  # a deontology principle is never « non applicable » (scoring v2)
+    assert "« Non applicable » n'est pas proposé" in card
     assert 'name="justification"' in card
     assert 'name="commentaire"' in card
     assert f'action="/autoevaluations/{assessment}/reponses/DEO-01"' in card
@@ -378,9 +383,9 @@ def test_autosave_returns_the_question_with_its_new_revision_and_out_of_band_pro
     assert "Réponse enregistrée." in page
     assert "Écart mineur" in page
     assert '<div id="progression-globale" class="progress" hx-swap-oob="true">' in page
-    assert "1 question renseignée sur 74" in page
+    assert "1 question renseignée sur 76" in page
     assert '<div id="progression-section-deontologie" class="progress" hx-swap-oob="true">' in page
-    assert "1 question renseignée sur 13" in page
+    assert "1 question renseignée sur 14" in page
     assert '<div id="score-section-deontologie" class="section-score" hx-swap-oob="true">' in page
     stored = saved(app, assessment, "DEO-02")
     assert stored is not None
@@ -422,7 +427,7 @@ def test_one_autosave_reads_the_assessment_once_checks_access_once_and_scores_on
     finally:
         event.remove(app.state.engine, "before_cursor_execute", executing)
     assert response.status_code == 200
-    assert "1 question renseignée sur 13" in text(response)  # the section's progress, from that scoring
+    assert "1 question renseignée sur 14" in text(response)  # the section's progress, from that scoring
     assert scorings == [None]  # the whole questionnaire, once; each section's score comes from it
     assert len(checks) == 1
     assert len([s for s in statements if s.startswith("SELECT assessment.id")]) == 1
@@ -517,12 +522,12 @@ def test_bad_answer_input_is_422_with_the_message_next_to_the_field(
 ) -> None:
     before = audit_count(app)
     for htmx in (True, False):
-        response = answer(client, assessment, "DEO-06", **{"niveau": "", **form}, htmx=htmx)  # type: ignore[arg-type]
+        response = answer(client, assessment, "PRO-16", **{"niveau": "", **form}, htmx=htmx)  # type: ignore[arg-type]
         assert response.status_code == 422
-        slot = re.search(rf'<div id="q-DEO-06-(?:erreur-)?{field}".*?</div>', text(response), re.DOTALL)
+        slot = re.search(rf'<div id="q-PRO-16-(?:erreur-)?{field}".*?</div>', text(response), re.DOTALL)
         assert slot
         assert message in slot.group(0)
-    assert saved(app, assessment, "DEO-06") is None
+    assert saved(app, assessment, "PRO-16") is None
     assert audit_count(app) == before
 
 
@@ -537,13 +542,13 @@ def test_an_unknown_question_is_404_and_saves_nothing(
 def test_not_applicable_without_a_justification_is_saved_and_flagged_next_to_it(
     client: TestClient, assessment: int
 ) -> None:
-    response = answer(client, assessment, "DEO-07", "na", htmx=True)
-    slot = re.search(r'<div id="q-DEO-07-erreur-justification">.*?</div>', text(response), re.DOTALL)
+    response = answer(client, assessment, "PRO-16", "na", htmx=True)
+    slot = re.search(r'<div id="q-PRO-16-erreur-justification">.*?</div>', text(response), re.DOTALL)
     assert response.status_code == 200
     assert slot
     assert "Justifiez pourquoi ce point ne s'applique pas" in slot.group(0)
     justified = answer(
-        client, assessment, "DEO-07", "na", revision=1, htmx=True, justification="Aucun médiateur"
+        client, assessment, "PRO-16", "na", revision=1, htmx=True, justification="Aucun médiateur"
     )
     assert "Justifiez pourquoi" not in text(justified)
     assert "Non applicable : Aucun médiateur" in text(justified)
@@ -557,7 +562,12 @@ def test_a_pdf_is_uploaded_attached_and_downloaded_back_as_an_attachment(
 ) -> None:
     answer(client, assessment, "DEO-01", "3")
     response = add_evidence(
-        client, assessment, "DEO-01", content=PDF, name="Charte déontologique.pdf", couvre=["charte-signee"]
+        client,
+        assessment,
+        "DEO-01",
+        content=PDF,
+        name="Charte déontologique.pdf",
+        couvre=["adoption-charte-reference", "charte", "charte-signee"],
     )
     assert response.status_code == 303
     assert response.headers["location"] == f"/autoevaluations/{assessment}/sections/deontologie#q-DEO-01"
@@ -569,11 +579,12 @@ def test_a_pdf_is_uploaded_attached_and_downloaded_back_as_an_attachment(
         len(PDF),
     )
     [link] = rows(app, EvidenceLink)
-    assert (link.criterion_id, link.covers) == ("DEO-01", "charte-signee")
+    assert (link.criterion_id, link.covers) == ("DEO-01", "adoption-charte-reference,charte,charte-signee")
 
     card = question(text(client.get(section_url(assessment))), "DEO-01")
     assert f'href="/preuves/{piece.id}/fichier"' in card
-    assert "Montre : Charte déontologique signée par chaque médiateur en poste" in card
+    shown = card.split("Montre : ")[1].split("</p>")[0]
+    assert "Charte déontologique signée par chaque médiateur en poste" in shown
     assert "Conforme" in card
     assert "plafonné" not in card
 
@@ -591,7 +602,15 @@ def test_an_htmx_upload_answers_with_the_question_and_out_of_band_progress(
     app: FastAPI, client: TestClient, assessment: int
 ) -> None:
     answer(client, assessment, "DEO-01", "3")
-    response = add_evidence(client, assessment, "DEO-01", content=PDF, htmx=True, titre="Charte 2024")
+    response = add_evidence(
+        client,
+        assessment,
+        "DEO-01",
+        content=PDF,
+        htmx=True,
+        titre="Charte 2024",
+        couvre=["adoption-charte-reference", "charte", "charte-signee"],
+    )
     page = text(response)
     assert response.status_code == 200
     assert '<div id="q-DEO-01-preuves" class="evidence">' in page
@@ -638,7 +657,7 @@ def test_a_reference_without_a_file_supports_a_criterion(
 ) -> None:
     answer(client, assessment, "DEO-01", "3")
     form = {"titre": "Registre des signatures", "date": "2025-03-14", "responsable": "Direction",
-            "lien": "https://intranet.example.org/charte", "couvre": ["charte-signee", "charte"]}  # fmt: skip
+            "lien": "https://intranet.example.org/charte", "couvre": ["charte-signee", "charte", "adoption-charte-reference"]}  # fmt: skip
     assert add_evidence(client, assessment, "DEO-01", **form).status_code == 303
     [piece] = rows(app, Evidence)
     assert (piece.kind, piece.title, piece.owner, piece.link) == (
@@ -749,19 +768,19 @@ def test_the_review_lists_unanswered_unjustified_and_unproven_questions(
     client: TestClient, assessment: int
 ) -> None:
     answer(client, assessment, "DEO-01", "3")  # level 3 without evidence
-    answer(client, assessment, "DEO-02", "na")  # N/A without a justification
+    answer(client, assessment, "PRO-16", "na")  # N/A without a justification
     page = text(client.get(f"/autoevaluations/{assessment}/verification"))
     link = f'href="/autoevaluations/{assessment}/sections/deontologie#q-'
     unjustified = page.split('id="non-justifiees"')[1].split("</section>")[0]
     unanswered = page.split('id="sans-reponse"')[1].split("</section>")[0]
     unproven = page.split('id="sans-preuve"')[1].split("</section>")[0]
-    assert f"{link}DEO-02" in unjustified
+    assert f'href="/autoevaluations/{assessment}/sections/processus#q-PRO-16' in unjustified
     assert "DEO-01" not in unjustified
-    assert "(72)" in unanswered
+    assert "(74)" in unanswered
     assert f"{link}DEO-03" in unanswered
-    assert "DEO-02" not in unanswered
+    assert "PRO-16" not in unanswered
     assert f"{link}DEO-01" in unproven
-    assert "Votre structure a-t-elle une charte déontologique" in unproven
+    assert "Votre structure a-t-elle adopté la Charte de référence" in unproven
     assert "Soumission impossible : 1 réponse « Non applicable » sans justification." in page
     assert 'disabled aria-describedby="soumission-impossible">Soumettre' in page
 
@@ -769,7 +788,7 @@ def test_the_review_lists_unanswered_unjustified_and_unproven_questions(
 def test_submitting_with_a_blocking_problem_is_422_on_the_review_page(
     app: FastAPI, client: TestClient, assessment: int
 ) -> None:
-    answer(client, assessment, "DEO-02", "na")
+    answer(client, assessment, "PRO-16", "na")
     response = post(client, f"/autoevaluations/{assessment}/soumettre", {"confirmation": "oui"})
     assert response.status_code == 422
     assert "Des réponses « non applicable » n'ont pas de justification." in text(response)
@@ -900,3 +919,18 @@ def test_a_malformed_id_in_an_address_is_a_french_404_page(
     assert response.status_code == 404
     assert response.headers["content-type"].startswith("text/html")
     assert "Cette page n'existe pas ou ne vous est pas accessible." in text(response)
+
+
+def test_not_applicable_is_offered_only_where_the_criterion_allows_it_and_refused_otherwise(
+    app: FastAPI, client: TestClient, assessment: int
+) -> None:
+    processus = text(client.get(f"/autoevaluations/{assessment}/sections/processus"))
+    assert 'id="q-PRO-16-niveau-na"' in question(processus, "PRO-16")  # neither deontology nor critical
+    assert 'id="q-PRO-13-niveau-na"' not in question(processus, "PRO-13")  # critical
+    for htmx in (True, False):
+        response = answer(client, assessment, "DEO-06", "na", htmx=htmx, justification="Pas de données")
+        assert response.status_code == 422
+        slot = re.search(r'<div id="q-DEO-06-erreur-niveau">.*?</div>', text(response), re.DOTALL)
+        assert slot
+        assert "Ce critère ne peut pas être déclaré non applicable" in slot.group(0)
+    assert saved(app, assessment, "DEO-06") is None

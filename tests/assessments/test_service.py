@@ -50,10 +50,10 @@ def test_start_binds_the_questionnaire_and_criteria_versions_with_their_hashes(
     session: Session, catalog: Catalog
 ) -> None:
     assessment, _, _ = start(session, catalog, "express")
-    assert assessment.questionnaire_ref == "express@1.0.0"
-    assert assessment.criteria_ref == "x60-600@1.0.0"
-    assert assessment.questionnaire_sha256 == catalog.questionnaire_hashes["express@1.0.0"]
-    assert assessment.criteria_sha256 == catalog.criteria_hashes["x60-600@1.0.0"]
+    assert assessment.questionnaire_ref == "express@1.1.0"  # the latest released
+    assert assessment.criteria_ref == "x60-600@1.1.0"
+    assert assessment.questionnaire_sha256 == catalog.questionnaire_hashes["express@1.1.0"]
+    assert assessment.criteria_sha256 == catalog.criteria_hashes["x60-600@1.1.0"]
     assert assessment.status == AssessmentStatus.DRAFT
 
 
@@ -107,14 +107,14 @@ def test_a_question_outside_the_express_questionnaire_is_refused(session: Sessio
 
 
 def test_review_lists_what_to_check_before_submitting(session: Session, catalog: Catalog) -> None:
-    assessment, user, structure = start(session, catalog, "express")
+    assessment, user, structure = start(session, catalog)
     answer(session, catalog, assessment, user, "DEO-01", level=3)  # no evidence: unproven
-    answer(session, catalog, assessment, user, "DEO-02", not_applicable=True)  # no justification
+    answer(session, catalog, assessment, user, "PRO-16", not_applicable=True)  # no justification
     review = submission.review(session, catalog=catalog, assessment=assessment, structure=structure)  # type: ignore[arg-type]
     assert review.unproven == ["DEO-01"]
-    assert review.unjustified_na == ["DEO-02"]
+    assert review.unjustified_na == ["PRO-16"]
     assert "DEO-03" in review.unanswered
-    assert "DEO-02" not in review.unanswered
+    assert "PRO-16" not in review.unanswered
     assert review.blocking
 
 
@@ -139,7 +139,7 @@ def test_submit_freezes_and_signs_a_verifiable_snapshot(
         signer.public_bytes, snapshot.canonical_json.replace("en cours", "faite"), snapshot.signature
     )
     assert content["answers"]["DEO-01"]["level"] == 2
-    assert content["criteria"]["sha256"] == catalog.criteria_hashes["x60-600@1.0.0"]
+    assert content["criteria"]["sha256"] == catalog.criteria_hashes["x60-600@1.1.0"]
     assert content["result"]["partial"] is True
     assert content["result"]["verdict"] == Verdict.PAS_PRET.value
     assert content["result"]["findings"]["DEO-01"] == Finding.ECART_MINEUR.value
@@ -184,8 +184,8 @@ def test_a_submitted_result_keeps_the_profile_it_was_submitted_with(
 def test_submit_refuses_not_applicable_without_justification(
     session: Session, catalog: Catalog, tmp_path: object
 ) -> None:
-    assessment, user, structure = start(session, catalog, "express")
-    answer(session, catalog, assessment, user, "DEO-02", not_applicable=True)
+    assessment, user, structure = start(session, catalog)
+    answer(session, catalog, assessment, user, "PRO-16", not_applicable=True)
     with pytest.raises(service.AssessmentError, match="justification"):
         submission.submit(
             session,

@@ -31,7 +31,9 @@ WORKSHOPS = [
     "Formation des équipes",
     "Évaluation de l'utilité sociale",
 ]
-VERDICTS = "Prêt pour l'audit|Presque prêt|Pas prêt"
+VERDICTS = (
+    "Prêt pour l'audit|Estimation favorable — à confirmer par le questionnaire complet|Presque prêt|Pas prêt"
+)
 
 
 @dataclass(frozen=True)
@@ -173,7 +175,8 @@ def test_director_submits_a_new_assessment_with_a_pdf_and_reads_its_results(
 
     page.get_by_role("link", name=SECTION, exact=True).click()
     expect(heading(page)).to_have_text(SECTION)
-    card = question(page, first_unanswered(page).locator(".criterion-id").inner_text())
+    cid = first_unanswered(page).locator(".criterion-id").inner_text()
+    card = question(page, cid)
     with page.expect_response(is_answer_post) as saved:
         card.get_by_label("3 · En place et formalisé").check()
     assert saved.value.status == 200
@@ -182,6 +185,8 @@ def test_director_submits_a_new_assessment_with_a_pdf_and_reads_its_results(
     card.get_by_role("link", name=re.compile("^Ajouter une preuve")).click()  # the form comes in place
     expect(page).to_have_url(re.compile(r"/sections/structuration$"))
     card.get_by_label("Fichier (facultatif)").set_input_files(CHARTER)
+    for box in card.locator(f'input[name="couvre"][id^="q-{cid}-couvre-"]').all():
+        box.check()  # the file covers every expected item: scoring v2 asks the required ones at level 3
     card.get_by_label("Responsable").fill("Direction")
     with page.expect_response(is_evidence_post) as added:
         card.get_by_role("button", name="Ajouter la preuve").click()

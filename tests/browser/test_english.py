@@ -20,7 +20,7 @@ from tests.browser.test_director import describe, first_unanswered, heading, is_
 
 DIRECTOR = next(account for account in demo.ACCOUNTS if account[2] == Role.DIRECTOR)
 TRAINER = next(account for account in demo.ACCOUNTS if account[2] == Role.TRAINER)
-VERDICTS = "Ready for the audit|Almost ready|Not ready"
+VERDICTS = "Ready for the audit|Favourable estimate — to be confirmed by the full questionnaire|Almost ready|Not ready"
 Axe = Callable[[Page], list[dict[str, Any]]]
 
 

@@ -408,3 +408,97 @@ def test_a_criterion_withdrawn_without_successor_is_allowed(root: Path) -> None:
     edit_file(FULL, lambda d: d["sections"][0]["questions"].pop())(root)
     edit_file(EXPRESS, lambda d: d["sections"][0]["questions"].pop())(root)
     assert "EVA-01" not in {c.id for c in load_catalog(root).criteria_version("mini").active}
+
+
+def v2_scoring(data: dict[str, Any], **changes: Any) -> None:
+    data["scoring"].update(version="2.0", **changes)
+
+
+SCORING_V2_CASES: list[tuple[str, Callable[[Path], None], str]] = [
+    (
+        "N/A allowed on a deontology criterion",
+        edit_criterion(1, na_allowed=True),
+        "criteria/mini/1.0.0.yaml: DEO-02: na_allowed: true is refused on a deontology criterion: "
+        "only the profile (applies_if) can make it not applicable",
+    ),
+    (
+        "N/A allowed on a critical criterion",
+        edit_criterion(2, na_allowed=True),
+        "criteria/mini/1.0.0.yaml: PRO-01: na_allowed: true is refused on a critical criterion",
+    ),
+    (
+        "blocking under v1 rules",
+        edit_criterion(3, blocking=True),
+        "criteria/mini/1.0.0.yaml: PRO-02: blocking: blocking needs scoring version 2.x (v1 rules ignore it)",
+    ),
+    (
+        "v2 rules under scoring version 1",
+        edit_file(CRITERIA, lambda d: d["scoring"].update(evidence="required_items")),
+        "criteria/mini/1.0.0.yaml: scoring: evidence: scoring v2 rules need scoring version 2.x",
+    ),
+    (
+        "unknown scoring generation",
+        edit_file(CRITERIA, lambda d: d["scoring"].update(version="3.0")),
+        "criteria/mini/1.0.0.yaml: scoring: unknown scoring rules version 3.0 (known: 1.x, 2.x)",
+    ),
+    (
+        "v2 ready tolerating a major",
+        edit_file(CRITERIA, lambda d: v2_scoring(d, ready={"max_major": 1, "max_gaps": 1})),
+        "criteria/mini/1.0.0.yaml: scoring: scoring v2: a major gap never allows « prêt » (ready.max_major must be 0)",
+    ),
+    (
+        "unknown v2 evidence rule",
+        edit_file(CRITERIA, lambda d: v2_scoring(d, evidence="some_pieces")),
+        "criteria/mini/1.0.0.yaml: scoring.evidence: Input should be 'any_piece' or 'required_items'",
+    ),
+    (
+        "validity of zero months",
+        edit_file(CRITERIA, lambda d: d["criteria"][2]["expected_evidence"][0].update(validity_months=0)),
+        "criteria/mini/1.0.0.yaml: PRO-01: expected_evidence.0.validity_months: Input should be greater than or equal to 1",
+    ),
+    (
+        "required that is not a boolean",
+        edit_file(CRITERIA, lambda d: d["criteria"][0]["expected_evidence"][0].update(required="souvent")),
+        "criteria/mini/1.0.0.yaml: DEO-01: expected_evidence.0.required: Input should be a valid boolean",
+    ),
+    (
+        "option confidence without sources",
+        edit_file(CRITERIA, lambda d: d["profile_fields"][0]["options"][0].update(confidence="M")),
+        "criteria/mini/1.0.0.yaml: profile_fields.0.options.0: an option with a confidence needs its sources",
+    ),
+    (
+        "certification fact without sources",
+        edit_file(
+            CRITERIA,
+            lambda d: d.update(
+                certification=[
+                    {"id": "cycle", "title": "Cycle", "text": "4 ans", "sources": [], "confidence": "H"}
+                ]
+            ),
+        ),
+        "criteria/mini/1.0.0.yaml: certification.0.sources: Tuple should have at least 1 item",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("mutate", "expected"), [c[1:] for c in SCORING_V2_CASES], ids=[c[0] for c in SCORING_V2_CASES]
+)
+def test_bad_scoring_v2_fields_are_named_with_file_and_path(
+    root: Path, mutate: Callable[[Path], None], expected: str
+) -> None:
+    mutate(root)
+    found = problems(root)
+    assert any(expected in line for line in found), found
+
+
+def test_v2_fields_load_with_their_defaults(root: Path) -> None:
+    edit_file(CRITERIA, lambda d: v2_scoring(d, not_applicable="where_allowed"))(root)
+    edit_criterion(3, blocking=True, na_allowed=False)(root)
+    version = load_catalog(root).criteria_version("mini@1.0.0")
+    assert version.scoring.generation == 2
+    assert version.scoring.evidence == "any_piece"  # every v2 rule left out keeps v1's behaviour
+    deo, pro2 = version.by_id["DEO-01"], version.by_id["PRO-02"]
+    assert (deo.allows_na, pro2.allows_na, pro2.blocking) == (False, False, True)
+    assert version.by_id["STR-01"].allows_na  # neither deontology nor critical
+    assert all(e.required and e.validity_months is None for e in deo.expected_evidence)

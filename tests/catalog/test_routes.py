@@ -270,3 +270,37 @@ def test_no_page_has_inline_script_or_style(
         assert not STYLE_ATTRIBUTE.search(page), path
         assert '<html lang="fr">' in page, path
         assert '<main id="contenu"' in page, path
+
+
+def test_the_1_1_0_page_gives_the_certification_facts_the_changelog_and_the_v2_rules(
+    client: TestClient,
+) -> None:
+    status, page = get_text(client, "/referentiels/x60-600/1.1.0")
+    assert status == 200
+    assert "La certification" in page
+    assert "Un cycle de quatre ans" in page
+    assert "audit de surveillance à deux ans" in page
+    assert "Ce qui a changé" in page
+    assert "STR-05 (maîtrise des documents) est fusionné dans STR-04" in page
+    assert "Critères déduits :" in page
+    assert "Présence active de proximité" in page
+    assert "altm.fr — projet associatif 2014-2016" in page
+    _, old = get_text(client, "/referentiels/x60-600/1.0.0")
+    assert "La certification" not in old  # 1.0.0 has no facts block, and scores by the v1 rules
+    assert "Critères déduits :" not in old
+
+
+def test_a_1_1_0_criterion_says_whether_na_is_allowed_and_which_evidence_is_optional_or_dated(
+    client: TestClient,
+) -> None:
+    _, deontology = get_text(client, "/referentiels/x60-600/1.1.0/criteres/DEO-01")
+    assert "Refusé : seul le profil de la structure peut écarter ce critère" in deontology
+    assert "Oui : un écart majeur ici donne « Pas prêt » à lui seul" in deontology
+    assert 'aux nouveaux arrivants <span class="muted">(facultative)</span>' in deontology
+    _, report = get_text(client, "/referentiels/x60-600/1.1.0/criteres/EVA-05")
+    assert (
+        'Dernier rapport d\'activité annuel <span class="muted">(valable 12 mois à compter de sa date)</span>'
+        in report
+    )
+    _, open_one = get_text(client, "/referentiels/x60-600/1.1.0/criteres/PRO-16")
+    assert "Possible, avec une justification" in open_one

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -47,7 +48,7 @@ def test_the_shipped_english_translation_is_complete(catalog: Catalog) -> None:
     assert fallbacks == []
     version = english.criteria_version("x60-600")
     french = catalog.criteria_version("x60-600")
-    assert version.by_id["DEO-01"].title == "Written and signed ethics charter"
+    assert version.by_id["DEO-01"].title == "Reference charter adopted, ethics charter written and signed"
     assert [c.id for c in version.criteria] == [c.id for c in french.criteria]
     assert {w.id: w.title for w in version.workshops}["politique_qualite"] == "Quality policy"
     assert english.questionnaire("full").criterion_ids == catalog.questionnaire("full").criterion_ids
@@ -57,7 +58,9 @@ def test_the_shipped_english_translation_is_complete(catalog: Catalog) -> None:
 def test_a_translation_changes_no_score(catalog: Catalog) -> None:
     english, _ = translate_catalog(catalog, "en")
     text = EXAMPLE.read_text(encoding="utf-8")
-    french_result, english_result = (scored(resolve(c, parse_text(text))) for c in (catalog, english))
+    french_result, english_result = (
+        scored(resolve(c, parse_text(text)), today=date(2026, 12, 1)) for c in (catalog, english)
+    )
     assert french_result.verdict == english_result.verdict
     assert [a.score for a in french_result.areas] == [a.score for a in english_result.areas]
     assert [g.criterion for g in french_result.gaps] == [g.criterion for g in english_result.gaps]
@@ -155,3 +158,25 @@ def test_a_criterion_shown_partly_in_french_says_so(root: Path) -> None:
     assert f"mini@1.0.0 {criterion['id']}" in english.untranslated
     complete, _ = translate_catalog(load_catalog(FIXTURE), "en")
     assert complete.untranslated == frozenset()
+
+
+def test_certification_facts_and_changelog_are_translated_and_unknown_ids_refused(
+    catalog: Catalog, root: Path
+) -> None:
+    english, _ = translate_catalog(catalog, "en")
+    version = english.criteria_version("x60-600@1.1.0")
+    assert {f.id: f.title for f in version.certification}["cycle"] == "A four-year cycle"
+    assert version.changelog[0].changes[0].startswith("Scoring v2:")
+    write(
+        root,
+        "criteria/mini/1.0.0.en.yaml",
+        {
+            "translates": "mini@1.0.0",
+            "language": "en",
+            "certification": {"cycle": {"title": "Cycle"}},
+            "changelog": {"9.9.9": ["x"]},
+        },
+    )
+    found = translation_problems(root)
+    assert "criteria/mini/1.0.0.en.yaml: no certification fact 'cycle' in the version it translates" in found
+    assert "criteria/mini/1.0.0.en.yaml: no changelog version '9.9.9' in the version it translates" in found

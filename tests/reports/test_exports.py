@@ -86,7 +86,7 @@ def test_the_report_pdf_says_what_the_results_page_says(app: FastAPI, submitted:
         assert score in flat
     assert f"Écarts majeurs prévus {result.majors}" in flat
     assert f"Écarts mineurs prévus {result.minors}" in flat
-    assert "Critères bloquants, à lever avant l'audit" in flat
+    assert "À lever avant l'audit" in flat
     assert "Plan d'action" in flat
     assert "Historique des scores" in flat
     assert "Critères déduits (confiance L)" in flat

@@ -339,3 +339,28 @@ def test_a_forged_csrf_token_is_refused_and_changes_nothing(
     form = {"responsable": "Inès", "echeance": "", "statut": "fait", "csrf_token": "forged"}
     assert client.post(f"/autoevaluations/{assessment.id}/plan/{item.id}", data=form).status_code == 403
     assert items_of(app, assessment)[0].status == ActionStatus.TODO
+
+
+def test_results_and_plan_list_blocking_criteria_inferred_gaps_and_unanswered_apart(
+    app: FastAPI, director: tuple[User, Structure]
+) -> None:
+    user, structure = director
+    levels = {"DEO-01": 0, "PRO-12": 0}
+    assessment = assessment_with_answers(app, user=user, structure=structure, levels=levels)
+    client = signed_in(app, "directrice@example.org")
+    page = html.unescape(client.get(f"/autoevaluations/{assessment.id}/resultats").text)
+    assert "Résultat prévu à l'audit : Pas prêt" in page  # a major gap on deontology
+    blocking = page[page.index('id="a-lever"') :]
+    blocking = blocking[: blocking.index("</section>")]
+    assert 'href="#ecart-DEO-01"' in blocking
+    assert "PRO-12" not in blocking  # inferred: at most a minor gap
+    assert "<dt>Critères non renseignés</dt><dd>74</dd>" in page  # 76 asked, 2 answered
+    assert "<dt>Écarts majeurs prévus</dt><dd>1</dd>" in page
+    inferred = page[page.index('id="ecart-PRO-12"') :]
+    inferred = inferred[: inferred.index("</li>\n")]
+    assert "Critère déduit, à vérifier (confiance L)" in inferred
+    assert "mais déduit (confiance L) : écart mineur à confirmer sur le texte de la norme" in inferred
+    plan = html.unescape(client.get(f"/autoevaluations/{assessment.id}/plan").text)
+    row = plan[plan.index('id="action-') :]
+    assert "À lever avant l'audit" in row
+    assert "Critère déduit, à vérifier (confiance L)" in plan

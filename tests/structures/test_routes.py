@@ -132,25 +132,29 @@ def test_the_profile_form_asks_every_profile_question(app: FastAPI, nord: tuple[
     assert 'type="checkbox" id="registres-veille_sociale" name="registres"' in page
     assert 'id="mediation_scolaire-oui" name="mediation_scolaire" value="oui"' in page
     assert 'id="mediation_scolaire-non" name="mediation_scolaire" value="non"' in page
-    # Without JavaScript, a conditional question shows with its condition in words.
-    assert "À renseigner seulement si « Intervention en milieu scolaire » : oui." in html.unescape(page)
-    assert 'id="champ-niveaux_scolaires"' in page
-    assert 'id="champ-niveaux_scolaires" hidden' not in page
+    assert 'id="adultes_relais-oui" name="adultes_relais" value="oui"' in page  # asked since 1.1.0
+    assert "niveaux_scolaires" not in page  # 1.1.0 dropped it: it decided no criterion
+    # register names not confirmed by a public source say so
+    assert (
+        'Veille sociale territoriale <span class="muted">(nom à vérifier, confiance M)</span>'
+        in html.unescape(page)
+    )
+    assert "Présence active de proximité</label>" in page  # confirmed (H): nothing added
 
 
-def test_the_htmx_preview_hides_questions_whose_condition_fails(
+def test_the_htmx_preview_shows_the_questions_with_the_values_typed(
     app: FastAPI, nord: tuple[User, Structure]
 ) -> None:
+    """The latest full questionnaire has no conditional profile question any more (show_if is
+    evaluated by `holds`, tested with the scoring core): the preview shows every one, as typed."""
     _, structure = nord
     client = signed_in(app, "d@example.org")
     headers = {"HX-Request": "true"}
     path = f"/structures/{structure.id}/profil"
-    hidden = client.get(path, params={"apercu": "1", "mediation_scolaire": "non"}, headers=headers).text
-    assert hidden.lstrip().startswith('<div id="profil-questions"')
-    assert 'id="champ-niveaux_scolaires" hidden' in hidden
-    assert 'id="mediation_scolaire-non" name="mediation_scolaire" value="non" checked' in hidden
-    shown = client.get(path, params={"apercu": "1", "mediation_scolaire": "oui"}, headers=headers).text
-    assert 'id="champ-niveaux_scolaires" hidden' not in shown
+    shown = client.get(path, params={"apercu": "1", "mediation_scolaire": "non"}, headers=headers).text
+    assert shown.lstrip().startswith('<div id="profil-questions"')
+    assert 'id="mediation_scolaire-non" name="mediation_scolaire" value="non" checked' in shown
+    assert " hidden" not in shown
     assert "load" not in shown.split(">", 1)[0]  # the preview does not ask for itself again
     assert profile_of(app, structure) == {}
 
@@ -200,7 +204,6 @@ def test_a_saved_profile_decides_which_criteria_apply(app: FastAPI, nord: tuple[
         "type_structure": "association",
         "registres": ["presence_proximite", "veille_sociale"],
         "mediation_scolaire": False,
-        "niveaux_scolaires": [],  # an unchecked multi field is an empty list
         "presence_nocturne": True,
         "travail_isole": False,
         "plusieurs_services": False,
