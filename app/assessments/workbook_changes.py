@@ -145,9 +145,17 @@ def upload(
     if announced_bytes is not None and announced_bytes > workbook_import.MAX_BYTES + UPLOAD_OVERHEAD:
         raise workbook_import.WorkbookError([workbook_import.too_large()], status=413)
     data = workbook_import.read_upload(file.file)
-    asked = service.bound(catalog, assessment).questionnaire.criterion_ids
-    workbook_import.read(data, assessment=assessment, key=key, asked=asked)
+    workbook_import.read(data, assessment=assessment, key=key, **_questions(catalog, assessment))
     return _keep(data_dir, pk(assessment), data)
+
+
+def _questions(catalog: Catalog, assessment: Assessment) -> dict[str, Any]:
+    """What a workbook's rows are read against: the criteria asked, those refusing « Non applicable »."""
+    bound = service.bound(catalog, assessment)
+    version = bound.criteria
+    asked = bound.questionnaire.criterion_ids
+    refuses = frozenset(c for c in asked if not version.allows_na(version.by_id[c]))
+    return {"asked": asked, "refuses_na": refuses}
 
 
 def preview(
@@ -156,8 +164,7 @@ def preview(
     """What the kept workbook `token` would change now."""
     service.check_draft(assessment)
     data = _kept(data_dir, pk(assessment), token)
-    asked = service.bound(catalog, assessment).questionnaire.criterion_ids
-    rows = workbook_import.read(data, assessment=assessment, key=key, asked=asked)
+    rows = workbook_import.read(data, assessment=assessment, key=key, **_questions(catalog, assessment))
     changes = compare(rows, service.load(session, assessment).answers)
     return Preview(token, changes, _digest(changes), hashlib.sha256(data).hexdigest())
 

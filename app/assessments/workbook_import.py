@@ -99,8 +99,17 @@ def check_archive(data: bytes) -> None:
         raise not_a_workbook()
 
 
-def read(data: bytes, *, assessment: Assessment, key: str, asked: Sequence[str]) -> list[workbook_rows.Row]:
-    """The workbook's rows if the whole file is valid for `assessment`; else `WorkbookError` with all problems."""
+def read(
+    data: bytes,
+    *,
+    assessment: Assessment,
+    key: str,
+    asked: Sequence[str],
+    refuses_na: frozenset[str] = frozenset(),
+) -> list[workbook_rows.Row]:
+    """The workbook's rows if the whole file is valid for `assessment`; else `WorkbookError` with all problems.
+
+    `refuses_na`: the criteria the version lets only the profile set aside (never « Non applicable »)."""
     check_archive(data)
     try:
         book = load_workbook(io.BytesIO(data), read_only=True, data_only=False, keep_links=False)
@@ -112,7 +121,7 @@ def read(data: bytes, *, assessment: Assessment, key: str, asked: Sequence[str])
             raise WorkbookError([_("La feuille « Questionnaire » manque dans ce classeur.")])
         sheet = book[workbook.QUESTIONS_SHEET]
         reader = workbook_rows.Reader(
-            sheet.title, assessment_id=assessment.id or 0, key=key, asked=set(asked)
+            sheet.title, assessment_id=assessment.id or 0, key=key, asked=set(asked), refuses_na=refuses_na
         )
         rows = sheet.iter_rows(min_row=1, max_row=MAX_ROWS + 1, max_col=len(workbook.COLUMNS))
         for line, cells in enumerate(rows, start=1):

@@ -16,6 +16,7 @@ from openpyxl.worksheet.formula import ArrayFormula, DataTableFormula
 
 from app.assessments import workbook
 from app.assessments.models import TEXT_MAX
+from app.assessments.service import NA_REFUSED
 from app.locale import gettext as _
 
 LEVEL_PATTERN = re.compile(r"([0-3])(?:\s*[—–:.-].*)?", re.DOTALL)
@@ -55,8 +56,11 @@ def same(expected: str, given: str) -> bool:
 class Reader:
     """Collects the rows of one sheet and every problem found, each with its row and column."""
 
-    def __init__(self, sheet: str, *, assessment_id: int, key: str, asked: set[str]) -> None:
+    def __init__(
+        self, sheet: str, *, assessment_id: int, key: str, asked: set[str], refuses_na: frozenset[str]
+    ) -> None:
         self.sheet, self.assessment_id, self.key, self.asked = sheet, assessment_id, key, asked
+        self.refuses_na = refuses_na
         self.rows: list[Row] = []
         self.errors: list[str] = []
         self.seen: dict[str, int] = {}
@@ -90,6 +94,9 @@ class Reader:
         # As exported, an unjustified N/A saved on the web reads back unchanged; written here, it is refused.
         if edited and level == "na" and not justification:
             self.error(line, workbook.JUSTIFICATION, _("« Non applicable » demande une justification."))
+            return
+        if edited and level == "na" and hidden.criterion_id in self.refuses_na:
+            self.error(line, workbook.LEVEL, _(NA_REFUSED))
             return
         self.rows.append(
             Row(

@@ -162,7 +162,7 @@ def test_the_workbook_lists_the_applicable_questions_with_answers_dropdown_and_h
     assert book["Signature"].sheet_state == "hidden"
     sheet = book["Questionnaire"]
     assert [c.value for c in sheet[1]][:4] == ["Section", "Critère", "Question", "Niveau"]
-    assert sheet.max_row - 1 == 74  # the applicable questions of the full questionnaire, as on the web
+    assert sheet.max_row - 1 == 76  # the applicable questions of the full questionnaire, as on the web
     row = sheet[line_of(book, "DEO-01")]
     assert row[workbook.LEVEL].value == "2 — Partiel"
     assert row[workbook.COMMENT].value == "Charte en cours"
@@ -175,7 +175,7 @@ def test_the_workbook_lists_the_applicable_questions_with_answers_dropdown_and_h
     assert [c.value for c in sheet[1]][9:] == ["critere_id", "revision", "reprise", "empreinte", "signature"]
     validation = sheet.data_validations.dataValidation[0]
     assert validation.type == "list"
-    assert "D2:D75" in str(validation.sqref)
+    assert "D2:D77" in str(validation.sqref)
     assert [c.value for c in book["Listes"]["A"]] == [
         "0 — Absent",
         "1 — En projet",
@@ -192,10 +192,10 @@ def test_a_text_that_looks_like_a_formula_goes_out_and_back_as_text(
     app: FastAPI, client: TestClient, draft: int
 ) -> None:
     assert (
-        answer(client, draft, "DEO-02", "1", commentaire='=HYPERLINK("http://x.example")').status_code == 303
+        answer(client, draft, "PRO-02", "1", commentaire='=HYPERLINK("http://x.example")').status_code == 303
     )
     book = download(client, draft)
-    cell = book["Questionnaire"].cell(line_of(book, "DEO-02"), workbook.COMMENT + 1)
+    cell = book["Questionnaire"].cell(line_of(book, "PRO-02"), workbook.COMMENT + 1)
     assert (cell.value, cell.data_type) == ('=HYPERLINK("http://x.example")', "s")
     _location, page = preview_of(client, draft, saved_bytes(book))
     assert "Ce classeur ne change aucune réponse." in readable(page)
@@ -204,11 +204,11 @@ def test_a_text_that_looks_like_a_formula_goes_out_and_back_as_text(
 def test_an_unjustified_na_saved_on_the_web_reads_back_unchanged_but_cannot_be_written(
     client: TestClient, draft: int
 ) -> None:
-    assert answer(client, draft, "DEO-02", "na").status_code == 303  # the web lets it wait for its reason
+    assert answer(client, draft, "PRO-02", "na").status_code == 303  # the web lets it wait for its reason
     book = download(client, draft)
     _location, page = preview_of(client, draft, saved_bytes(book))
     assert "Ce classeur ne change aucune réponse." in readable(page)
-    fill(book, "DEO-02", comment="On verra")
+    fill(book, "PRO-02", comment="On verra")
     response = upload(client, draft, saved_bytes(book))
     assert response.status_code == 422
     assert "colonne E : « Non applicable » demande une justification." in text(response)
@@ -236,13 +236,13 @@ def test_a_filled_workbook_is_previewed_then_applied_in_one_go(
 ) -> None:
     book = download(client, draft)
     fill(book, "DEO-01", level="3 — En place et formalisé", comment="Charte signée par tous")
-    fill(book, "DEO-02", level="Non applicable", justification="Pas de public mineur")
+    fill(book, "PRO-02", level="Non applicable", justification="Pas de public mineur")
     fill(book, "DEO-03", level=1)  # typed as a number, as a spreadsheet stores it
     audits_before = state(app)[1]
 
     location, page = preview_of(client, draft, saved_bytes(book))
     shown = readable(page)
-    assert "Nouvelles réponses : 2 · réponses modifiées : 1 · conflits : 0 · inchangées : 71." in shown
+    assert "Nouvelles réponses : 2 · réponses modifiées : 1 · conflits : 0 · inchangées : 73." in shown
     assert "Charte signée par tous" in shown
     assert state(app)[1] == audits_before  # a preview writes nothing
 
@@ -250,7 +250,7 @@ def test_a_filled_workbook_is_previewed_then_applied_in_one_go(
     assert response.status_code == 303
     assert response.headers["location"] == f"/autoevaluations/{draft}/classeur?enregistrees=3"
     assert "3 réponses du classeur ont été enregistrées." in text(client.get(response.headers["location"]))
-    first, second, third = (saved(app, draft, c) for c in ("DEO-01", "DEO-02", "DEO-03"))
+    first, second, third = (saved(app, draft, c) for c in ("DEO-01", "PRO-02", "DEO-03"))
     assert (first.level, first.comment, first.revision) == (3, "Charte signée par tous", 2)  # type: ignore[union-attr]
     assert (second.not_applicable, second.justification) == (True, "Pas de public mineur")  # type: ignore[union-attr]
     assert third.level == 1  # type: ignore[union-attr]
@@ -266,11 +266,11 @@ def test_an_english_workbook_round_trips_too(app: FastAPI, client: TestClient, d
     book = download(client, draft)
     assert book["Listes"]["A5"].value == "Not applicable"
     assert book["Questionnaire"]["D1"].value == "Level"
-    fill(book, "DEO-02", level="Not applicable", justification="No minors")
+    fill(book, "PRO-02", level="Not applicable", justification="No minors")
     location, page = preview_of(client, draft, saved_bytes(book))
     assert "New answers: 1" in readable(page)
     assert confirm(client, location, page).status_code == 303
-    assert saved(app, draft, "DEO-02").not_applicable  # type: ignore[union-attr]
+    assert saved(app, draft, "PRO-02").not_applicable  # type: ignore[union-attr]
 
 
 def test_a_row_left_as_exported_changes_nothing_even_after_a_web_change(
@@ -289,16 +289,16 @@ def test_conflicts_keep_the_web_answer_unless_the_director_keeps_the_workbooks(
 ) -> None:
     book = download(client, draft)
     assert answer(client, draft, "DEO-01", "3", revision=1, commentaire="Sur le site").status_code == 303
-    assert answer(client, draft, "DEO-02", "1", commentaire="Sur le site").status_code == 303
+    assert answer(client, draft, "PRO-02", "1", commentaire="Sur le site").status_code == 303
     fill(book, "DEO-01", level=0, comment="Dans le classeur")
-    fill(book, "DEO-02", level=2, comment="Dans le classeur")
+    fill(book, "PRO-02", level=2, comment="Dans le classeur")
     location, page = preview_of(client, draft, saved_bytes(book))
     assert "conflits : 2" in readable(page)
-    assert 'name="garder" value="DEO-02"' in page
+    assert 'name="garder" value="PRO-02"' in page
 
-    assert confirm(client, location, page, keep=["DEO-02"]).status_code == 303
+    assert confirm(client, location, page, keep=["PRO-02"]).status_code == 303
     assert (saved(app, draft, "DEO-01").level, saved(app, draft, "DEO-01").comment) == (3, "Sur le site")  # type: ignore[union-attr]
-    assert (saved(app, draft, "DEO-02").level, saved(app, draft, "DEO-02").comment) == (2, "Dans le classeur")  # type: ignore[union-attr]
+    assert (saved(app, draft, "PRO-02").level, saved(app, draft, "PRO-02").comment) == (2, "Dans le classeur")  # type: ignore[union-attr]
 
 
 def test_an_answer_changed_after_the_preview_stops_the_confirmation(
@@ -306,7 +306,7 @@ def test_an_answer_changed_after_the_preview_stops_the_confirmation(
 ) -> None:
     book = download(client, draft)
     fill(book, "DEO-01", level=3)
-    fill(book, "DEO-02", level=1)
+    fill(book, "PRO-02", level=1)
     location, page = preview_of(client, draft, saved_bytes(book))
     assert answer(client, draft, "DEO-01", "0", revision=1).status_code == 303
     before = state(app)
@@ -319,7 +319,7 @@ def test_an_answer_changed_after_the_preview_stops_the_confirmation(
     assert state(app) == before
     assert confirm(client, location, response.text).status_code == 303  # confirmed on the new preview
     assert saved(app, draft, "DEO-01").level == 0  # type: ignore[union-attr]
-    assert saved(app, draft, "DEO-02").level == 1  # type: ignore[union-attr]
+    assert saved(app, draft, "PRO-02").level == 1  # type: ignore[union-attr]
 
 
 def test_choosing_a_level_confirms_a_carried_answer_and_a_comment_alone_does_not(
@@ -329,18 +329,18 @@ def test_choosing_a_level_confirms_a_carried_answer_and_a_comment_alone_does_not
     sign_in(client)
     first = start(client, structure_id)
     answer(client, first, "DEO-01", "2")
-    answer(client, first, "DEO-02", "1")
+    answer(client, first, "PRO-02", "1")
     second = start(client, structure_id, depuis=first)
     book = download(client, second)
     row = book["Questionnaire"][line_of(book, "DEO-01")]
     assert row[workbook.LEVEL].value is None  # shown, not pre-selected
     assert "Reprise de l'autoévaluation précédente : 2 — Partiel" in row[workbook.STATE].value
     fill(book, "DEO-01", level="2 — Partiel")
-    fill(book, "DEO-02", comment="À revoir en équipe")
+    fill(book, "PRO-02", comment="À revoir en équipe")
     location, page = preview_of(client, second, saved_bytes(book))
     assert "confirme la réponse reprise" in page
     assert confirm(client, location, page).status_code == 303
-    confirmed, commented = saved(app, second, "DEO-01"), saved(app, second, "DEO-02")
+    confirmed, commented = saved(app, second, "DEO-01"), saved(app, second, "PRO-02")
     assert (confirmed.level, confirmed.carried_over) == (2, False)  # type: ignore[union-attr]
     assert (commented.level, commented.comment, commented.carried_over) == (1, "À revoir en équipe", True)  # type: ignore[union-attr]
 
@@ -384,7 +384,7 @@ def forged_signature_sheet(book: Workbook) -> None:
 ROW_CASES = {
     "a duplicated row": (
         lambda book, _key: duplicate_row(book),
-        "ligne 76, colonne B : le critère DEO-01 figure déjà ligne 2.",
+        "ligne 78, colonne B : le critère DEO-01 figure déjà ligne 2.",
     ),
     "a column inserted": (
         lambda book, _key: book["Questionnaire"].insert_cols(3),
@@ -403,12 +403,16 @@ ROW_CASES = {
         "colonne D : niveau « Excellent » inconnu.",
     ),
     "n/a without justification": (
-        lambda book, _key: fill(book, "DEO-02", level="Non applicable"),
+        lambda book, _key: fill(book, "PRO-02", level="Non applicable"),
         "colonne E : « Non applicable » demande une justification.",
+    ),
+    "n/a on a deontology principle": (
+        lambda book, _key: fill(book, "DEO-03", level="Non applicable", justification="Sans objet ici"),
+        "colonne D : Ce critère ne peut pas être déclaré non applicable",
     ),
     "unknown criterion": (
         lambda book, _key: add_unknown_row(book),
-        "ligne 76, colonne B : critère « DEO-99 » inconnu",
+        "ligne 78, colonne B : critère « DEO-99 » inconnu",
     ),
     "tampered hidden column": (
         lambda book, _key: tamper_revision(book),
@@ -424,7 +428,7 @@ ROW_CASES = {
     ),
     "other questionnaire version": (
         other_questionnaire_version,
-        "Ce classeur a été fait pour le questionnaire full@0.9.0, cette autoévaluation suit full@1.0.0",
+        "Ce classeur a été fait pour le questionnaire full@0.9.0, cette autoévaluation suit full@1.1.0",
     ),
 }
 
@@ -592,23 +596,23 @@ def test_a_workbook_resaved_by_libreoffice_imports_hidden_columns_and_all(
     pristine = tmp_path / "export.xlsx"
     pristine.write_bytes(saved_bytes(exported))
     fill(exported, "DEO-01", level="3 — En place et formalisé", comment="Relu en équipe\nle 3 mars")
-    fill(exported, "DEO-02", level="Non applicable", justification="Aucun mineur accueilli")
+    fill(exported, "PRO-02", level="Non applicable", justification="Aucun mineur accueilli")
     edited = tmp_path / "rempli.xlsx"
     edited.write_bytes(saved_bytes(exported))
 
     converted_export, converted = libreoffice_resave(tmp_path, pristine, edited)
-    assert load_workbook(converted_export)["Questionnaire"].max_row == 75  # the export opens as it is
+    assert load_workbook(converted_export)["Questionnaire"].max_row == 77  # the export opens as it is
     resaved = load_workbook(converted)
     sheet = resaved["Questionnaire"]
     assert resaved["Signature"].sheet_state == "hidden"
     assert hidden_columns(sheet) == {10, 11, 12, 13, 14}
     assert resaved["Listes"].sheet_state == "hidden"
     assert sheet.protection.sheet
-    assert any("D2:D75" in str(v.sqref) for v in sheet.data_validations.dataValidation)
+    assert any("D2:D77" in str(v.sqref) for v in sheet.data_validations.dataValidation)
 
     location, page = preview_of(client, draft, converted.read_bytes())
     assert "Nouvelles réponses : 1 · réponses modifiées : 1 · conflits : 0" in readable(page)
     assert confirm(client, location, page).status_code == 303
-    first, second = saved(app, draft, "DEO-01"), saved(app, draft, "DEO-02")
+    first, second = saved(app, draft, "DEO-01"), saved(app, draft, "PRO-02")
     assert (first.level, first.comment) == (3, "Relu en équipe\nle 3 mars")  # type: ignore[union-attr]
     assert (second.not_applicable, second.justification) == (True, "Aucun mineur accueilli")  # type: ignore[union-attr]

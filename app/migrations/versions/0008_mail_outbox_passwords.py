@@ -1,6 +1,6 @@
 """The e-mail outbox, password reset links (throttled), sessions that can be ended, notification choices.
 
-Revision ID: 0008_mail
+Revision ID: 0008
 Revises: 0007
 Create Date: 2026-12-01 22:40:00.000000
 
@@ -13,7 +13,7 @@ import sqlmodel
 from alembic import op
 
 # revision identifiers, used by Alembic.
-revision: str = "0008_mail"
+revision: str = "0008"
 down_revision: str | Sequence[str] | None = "0007"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None

@@ -2,8 +2,8 @@
 
 Existing members keep everything they could do: they become `direction`.
 
-Revision ID: 0008_admin
-Revises: 0008_mail (the coordinator re-chains: 0007 on its own)
+Revision ID: 0009
+Revises: 0008
 Create Date: 2026-12-01 22:40:00.000000
 
 """
@@ -15,8 +15,8 @@ import sqlmodel
 from alembic import op
 
 # revision identifiers, used by Alembic.
-revision: str = "0008_admin"
-down_revision: str | Sequence[str] | None = "0008_mail"
+revision: str = "0009"
+down_revision: str | Sequence[str] | None = "0008"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
