@@ -2,8 +2,8 @@
 
 An administrator creates a structure and invites its director; the director opens the link from
 the message the SMTP server received, chooses a password, answers a question and invites a
-contributor, who may answer but not submit; an expired invitation says so in plain words.
-The app runs on its own database, with its mail worker sending to an aiosmtpd server.
+contributor, who may answer but not submit; an expired invitation says so in plain words. A
+password-reset link from a received message works once, and never twice. The app runs on its own database, with its mail worker sending to an aiosmtpd server.
 """
 
 from __future__ import annotations
@@ -33,6 +33,8 @@ ADMIN, PASSWORD = "admin@reseau.example", "réseau de médiation sociale 2027"
 DIRECTOR, CONTRIBUTOR, LATE = "sud@reseau.example", "qualite@reseau.example", "tardif@reseau.example"
 NEW_PASSWORD = "girafe orange au bord du canal"
 LINK = re.compile(r"http://\S+/invitations/[A-Za-z0-9_-]+")
+RESET_LINK = re.compile(r"http://\S+/mot-de-passe/reinitialiser/[A-Za-z0-9_-]+")
+FORGETFUL = "oubli@reseau.example"
 
 
 @pytest.fixture(scope="module")
@@ -64,12 +66,12 @@ def new_page(browser: Browser, base_url: str) -> Page:
     return context.new_page()
 
 
-def received_link(inbox: Inbox, to: str) -> str:
-    """The invitation link of the latest message the SMTP server received for `to` (waits for it)."""
+def received_link(inbox: Inbox, to: str, link: re.Pattern[str] = LINK) -> str:
+    """The link of the latest message the SMTP server received for `to` (waits for it)."""
     deadline = time.monotonic() + 15
     while time.monotonic() < deadline:
         if messages := inbox.to(to):
-            found = LINK.search(text_of(messages[-1]))
+            found = link.search(text_of(messages[-1]))
             assert found, text_of(messages[-1])
             return found.group(0)
         time.sleep(0.1)
@@ -96,6 +98,10 @@ def accept(page: Page, link: str, name: str) -> None:
     page.get_by_label("Mot de passe", exact=True).fill(NEW_PASSWORD)
     page.get_by_label("Le même mot de passe, encore").fill(NEW_PASSWORD)
     page.get_by_role("button", name="Créer mon compte et rejoindre la structure").click()
+
+
+SLOW = 15_000
+"""Milliseconds to wait after a form that hashes a password: seconds on a busy 2-core machine."""
 
 
 def serious(axe: Callable[[Page], list[dict[str, Any]]], page: Page) -> list[str]:
@@ -168,3 +174,44 @@ def test_an_administrator_onboards_a_structure_by_invitation(
     expect(late.get_by_role("heading", level=1)).to_have_text("Lien d'invitation inutilisable")
     expect(late.get_by_text("Ce lien d'invitation a expiré : il était valable sept jours.")).to_be_visible()
     assert serious(axe, late) == []
+
+
+def test_a_reset_link_from_the_received_message_works_once_and_never_twice(
+    browser: Browser, site: tuple[str, Inbox, Any], axe: Callable[[Page], list[dict[str, Any]]]
+) -> None:
+    base_url, inbox, app = site
+    with Session(app.state.engine) as session:
+        create_user(session, email=FORGETFUL, name="Odile Oubli", role=Role.TRAINER, password=PASSWORD)
+    page = new_page(browser, base_url)
+    page.goto("/connexion")
+    expect(page.get_by_role("link", name="Mot de passe oublié ?")).to_have_attribute(
+        "href", "/mot-de-passe-oublie"
+    )
+    page.goto("/mot-de-passe-oublie")
+    page.get_by_label("Adresse électronique").fill(FORGETFUL)
+    with page.expect_response(lambda r: r.request.method == "POST", timeout=SLOW) as asked:
+        page.get_by_role("button", name="Recevoir un lien").click()
+    assert asked.value.status == 303  # then the same page says a message may have left
+    expect(page.get_by_role("status")).to_contain_text(
+        "Si un compte actif correspond à cette adresse", timeout=SLOW
+    )
+
+    link = received_link(inbox, FORGETFUL, RESET_LINK)
+    page.goto(link)
+    assert serious(axe, page) == []
+    page.get_by_label("Nouveau mot de passe", exact=True).fill(NEW_PASSWORD)
+    page.get_by_label("Nouveau mot de passe, une seconde fois").fill(NEW_PASSWORD)
+    page.get_by_role("button", name="Enregistrer le nouveau mot de passe").click()
+    expect(page.get_by_role("banner")).to_contain_text("Odile Oubli", timeout=SLOW)  # signed in, new password
+
+    again = new_page(browser, base_url)
+    response = again.goto(link)
+    assert response is not None
+    assert response.status == 410
+    expect(again.get_by_text("Ce lien de réinitialisation a déjà servi")).to_be_visible()
+    sign_in(again, FORGETFUL, PASSWORD)  # the old password no longer opens the account
+    expect(again.get_by_text("Adresse électronique ou mot de passe incorrect.").first).to_be_visible(
+        timeout=SLOW
+    )
+    sign_in(again, FORGETFUL, NEW_PASSWORD)
+    expect(again.get_by_role("banner")).to_contain_text("Odile Oubli", timeout=SLOW)
