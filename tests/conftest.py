@@ -7,10 +7,12 @@ from pathlib import Path
 
 import pytest
 from aiosmtpd.controller import Controller
+from argon2 import PasswordHasher, profiles
 from fastapi import FastAPI
 from sqlalchemy import Engine
 from sqlmodel import Session
 
+from app.accounts import service as accounts
 from app.catalog.loader import load_catalog
 from app.catalog.models import CriteriaVersion
 from app.catalog.service import Catalog
@@ -39,6 +41,26 @@ def mini_catalog() -> Catalog:
 @pytest.fixture(scope="session")
 def mini(mini_catalog: Catalog) -> CriteriaVersion:
     return mini_catalog.criteria_version("mini@1.0.0")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def cheap_password_hashes() -> Iterator[None]:
+    """Hash passwords with Argon2's cheapest parameters in tests, as Django's test settings do.
+
+    The production parameters cost about 0.15 s of CPU a hash or a check, and nearly every test
+    creates accounts and signs in: they made up a third of the suite's time. Hashing stays Argon2id,
+    with its salt and verification; `production_password_hashes` restores the real parameters
+    where they are what a test is about.
+    """
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(accounts, "_hasher", PasswordHasher.from_parameters(profiles.CHEAPEST))
+        yield
+
+
+@pytest.fixture
+def production_password_hashes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The application's own Argon2 parameters, for the tests about them."""
+    monkeypatch.setattr(accounts, "_hasher", PasswordHasher())
 
 
 @pytest.fixture(scope="session")

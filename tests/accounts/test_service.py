@@ -196,6 +196,7 @@ def test_a_success_clears_that_emails_failed_attempts(session: Session) -> None:
     assert authenticate(session, email=user.email, password=PASSWORD, client=CLIENT) == user
 
 
+@pytest.mark.usefixtures("production_password_hashes")
 def test_a_hash_made_with_older_parameters_is_replaced_at_sign_in(session: Session) -> None:
     user = make_user(session)
     user.password_hash = PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1).hash(PASSWORD)
