@@ -76,6 +76,22 @@ def database_kind(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Drop the PostgreSQL run of tests marked `sqlite_only`: they would only repeat the SQLite one.
+
+    What depends on the database (queries, locks, constraints, migrations) runs on both; a PDF,
+    a workbook parser or a page's wording does not, and running it twice cost minutes a run.
+    """
+    kept, dropped = [], []
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        twice = callspec is not None and callspec.params.get("database_kind") == "postgresql"
+        (dropped if twice and item.get_closest_marker("sqlite_only") else kept).append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
+
+
 @pytest.fixture(scope="session")
 def migrated_template(
     database_kind: str, tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest

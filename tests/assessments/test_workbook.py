@@ -154,6 +154,7 @@ def draft(app: FastAPI, client: TestClient) -> int:
 # --- The workbook as downloaded ----------------------------------------------------------------
 
 
+@pytest.mark.sqlite_only
 def test_the_workbook_lists_the_applicable_questions_with_answers_dropdown_and_hidden_columns(
     client: TestClient, draft: int
 ) -> None:
@@ -188,6 +189,7 @@ def test_the_workbook_lists_the_applicable_questions_with_answers_dropdown_and_h
     assert "Non applicable" in instructions
 
 
+@pytest.mark.sqlite_only
 def test_a_text_that_looks_like_a_formula_goes_out_and_back_as_text(
     app: FastAPI, client: TestClient, draft: int
 ) -> None:
@@ -261,6 +263,7 @@ def test_a_filled_workbook_is_previewed_then_applied_in_one_go(
     assert client.get(location).status_code == 404  # applied once, never twice
 
 
+@pytest.mark.sqlite_only
 def test_an_english_workbook_round_trips_too(app: FastAPI, client: TestClient, draft: int) -> None:
     client.cookies.set("autodiag_langue", "en")
     book = download(client, draft)
@@ -433,6 +436,7 @@ ROW_CASES = {
 }
 
 
+@pytest.mark.sqlite_only
 @pytest.mark.parametrize("case", list(ROW_CASES))
 def test_an_invalid_workbook_lists_where_and_why_and_applies_nothing(
     app: FastAPI, client: TestClient, draft: int, case: str
@@ -453,6 +457,7 @@ def test_an_invalid_workbook_lists_where_and_why_and_applies_nothing(
     assert kept_uploads(app) == []
 
 
+@pytest.mark.sqlite_only
 def test_the_workbook_of_another_assessment_is_refused(app: FastAPI, client: TestClient, draft: int) -> None:
     other = start(client, _structure_of(app, draft))
     book = download(client, other)
@@ -523,6 +528,7 @@ FILE_CASES = {
 }
 
 
+@pytest.mark.sqlite_only
 @pytest.mark.parametrize("case", list(FILE_CASES))
 def test_a_file_that_is_no_workbook_is_refused_before_reading(
     app: FastAPI, client: TestClient, draft: int, case: str
@@ -536,6 +542,7 @@ def test_a_file_that_is_no_workbook_is_refused_before_reading(
     assert kept_uploads(app) == []
 
 
+@pytest.mark.sqlite_only
 def test_zip_headers_that_lie_about_sizes_stop_the_reading_at_the_declared_size(
     app: FastAPI, client: TestClient, draft: int
 ) -> None:
@@ -548,6 +555,7 @@ def test_zip_headers_that_lie_about_sizes_stop_the_reading_at_the_declared_size(
     assert state(app) == before
 
 
+@pytest.mark.sqlite_only
 def test_an_upload_without_a_file_asks_for_one(client: TestClient, draft: int) -> None:
     response = post(client, f"/autoevaluations/{draft}/classeur", {})
     assert response.status_code == 422
@@ -586,6 +594,7 @@ def libreoffice_resave(folder: Path, *files: Path) -> list[Path]:
     return converted
 
 
+@pytest.mark.sqlite_only
 @pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice is not installed (make report-deps)")
 def test_a_workbook_resaved_by_libreoffice_imports_hidden_columns_and_all(
     app: FastAPI, client: TestClient, draft: int, database_kind: str, tmp_path: Path

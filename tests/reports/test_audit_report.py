@@ -29,6 +29,10 @@ from tests.reports.helpers import answer, member, signed_in
 DIRECTOR, TRAINER, AUDITOR = "directrice@example.org", "formatrice@example.org", "auditrice@example.org"
 
 
+# Rendering and parsing: nothing here differs between SQLite and PostgreSQL.
+pytestmark = pytest.mark.sqlite_only
+
+
 class Reviewed(NamedTuple):
     assessment: Assessment
     cohort: Cohort

@@ -30,6 +30,9 @@ from tests.reports.documents import (
 )
 from tests.reports.helpers import assessment_with_answers, member, signed_in
 
+# Rendering and parsing: nothing here differs between SQLite and PostgreSQL.
+pytestmark = pytest.mark.sqlite_only
+
 SHEETS = ["Synthèse", "Réponses", "Écarts", "Plan d'action", "Preuves"]
 GAP_IDS = re.compile(r'<li class="gap" id="ecart-([A-Z]+-\d+)"')
 AREA_SCORE = re.compile(r'<td class="num">([\d,]+ / 100|—)</td>')
