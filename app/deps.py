@@ -17,6 +17,7 @@ from fastapi import Depends, HTTPException, Request, Response
 from fastapi.responses import RedirectResponse
 from sqlmodel import Session, col, select
 
+from app.accounts import sessions
 from app.accounts.models import User
 from app.accounts.permissions import (
     Access,
@@ -39,30 +40,35 @@ from app.reviews import results as review_results
 from app.structures.models import Structure
 from app.web import csrf_token, is_fragment
 
-USER_KEY = "user_id"
-SESSION_VERSION_KEY = "session_version"
+SESSION_KEY = "session"
+"""The cookie's key for the session's secret (`app.accounts.sessions`)."""
 
 
 def optional_user(request: Request, session: SessionDep) -> User | None:
-    """The signed-in user while the account is active, else None; kept on `request.state` for templates.
+    """The signed-in user while the session is open and the account active, else None.
 
-    The cookie carries the account's `session_version` at sign-in: once `end_sessions` raised it
-    (sign-out, password change or reset, deactivation), every cookie issued before stops working.
+    Kept on `request.state` for templates, with the session row (`user_session`) for the account page.
+    A session ended on the server (sign-out, password change or reset, deactivation) finds no row.
     """
-    user_id = request.session.get(USER_KEY)
-    user = session.get(User, user_id) if isinstance(user_id, int) else None
-    current = user is not None and request.session.get(SESSION_VERSION_KEY) == user.session_version
-    active = user if user is not None and user.is_active and current else None
-    request.state.user = active
-    return active
+    secret = request.session.get(SESSION_KEY)
+    found = sessions.resolve(session, secret=secret) if isinstance(secret, str) else None
+    request.state.user_session = found[0] if found else None
+    request.state.user = found[1] if found else None
+    return request.state.user  # type: ignore[no-any-return]
 
 
-def start_session(request: Request, user: User) -> None:
+def start_session(request: Request, session: Session, user: User) -> None:
     """Sign `user` in on this browser with a fresh session and CSRF token (nothing planted survives)."""
     request.session.clear()
-    request.session[USER_KEY] = user.id
-    request.session[SESSION_VERSION_KEY] = user.session_version
+    user_agent = request.headers.get("user-agent", "")
+    request.session[SESSION_KEY] = sessions.open_session(session, user=user, user_agent=user_agent)
     csrf_token(request)
+
+
+def current_session_id(request: Request) -> int | None:
+    """The id of this request's session row, once `optional_user` has found it."""
+    found = getattr(request.state, "user_session", None)
+    return found.id if found is not None else None
 
 
 OptionalUser = Annotated[User | None, Depends(optional_user)]

@@ -1,6 +1,6 @@
 """Every table, imported in one place so migrations and tests see the whole schema."""
 
-from app.accounts.models import ApiToken, LoginAttempt, PasswordReset, User
+from app.accounts.models import ApiToken, LoginAttempt, PasswordReset, User, UserSession
 from app.assessments.models import ActionItem, Answer, Assessment, Evidence, EvidenceLink, Snapshot
 from app.cohorts.models import Cohort, CohortStructure, CohortTrainer, CohortWorkshop
 from app.db import AuditEntry
@@ -33,4 +33,5 @@ __all__ = [
     "Snapshot",
     "Structure",
     "User",
+    "UserSession",
 ]

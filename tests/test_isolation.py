@@ -26,7 +26,8 @@ from sqlmodel import Session, func, select
 from starlette.datastructures import UploadFile
 
 from app import deps
-from app.accounts.models import Role
+from app.accounts import sessions
+from app.accounts.models import Role, UserSession
 from app.accounts.service import create_token, create_user
 from app.assessments import evidence, service, workbook_changes, workbook_export
 from app.assessments.models import ActionItem, Answer
@@ -53,6 +54,7 @@ OBJECT_PARAMETERS = {
     "invitation_id",
     "user_id",
     "message_id",
+    "session_id",
 }
 OWNERS = ("a@example.org", "coach@example.org")
 """Director A, and the trainer of the cohort A's structure is enrolled in."""
@@ -184,6 +186,8 @@ def world(app: FastAPI) -> dict[str, Any]:
             session, structure=structure, email="i@example.org", role="lecture", actor=owner
         )
         membership = session.exec(select(Membership).where(Membership.user_id == owner.id)).one()
+        sessions.open_session(session, user=owner, user_agent="Firefox/128.0")
+        owner_session = session.exec(select(UserSession).where(UserSession.user_id == owner.id)).one()
         return {
             "structure_id": pk(structure),
             "assessment_id": pk(assessment),
@@ -197,6 +201,7 @@ def world(app: FastAPI) -> dict[str, Any]:
             "invitation_id": pk(invited.invitation) if invited.invitation else 0,
             "user_id": pk(owner),
             "message_id": pk(session.exec(select(OutboxMessage)).first()),
+            "session_id": pk(owner_session),
             "workshop_id": "politique_qualite",
             "section_id": "deontologie",
             "criterion_id": "DEO-01",

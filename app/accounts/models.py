@@ -1,4 +1,4 @@
-"""People who sign in, the failed sign-ins that slow down password guessing, and personal API tokens."""
+"""People who sign in, their open sessions, the failed sign-ins that slow down password guessing, and personal API tokens."""
 
 from __future__ import annotations
 
@@ -46,14 +46,30 @@ class User(SQLModel, table=True):
     language: str | None = Field(default=None, max_length=5)
     """The interface language the person chose (`app.locale.LANGUAGES`); None: their browser's."""
     created_at: datetime = Field(default_factory=utcnow)
-    session_version: int = Field(default=1, sa_column_kwargs={"server_default": "1"})
-    """Carried by the session cookie; raised to end every open session (`end_sessions`)."""
     notify_submissions: bool = Field(default=True, sa_column_kwargs={"server_default": "1"})
     """E-mail me when a structure of my cohorts submits an assessment (trainers)."""
     notify_decisions: bool = Field(default=True, sa_column_kwargs={"server_default": "1"})
     """E-mail me when a trainer returns or validates my structure's assessment."""
     notify_grants: bool = Field(default=True, sa_column_kwargs={"server_default": "1"})
     """E-mail me when a structure grants me access as an auditor."""
+
+
+class UserSession(SQLModel, table=True):
+    """A signed-in browser; its cookie holds a random secret, only the SHA-256 is kept.
+
+    Ending a session deletes its row, so the cookie (and any copy of it) stops working at its next request.
+    """
+
+    __tablename__ = "user_session"
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="user.id", index=True)
+    token_hash: str = Field(max_length=64, unique=True)
+    user_agent: str = Field(default="", max_length=300)
+    created_at: datetime = Field(default_factory=utcnow)
+    last_used_at: datetime = Field(default_factory=utcnow)
+    """Written at most once a minute (`app.accounts.sessions.touch`)."""
+    expires_at: datetime = Field(index=True)
 
 
 class PasswordReset(SQLModel, table=True):

@@ -20,7 +20,6 @@ from app.accounts.service import (
     RESET,
     LoginError,
     decoy_hash,
-    end_sessions,
     hash_password,
     hash_token,
     password_problems,
@@ -28,6 +27,7 @@ from app.accounts.service import (
     throttle_wait,
     verify_password,
 )
+from app.accounts.sessions import end_sessions
 from app.db import audit, pk, utcnow
 from app.errors import ServiceError
 from app.locale import N_, ngettext
@@ -42,8 +42,10 @@ INVALID_LINK = N_(
 )
 
 
-def change_password(session: Session, *, user: User, current: str, new: str, repeated: str) -> None:
-    """Replace the password of `user`, who types the current one; every session of theirs ends."""
+def change_password(
+    session: Session, *, user: User, current: str, new: str, repeated: str, keep_session: int | None
+) -> None:
+    """Replace the password of `user`, who types the current one; their sessions but `keep_session` end."""
     problems = {}
     if not verify_password(user.password_hash, current):
         problems["current_password"] = _("Le mot de passe actuel n'est pas le bon.")
@@ -53,7 +55,7 @@ def change_password(session: Session, *, user: User, current: str, new: str, rep
         problems["new_password_again"] = _("Les deux saisies du nouveau mot de passe diffèrent.")
     if problems:
         raise ServiceError(problems=problems)
-    _set_password(session, user=user, password=new, action="user.password_change")
+    _set_password(session, user=user, password=new, action="user.password_change", keep=keep_session)
     session.commit()
 
 
@@ -145,7 +147,10 @@ def reset_password(session: Session, *, token: str, new: str, repeated: str) -> 
     return user
 
 
-def _set_password(session: Session, *, user: User, password: str, action: str) -> None:
+def _set_password(
+    session: Session, *, user: User, password: str, action: str, keep: int | None = None
+) -> None:
     user.password_hash = hash_password(password)
-    end_sessions(session, user=user)
+    session.add(user)
+    end_sessions(session, user=user, keep=keep)
     audit(session, actor_id=user.id, action=action, obj=user)

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Form, HTTPException, Request, Response
 from fastapi.responses import RedirectResponse
 
 from app.accounts import service as accounts
+from app.accounts import sessions
 from app.accounts.models import ApiToken, LanguageForm, Scope, SignInForm, TokenForm, User
 from app.accounts.service import LoginError, authenticate, save_language
 from app.config import settings
@@ -39,7 +40,7 @@ def sign_in(request: Request, session: SessionDep, form: Annotated[SignInForm, F
         if error.retry_after:
             response.headers["Retry-After"] = str(error.retry_after)
         return response
-    start_session(request, user)
+    start_session(request, session, user)
     response = RedirectResponse(landing_path(session, user, local_path(form.suivant)), status_code=303)
     if user.language in LANGUAGES:
         remember_language(response, user.language)
@@ -73,9 +74,10 @@ def remember_language(response: Response, language: str) -> None:
 
 @router.post("/deconnexion")
 def sign_out(request: Request, session: SessionDep, user: OptionalUser) -> Response:
-    """Sign out: this cookie, and any copy of it, stops working (the account's other sessions too)."""
-    if user is not None:
-        accounts.sign_out(session, user=user)
+    """Sign out: this session ends on the server, so any copy of its cookie stops working too."""
+    user_session = request.state.user_session
+    if user is not None and user_session is not None:
+        sessions.end_session(session, user_session=user_session, actor=user)
     request.session.clear()
     return RedirectResponse("/", status_code=303)
 

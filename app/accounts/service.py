@@ -213,22 +213,6 @@ def _record_success(session: Session, *, user: User, password: str) -> None:
     session.refresh(user)
 
 
-def end_sessions(session: Session, *, user: User) -> None:
-    """End every open session of `user` at its next request; the caller's use case commits.
-
-    A route that keeps its own session afterwards signs in again (`app.deps.start_session`).
-    """
-    user.session_version += 1
-    session.add(user)
-
-
-def sign_out(session: Session, *, user: User) -> None:
-    """End the session signing out: a stolen copy of the cookie must not outlive it."""
-    end_sessions(session, user=user)
-    audit(session, actor_id=user.id, action="user.sign_out", obj=user)
-    session.commit()
-
-
 def save_language(session: Session, *, user: User, language: str) -> None:
     """Keep the interface language a person chose, so a sign-in elsewhere starts in it."""
     if user.language == language:

@@ -12,6 +12,7 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request, Res
 from fastapi.responses import RedirectResponse, StreamingResponse
 from sqlmodel import Session, col, select
 
+from app.accounts import sessions
 from app.accounts.models import ROLE_LABELS, Role, User
 from app.accounts.service import create_user
 from app.admin import journal, service
@@ -100,8 +101,16 @@ def _account(session: Session, user_id: int) -> User:
 
 
 @router.get("/utilisateurs/{user_id}")
-def user_page(request: Request, session: SessionDep, user_id: int) -> Response:
-    return render(request, "admin/user.html", _user_context(session, _account(session, user_id)))
+def user_page(request: Request, session: SessionDep, user_id: int, fermees: int | None = None) -> Response:
+    context = _user_context(session, _account(session, user_id), ended=fermees)
+    return render(request, "admin/user.html", context)
+
+
+@router.post("/utilisateurs/{user_id}/sessions/terminer")
+def user_end_sessions(session: SessionDep, admin: Administrator, user_id: int) -> Response:
+    """End every open session of an account at its next request (a lost device, a departure)."""
+    ended = sessions.end_all(session, user=_account(session, user_id), actor=admin)
+    return RedirectResponse(f"/admin/utilisateurs/{user_id}?fermees={ended}", status_code=303)
 
 
 def _user_context(session: Session, user: User, **extra: Any) -> dict[str, Any]:
@@ -116,6 +125,8 @@ def _user_context(session: Session, user: User, **extra: Any) -> dict[str, Any]:
         "memberships": list(session.exec(query)),
         "roles": ROLE_LABELS,
         "errors": {},
+        "ended": None,
+        "open_sessions": len(sessions.sessions_of(session, user=user)),
     } | extra
 
 

@@ -12,7 +12,7 @@ from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
 from app.accounts.models import Role, User
-from app.accounts.service import end_sessions
+from app.accounts.sessions import end_sessions
 from app.db import audit
 from app.errors import ServiceError
 from app.locale import gettext as _

@@ -155,7 +155,7 @@ def accept(
         invitation = service.pending_invitation(session, secret=secret)
         context = _accept_context(session, invitation, secret, errors=error.problems, name=form.name)
         return render(request, "members/accept.html", context, status_code=error.status)
-    start_session(request, user)
+    start_session(request, session, user)
     return RedirectResponse(f"/structures/{membership.structure_id}", status_code=303)
 
 

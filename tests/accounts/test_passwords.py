@@ -15,7 +15,8 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, update
 
 from app.accounts.models import PasswordReset, Role, User
-from app.accounts.service import create_user, end_sessions
+from app.accounts.service import create_user
+from app.accounts.sessions import end_sessions
 from app.config import Settings
 from app.db import utcnow
 from app.mail.sender import send_pending

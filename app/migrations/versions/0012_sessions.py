@@ -1,0 +1,50 @@
+"""Sessions kept on the server (`user_session`), replacing the account-wide `session_version`.
+
+Revision ID: 0012_sessions
+Revises: 0009
+Create Date: 2026-12-02 01:50:00.000000
+
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+import sqlmodel
+from alembic import op
+
+# revision identifiers, used by Alembic.
+revision: str = "0012_sessions"
+down_revision: str | Sequence[str] | None = "0009"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    """Upgrade schema; the cookies issued before carry no session secret, so everyone signs in again."""
+    op.create_table(
+        "user_session",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("user_id", sa.Integer(), nullable=False),
+        sa.Column("token_hash", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+        sa.Column("user_agent", sqlmodel.sql.sqltypes.AutoString(length=300), nullable=False),
+        sa.Column("created_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+        sa.Column("last_used_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+        sa.Column("expires_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+        sa.ForeignKeyConstraint(["user_id"], ["user.id"], name=op.f("fk_user_session_user_id_user")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_user_session")),
+        sa.UniqueConstraint("token_hash", name=op.f("uq_user_session_token_hash")),
+    )
+    with op.batch_alter_table("user_session", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_user_session_user_id"), ["user_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_user_session_expires_at"), ["expires_at"], unique=False)
+    # A plain ALTER: a batch would copy `user`, which every other table references.
+    op.execute('ALTER TABLE "user" DROP COLUMN session_version')
+
+
+def downgrade() -> None:
+    """Downgrade schema."""
+    op.execute('ALTER TABLE "user" ADD COLUMN session_version INTEGER DEFAULT 1 NOT NULL')
+    with op.batch_alter_table("user_session", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_user_session_expires_at"))
+        batch_op.drop_index(batch_op.f("ix_user_session_user_id"))
+    op.drop_table("user_session")
