@@ -32,6 +32,8 @@ class Settings(BaseSettings):
     snapshot_signing_key: str = ""
     """Ed25519 private key (PEM, PKCS#8) that signs snapshots; empty means one generated once and
     kept in `data_dir` (`snapshot_signing_key.pem`)."""
+    pg_bin_dir: Path | None = None
+    """Where `pg_dump` and `pg_restore` are (`autodiag backup` on PostgreSQL); None means the PATH."""
     reload_templates: bool = False
     """Re-read a template changed on disk (for template work: it costs a file check per template
     per request, about a tenth of a questionnaire page's time). `autodiag serve --reload` sets it."""

@@ -1,0 +1,1 @@
+"""Backups of the database, the evidence files and the keys: create, restore, verify."""
