@@ -103,7 +103,10 @@ SessionDep = Annotated[Session, Depends(get_session)]
 
 
 class AuditEntry(SQLModel, table=True):
-    """One write: who did what to which object, with the values before and after. Never updated."""
+    """One write: who did what to which object, with the values before and after.
+
+    Never updated, except once to erase personal data (`erased_at`, `before` and `after` emptied):
+    the database's triggers refuse any other UPDATE, and every DELETE."""
 
     __tablename__ = "audit_entry"
 
@@ -116,6 +119,8 @@ class AuditEntry(SQLModel, table=True):
     structure_id: int | None = Field(default=None, index=True)
     before: dict[str, Any] | None = Field(default=None, sa_type=JSON)
     after: dict[str, Any] | None = Field(default=None, sa_type=JSON)
+    erased_at: datetime | None = None
+    """Set once, when erasing a structure empties `before` and `after`: the only update allowed."""
 
 
 def audit(

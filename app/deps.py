@@ -213,6 +213,11 @@ def directed_structure(session: SessionDep, user: CurrentUser, structure_id: int
     return _owned(session, user, Structure, structure_id, Access.DIRECT)
 
 
+def exportable_structure(session: SessionDep, user: CurrentUser, structure_id: int) -> Structure:
+    """A structure whose data `user` may download in full: its direction, administrators (`Access.EXPORT`)."""
+    return _owned(session, user, Structure, structure_id, Access.EXPORT)
+
+
 def readable(session: SessionDep, user: CurrentUser, assessment_id: int) -> Assessment:
     """An assessment `user` may read: a draft needs READ, a submitted one SUBMITTED (`reading`)."""
     found = session.get(Assessment, assessment_id)
@@ -242,6 +247,7 @@ def writable_evidence(session: SessionDep, user: CurrentUser, evidence_id: int) 
 
 ReadableStructure = Annotated[Structure, Depends(readable_structure)]
 DirectedStructure = Annotated[Structure, Depends(directed_structure)]
+ExportableStructure = Annotated[Structure, Depends(exportable_structure)]
 Readable = Annotated[Assessment, Depends(readable)]
 Writable = Annotated[Assessment, Depends(writable)]
 Submittable = Annotated[Assessment, Depends(submittable)]

@@ -33,6 +33,7 @@ from app.deps import SignInRequiredError, optional_user, sign_in_redirect
 from app.errors import ServiceError, http_error, invalid_request, service_error
 from app.mail.sender import MailWorker
 from app.members.routes import router as members_router
+from app.privacy.routes import router as privacy_router
 from app.reports.document_routes import router as documents_router
 from app.reports.routes import router as reports_router
 from app.reviews.routes import router as reviews_router
@@ -77,6 +78,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         members_router,
         admin_router,
         admin_structures_router,
+        privacy_router,
         well_known,
     ):
         app.include_router(router)

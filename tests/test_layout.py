@@ -25,6 +25,7 @@ ORDER = (
     "reports",
     "api",
     "admin",
+    "privacy",
     "backup",
 )
 BELOW_EVERYTHING = {"config", "db", "errors", "locale", "web"}

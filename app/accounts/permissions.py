@@ -9,17 +9,18 @@ gets 403 instead (`refusal`): they know the structure, and are told their role i
 
 Members are people with a `Membership` (any account role); their role in the structure decides:
 
-| who                      | SUBMITTED | READ (drafts too) | REVIEW | ANSWER | DIRECT |
-|--------------------------|-----------|-------------------|--------|--------|--------|
-| admin                    | every     | every             | every  | every  | every  |
-| member, `direction`      | theirs    | theirs            | —      | theirs | theirs |
-| member, `contribution`   | theirs    | theirs            | —      | theirs | —      |
-| member, `lecture`        | theirs    | theirs            | —      | —      | —      |
-| trainer                  | their cohorts' structures | their cohorts' | their cohorts' | — | — |
-| auditor                  | structures with an active grant | — | — | — | — |
+| who                      | SUBMITTED | READ (drafts too) | REVIEW | ANSWER | DIRECT | EXPORT |
+|--------------------------|-----------|-------------------|--------|--------|--------|--------|
+| admin                    | every     | every             | every  | every  | every  | every  |
+| member, `direction`      | theirs    | theirs            | —      | theirs | theirs | theirs |
+| member, `contribution`   | theirs    | theirs            | —      | theirs | —      | —      |
+| member, `lecture`        | theirs    | theirs            | —      | —      | —      | —      |
+| trainer                  | their cohorts' structures | their cohorts' | their cohorts' | — | — | — |
+| auditor                  | structures with an active grant | — | — | — | — | — |
 
 ANSWER: answer, comment, attach or remove evidence, edit the action plan. DIRECT: edit the profile,
-start and submit an assessment, grant auditors, invite and manage members. An archived structure
+start and submit an assessment, grant auditors, invite and manage members. EXPORT: download all
+the structure's data (`app/privacy`); erasing a structure is for administrators (`administers`). An archived structure
 is read-only for everyone: nobody has REVIEW, ANSWER or DIRECT on it. A deactivated account has
 nothing. Administration pages (`/admin`) are for administrators only (`administers`).
 """
@@ -49,12 +50,16 @@ class Access(StrEnum):
     """Answer, comment, attach or remove evidence, edit the action plan."""
     DIRECT = "direct"
     """Edit the profile, start and submit assessments, grant auditors, invite and manage members."""
+    EXPORT = "export"
+    """Download everything the service holds about the structure (archived ones too)."""
 
 
 WRITES = frozenset({Access.REVIEW, Access.ANSWER, Access.DIRECT})
 """What nobody may do to an archived structure."""
 MEMBER_ACCESS = {
-    MemberRole.DIRECTION: frozenset({Access.SUBMITTED, Access.READ, Access.ANSWER, Access.DIRECT}),
+    MemberRole.DIRECTION: frozenset(
+        {Access.SUBMITTED, Access.READ, Access.ANSWER, Access.DIRECT, Access.EXPORT}
+    ),
     MemberRole.CONTRIBUTION: frozenset({Access.SUBMITTED, Access.READ, Access.ANSWER}),
     MemberRole.LECTURE: frozenset({Access.SUBMITTED, Access.READ}),
 }

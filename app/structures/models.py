@@ -61,6 +61,9 @@ class Structure(SQLModel, table=True):
     """14 digits with a valid Luhn key, or empty."""
     archived_at: datetime | None = None
     """Set while the structure is archived: read-only everywhere and left out of lists."""
+    erased_at: datetime | None = None
+    """Set when an administrator erased the structure: what is left is this row, archived, without its
+    name or details, so the audit log's entries still point at one structure (`app.privacy`)."""
     profile: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
     """Answers to the questionnaire's profile questions; they decide which criteria apply."""
     created_at: datetime = Field(default_factory=utcnow)

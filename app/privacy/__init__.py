@@ -1,0 +1,1 @@
+"""Personal data: a structure's data in one archive, and the erasure of a structure."""
