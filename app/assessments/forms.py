@@ -27,6 +27,18 @@ class StartForm(BaseModel):
 
     questionnaire: str = ""
     depuis: str = ""
+    nouveau: str = ""
+    """« 1 »: start a new draft although one of the same questionnaire is open."""
+
+
+class NameForm(BaseModel):
+    nom: str = ""
+
+
+class DeleteForm(BaseModel):
+    """Delete a draft: `confirmer` must be « oui » (the box ticked)."""
+
+    confirmer: str = ""
 
 
 class MoveForm(BaseModel):

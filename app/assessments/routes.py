@@ -55,7 +55,7 @@ def overview(
     page = views.context(
         request, session, catalog, assessment, may_write=may_write, remarks=remarks, newer=newer
     )
-    return render(request, "assessments/overview.html", page)
+    return render(request, "assessments/overview.html", page | {"may_submit": may_submit})
 
 
 @router.get("/autoevaluations/{assessment_id}/sections/{section_id}")

@@ -86,8 +86,9 @@ def post(
 def start(
     client: TestClient, structure_id: int, questionnaire: str = "full", depuis: int | None = None
 ) -> int:
-    """Start as the structure page does; from an earlier assessment, through the preview's form."""
-    form = {"questionnaire": questionnaire} | ({"depuis": str(depuis)} if depuis else {})
+    """Start as the structure page does; from an earlier assessment, through the preview's form
+    (starting anew although that one may be an open draft of the same questionnaire)."""
+    form = {"questionnaire": questionnaire} | ({"depuis": str(depuis), "nouveau": "1"} if depuis else {})
     response = post(client, f"/structures/{structure_id}/autoevaluations", form)
     assert response.status_code == 303, text(response)
     if depuis:
@@ -182,7 +183,10 @@ def test_starting_the_full_questionnaire_opens_its_overview(app: FastAPI, client
     sign_in(client)
     assessment = start(client, structure_id)
     page = text(client.get(f"/autoevaluations/{assessment}"))
-    assert "<h1>Autoévaluation : Questionnaire complet</h1>" in page
+    assert re.search(
+        r"<h1>Autoévaluation complète — \w+ \d{4}</h1> <p class=\"muted\">Médiation Lille Sud · Questionnaire complet",
+        page,
+    )
     assert "Brouillon" in page
     assert "Estimation partielle" not in page
     assert "0 question renseignée sur 76</strong> applicables (0 %)" in page
@@ -198,7 +202,10 @@ def test_the_express_questionnaire_is_labelled_a_partial_estimate(app: FastAPI, 
     structure_id = director(app)
     sign_in(client)
     page = text(client.get(f"/autoevaluations/{start(client, structure_id, 'express')}"))
-    assert "<h1>Autoévaluation : Questionnaire express</h1>" in page
+    assert re.search(
+        r"<h1>Autoévaluation express — \w+ \d{4}</h1> <p class=\"muted\">Médiation Lille Sud · Questionnaire express",
+        page,
+    )
     assert '<span class="badge badge-partial">Estimation partielle</span>' in page
     assert "0 question renseignée sur 18</strong> applicables" in page
 

@@ -92,6 +92,14 @@ def post(client: TestClient, url: str, data: dict[str, Any], *, htmx: bool = Fal
     return client.post(url, data={**data, "csrf_token": token})
 
 
+def validate(client: TestClient, assessment: int, data: dict[str, Any] | None = None) -> httpx.Response:
+    """Validate as the page does: ticking the box that states how many criteria were not reviewed."""
+    page = client.get(f"/autoevaluations/{assessment}/relecture").text
+    found = re.search(r'name="confirmation" value="(\d+)"', page)
+    form = (data or {}) | ({"confirmation": found.group(1)} if found else {})
+    return post(client, f"/autoevaluations/{assessment}/relecture/validation", form)
+
+
 def review(
     client: TestClient,
     assessment: int,
@@ -403,9 +411,7 @@ def test_validation_records_who_when_and_the_hash_and_must_be_renewed_after_a_la
     app: FastAPI, world: dict[str, Any]
 ) -> None:
     julien, nadia = signed_in(app, "julien@example.org"), signed_in(app, "nadia@example.org")
-    validated = post(
-        julien, f"/autoevaluations/{world['assessment']}/relecture/validation", {"message": "Prête."}
-    )
+    validated = validate(julien, world["assessment"], {"message": "Prête."})
     assert validated.status_code == 303
     with Session(app.state.engine) as session:
         snapshot = session.exec(select(Snapshot)).one()
@@ -434,7 +440,7 @@ def test_validation_records_who_when_and_the_hash_and_must_be_renewed_after_a_la
     assert "doit être validée à nouveau" in text(
         nadia.get(f"/autoevaluations/{world['assessment']}/resultats")
     )
-    assert post(julien, f"/autoevaluations/{world['assessment']}/relecture/validation", {}).status_code == 303
+    assert validate(julien, world["assessment"]).status_code == 303
     assert ">Validée<" in text(julien.get(f"/cohortes/{world['cohort']}"))
     assert audited(app, "review.") == ["review.validated", "review.returned", "review.validated"]
 
@@ -484,7 +490,7 @@ def test_only_the_cohorts_trainers_reach_the_review_pages(
 def test_an_auditor_under_a_grant_does_not_see_the_mock_audit(app: FastAPI, world: dict[str, Any]) -> None:
     julien = signed_in(app, "julien@example.org")
     review(julien, world["assessment"], "DEO-02", "1", commentaire="Note interne à la préparation.")
-    post(julien, f"/autoevaluations/{world['assessment']}/relecture/validation", {})
+    validate(julien, world["assessment"])
     with Session(app.state.engine) as session:
         auditor = session.exec(select(User).where(User.email == "claire@example.org")).one()
         grant = AuditorGrant(
