@@ -24,3 +24,12 @@ class PlanQuery(BaseModel):
     owner: str = Field("", alias="responsable")
     status: str = Field("", alias="statut")
     sort: str = Field("", alias="tri")
+
+
+class GapQuery(BaseModel):
+    """The results page's gap filters as the query string gives them."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    severity: str = Field("", alias="gravite")
+    workshop: str = Field("", alias="atelier")

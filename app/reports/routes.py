@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, HTTPException, Query, Request, Response
 from fastapi.responses import RedirectResponse
 
-from app.accounts.permissions import Access, can
+from app.accounts.permissions import Access, can, member_role
 from app.assessments.models import AssessmentStatus
 from app.catalog.service import Catalog
 from app.db import SessionDep, pk
@@ -18,7 +18,7 @@ from app.locale import N_
 from app.locale import gettext as _
 from app.reports import audit, exports, plan, service, views
 from app.reports.charts import history_chart
-from app.reports.models import ActionItemForm, PlanQuery
+from app.reports.models import ActionItemForm, GapQuery, PlanQuery
 from app.structures import service as structures_service
 from app.structures.models import Structure
 from app.web import is_fragment, render
@@ -54,6 +54,7 @@ def structure_page(
         "startable": catalog.startable(),
         "previous": submitted[0] if submitted else (rows[0].assessment if rows else None),
         "can_write": can(session, user, Access.DIRECT, pk(structure)),
+        "member": member_role(session, user, pk(structure)) is not None,
         "history": history,
         "chart": history_chart(history),
         "profile": _profile(catalog, structure),
@@ -63,13 +64,25 @@ def structure_page(
 
 @router.get("/autoevaluations/{assessment_id}/resultats")
 def results(
-    request: Request, session: SessionDep, catalog: CatalogDep, user: CurrentUser, assessment: Readable
+    request: Request,
+    *,
+    session: SessionDep,
+    catalog: CatalogDep,
+    user: CurrentUser,
+    assessment: Readable,
+    filters: Annotated[GapQuery, Query()],
 ) -> Response:
+    """The verdict, scores and gaps; the gaps filtered by severity and workshop (422 names a bad value)."""
     context = views.results_context(session, catalog, assessment)
+    context["gap_errors"] = views.filter_gaps(context, severity=filters.severity, workshop=filters.workshop)
+    # Members read « votre structure »; trainers and auditors « la structure ».
+    context["member"] = member_role(session, user, assessment.structure_id) is not None
     # The trainer's review is the structure's business: auditors reading under a grant do not see it.
     context |= exports.review_context(session, user, assessment)
     context["show_audit_report"] = audit.may_read(session, user, assessment)
-    return render(request, "reports/results.html", context)
+    status_code = 422 if context["gap_errors"] else 200
+    partial = "reports/partials/gaps.html"
+    return render(request, "reports/results.html", context, partial=partial, status_code=status_code)
 
 
 @router.get("/autoevaluations/{assessment_id}/plan")
