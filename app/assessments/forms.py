@@ -113,9 +113,11 @@ class EvidenceForm(BaseModel):
 
 
 class SubmitForm(BaseModel):
-    """Submit the assessment: `confirmation` is « oui » when the box is ticked."""
+    """Submit the assessment: `confirmation` is « oui » when the box is ticked; `incomplet`, below
+    100 %, the count of unanswered questions the second box states."""
 
     confirmation: str = ""
+    incomplet: str = ""
 
     def check(self) -> None:
         if self.confirmation != "oui":

@@ -217,7 +217,13 @@ def submit(
         form.check()
         structure, signer = service.structure_of(session, assessment), request.app.state.signer
         snapshot.submit(
-            session, catalog=canonical, assessment=assessment, structure=structure, user=user, signer=signer
+            session,
+            catalog=canonical,
+            assessment=assessment,
+            structure=structure,
+            user=user,
+            signer=signer,
+            incomplete_confirmed=form.incomplet,
         )
     except ServiceError as error:
         page = views.review_context(

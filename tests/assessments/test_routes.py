@@ -127,6 +127,13 @@ def add_evidence(
     return post(client, f"/autoevaluations/{assessment}/preuves", data, htmx=htmx, files=files)
 
 
+def submission(client: TestClient, assessment: int) -> dict[str, str]:
+    """The submit form as ticked on the page: confirmed, and below 100 % the count it states."""
+    page = client.get(f"/autoevaluations/{assessment}/verification").text
+    found = re.search(r'name="incomplet" value="(\d+)"', page)
+    return {"confirmation": "oui"} | ({"incomplet": found.group(1)} if found else {})
+
+
 def text(response: Any) -> str:
     """The page as a person reads it: entities decoded, each run of white space as one space."""
     return re.sub(r"\s+", " ", html.unescape(response.text))
@@ -811,13 +818,32 @@ def test_submitting_needs_the_explicit_confirmation(
     assert rows(app, Snapshot) == []
 
 
+@pytest.mark.parametrize("stated", [{}, {"incomplet": ""}, {"incomplet": "3"}, {"incomplet": "tout"}])
+def test_submitting_below_100_percent_needs_the_box_stating_how_many_are_unanswered(
+    app: FastAPI, client: TestClient, assessment: int, stated: dict[str, str]
+) -> None:
+    answer(client, assessment, "DEO-01", "2")
+    page = text(client.get(f"/autoevaluations/{assessment}/verification"))
+    assert "Je soumets en sachant que 75 questions applicables sont sans réponse" in page
+    form = {"confirmation": "oui"} | stated
+    response = post(client, f"/autoevaluations/{assessment}/soumettre", form)
+    assert response.status_code == 422
+    assert "75 questions applicables sont sans réponse : répondez-y, ou cochez la case" in text(response)
+    assert rows(app, Snapshot) == []
+    done = post(
+        client, f"/autoevaluations/{assessment}/soumettre", {"confirmation": "oui", "incomplet": "75"}
+    )
+    assert done.status_code == 303
+    assert len(rows(app, Snapshot)) == 1
+
+
 def test_a_submitted_assessment_is_signed_then_read_only_and_every_write_is_409(
     app: FastAPI, client: TestClient, assessment: int
 ) -> None:
     answer(client, assessment, "DEO-01", "3")
     add_evidence(client, assessment, "DEO-01", content=PDF, couvre=["charte-signee"])
     [link], [piece] = rows(app, EvidenceLink), rows(app, Evidence)
-    response = post(client, f"/autoevaluations/{assessment}/soumettre", {"confirmation": "oui"})
+    response = post(client, f"/autoevaluations/{assessment}/soumettre", submission(client, assessment))
     assert (response.status_code, response.headers["location"]) == (
         303,
         f"/autoevaluations/{assessment}/resultats",

@@ -215,6 +215,8 @@ def test_director_submits_a_new_assessment_with_a_pdf_and_reads_its_results(
     expect(heading(page)).to_have_text("Vérifier avant de soumettre")
     expect(page.get_by_role("heading", name="Niveau 3 sans la preuve requise (0)")).to_be_visible()
     page.get_by_label("Je confirme que ces réponses décrivent la situation actuelle de la structure.").check()
+    # Below 100 %: a second box states how many questions are left unanswered.
+    page.get_by_label(re.compile(r"^Je soumets en sachant que \d+ questions applicables")).check()
     page.get_by_role("button", name="Soumettre l'autoévaluation").click()
 
     expect(page).to_have_url(re.compile(r"/autoevaluations/\d+/resultats$"))
@@ -236,7 +238,9 @@ def test_director_submits_a_new_assessment_with_a_pdf_and_reads_its_results(
     assert [w.title for w in catalog.criteria_version("x60-600@1.0.0").workshops] == WORKSHOPS
     for name in WORKSHOPS:
         expect(
-            page.get_by_role("heading", level=3, name=re.compile(rf"^{re.escape(name)} \(\d+ écarts?\)$"))
+            page.get_by_role(
+                "heading", level=3, name=re.compile(rf"^{re.escape(name)} \(\d+ écarts?( · \d+ [^)]+)*\)$")
+            )
         ).to_be_visible()
     blocking = [v for v in axe(page) if v["impact"] in {"serious", "critical"}]
     assert not blocking, "axe-core on the submitted results:\n" + describe(blocking)

@@ -92,6 +92,13 @@ def post(client: TestClient, url: str, data: dict[str, Any], *, htmx: bool = Fal
     return client.post(url, data={**data, "csrf_token": token})
 
 
+def submission(client: TestClient, assessment: int) -> dict[str, str]:
+    """The submit form as ticked on the page: confirmed, and below 100 % the count it states."""
+    page = client.get(f"/autoevaluations/{assessment}/verification").text
+    found = re.search(r'name="incomplet" value="(\d+)"', page)
+    return {"confirmation": "oui"} | ({"incomplet": found.group(1)} if found else {})
+
+
 def validate(client: TestClient, assessment: int, data: dict[str, Any] | None = None) -> httpx.Response:
     """Validate as the page does: ticking the box that states how many criteria were not reviewed."""
     page = client.get(f"/autoevaluations/{assessment}/relecture").text
@@ -392,7 +399,9 @@ def test_returning_reopens_a_new_revision_and_the_director_sees_the_comments_bes
         ).status_code
         == 303
     )
-    submitted = post(nadia, f"/autoevaluations/{world['assessment']}/soumettre", {"confirmation": "oui"})
+    submitted = post(
+        nadia, f"/autoevaluations/{world['assessment']}/soumettre", submission(nadia, world["assessment"])
+    )
     assert submitted.status_code == 303
     with Session(app.state.engine) as session:
         snapshots = session.exec(
@@ -435,7 +444,7 @@ def test_validation_records_who_when_and_the_hash_and_must_be_renewed_after_a_la
         {"message": "Finalement, un point."},
     )
     assert ">Retournée pour modifications<" in text(julien.get(f"/cohortes/{world['cohort']}"))
-    post(nadia, f"/autoevaluations/{world['assessment']}/soumettre", {"confirmation": "oui"})
+    post(nadia, f"/autoevaluations/{world['assessment']}/soumettre", submission(nadia, world["assessment"]))
     assert ">Validation à renouveler<" in text(julien.get(f"/cohortes/{world['cohort']}"))
     assert "doit être validée à nouveau" in text(
         nadia.get(f"/autoevaluations/{world['assessment']}/resultats")
