@@ -27,6 +27,18 @@ class StartForm(BaseModel):
 
     questionnaire: str = ""
     depuis: str = ""
+    nouveau: str = ""
+    """« 1 »: start a new draft although one of the same questionnaire is open."""
+
+
+class NameForm(BaseModel):
+    nom: str = ""
+
+
+class DeleteForm(BaseModel):
+    """Delete a draft: `confirmer` must be « oui » (the box ticked)."""
+
+    confirmer: str = ""
 
 
 class MoveForm(BaseModel):
@@ -101,9 +113,11 @@ class EvidenceForm(BaseModel):
 
 
 class SubmitForm(BaseModel):
-    """Submit the assessment: `confirmation` is « oui » when the box is ticked."""
+    """Submit the assessment: `confirmation` is « oui » when the box is ticked; `incomplet`, below
+    100 %, the count of unanswered questions the second box states."""
 
     confirmation: str = ""
+    incomplet: str = ""
 
     def check(self) -> None:
         if self.confirmation != "oui":

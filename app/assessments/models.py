@@ -34,6 +34,8 @@ class Assessment(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     structure_id: int = Field(foreign_key="structure.id", index=True)
+    name: str = Field(default="", max_length=120)
+    """The structure's label for it (« Autoévaluation complète — décembre 2026 » by default)."""
     questionnaire_ref: str = Field(max_length=80)
     questionnaire_sha256: str = Field(max_length=64)
     criteria_ref: str = Field(max_length=80)

@@ -55,7 +55,7 @@ def overview(
     page = views.context(
         request, session, catalog, assessment, may_write=may_write, remarks=remarks, newer=newer
     )
-    return render(request, "assessments/overview.html", page)
+    return render(request, "assessments/overview.html", page | {"may_submit": may_submit})
 
 
 @router.get("/autoevaluations/{assessment_id}/sections/{section_id}")
@@ -217,7 +217,13 @@ def submit(
         form.check()
         structure, signer = service.structure_of(session, assessment), request.app.state.signer
         snapshot.submit(
-            session, catalog=canonical, assessment=assessment, structure=structure, user=user, signer=signer
+            session,
+            catalog=canonical,
+            assessment=assessment,
+            structure=structure,
+            user=user,
+            signer=signer,
+            incomplete_confirmed=form.incomplet,
         )
     except ServiceError as error:
         page = views.review_context(

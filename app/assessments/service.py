@@ -16,7 +16,7 @@ from sqlalchemy import select as select_rows
 from sqlmodel import Session, col, select
 
 from app.accounts.models import User
-from app.assessments import carry, evidence
+from app.assessments import carry, drafts, evidence
 from app.assessments.forms import EvidenceForm
 from app.assessments.models import (
     ANSWER_COLUMNS,
@@ -116,6 +116,7 @@ def start(
     questionnaire = catalog.questionnaire(questionnaire_ref)
     assessment = Assessment(
         structure_id=pk(structure),
+        name=drafts.default_name(questionnaire),
         questionnaire_ref=questionnaire.ref,
         questionnaire_sha256=catalog.questionnaire_hashes[questionnaire.ref],
         criteria_ref=questionnaire.criteria,

@@ -35,6 +35,7 @@ from app.assessments.models import Assessment, AssessmentStatus, LinkRow, Loaded
 from app.catalog.service import Catalog
 from app.db import audit, pk, utcnow
 from app.locale import gettext as _
+from app.locale import ngettext
 from app.scoring import models as scoring
 from app.structures.models import Structure
 
@@ -124,6 +125,17 @@ class Review:
         return bool(self.unjustified_na or self.to_reconfirm)
 
 
+def unconfirmed_gaps(left: int) -> str:
+    """The refusal of an incomplete submission whose box does not state the count of unanswered questions."""
+    return ngettext(
+        "%(num)d question applicable est sans réponse : répondez-y, ou cochez la case qui le confirme "
+        "pour soumettre quand même.",
+        "%(num)d questions applicables sont sans réponse : répondez-y, ou cochez la case qui le confirme "
+        "pour soumettre quand même.",
+        left,
+    ) % {"num": left}
+
+
 def review_of(result: scoring.Result, *, to_reconfirm: list[str]) -> Review:
     """The review of an assessment scored as `result`, whose `to_reconfirm` answers wait for the director."""
     unjustified = [
@@ -155,8 +167,14 @@ def submit(
     structure: Structure,
     user: User,
     signer: Signer,
+    incomplete_confirmed: str | None = None,
 ) -> Snapshot:
-    """Freeze the assessment and store its signed snapshot."""
+    """Freeze the assessment and store its signed snapshot.
+
+    From the page, `incomplete_confirmed` is the ticked box stating how many questions are left
+    unanswered: an incomplete assessment needs it to state that very count (None: not asked, as
+    for the API and the demo).
+    """
     service.lock_draft(session, assessment)
     session.refresh(assessment)  # written below: as it is under the lock (its revision may have grown)
     loaded = service.load(session, assessment)
@@ -174,6 +192,9 @@ def submit(
             "avant de soumettre."
         )
         raise service.AssessmentError(message % {"criteria": ", ".join(checked.to_reconfirm)})
+    left = len(checked.unanswered)
+    if incomplete_confirmed is not None and left and incomplete_confirmed != str(left):
+        raise service.AssessmentError(unconfirmed_gaps(left))
     assessment.status = AssessmentStatus.SUBMITTED
     assessment.submitted_at = utcnow()
     assessment.submitted_profile = dict(structure.profile)  # the same profile `result` was scored with

@@ -139,6 +139,11 @@ def format_date(value: date) -> str:
     return written
 
 
+def format_month(value: date) -> str:
+    """A month and its year written out: « décembre 2026 », « December 2026 »."""
+    return babel_format_date(value, format="LLLL yyyy", locale=_language.get())
+
+
 def format_size(size: int) -> str:
     """A file size in the request's units: « 850 octets », « 12 ko », « 3,4 Mo » (or B, kB, MB)."""
     code = _language.get()

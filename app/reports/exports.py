@@ -16,7 +16,7 @@ from app.accounts.permissions import Access, can
 from app.assessments import service as assessments
 from app.assessments.models import Assessment
 from app.catalog.service import Catalog
-from app.reports import pdf, service, spreadsheets, tables, views
+from app.reports import pdf, spreadsheets, tables, views
 from app.reviews import results as review_results
 
 KINDS = ("reponses", "ecarts")
@@ -47,7 +47,7 @@ def workbook_tables(session: Session, *, catalog: Catalog, assessment: Assessmen
     context = views.results_context(session, catalog, assessment)
     context["snapshot"] = views.latest_snapshot(session, assessment)
     loaded = assessments.load(session, assessment)
-    plan = service.plan_rows(service.action_plan(session, assessment=assessment), context["result"])
+    plan = views.plan_rows(session, context)
     return [
         tables.summary_table(context),
         tables.answers_table(context, loaded),

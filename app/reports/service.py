@@ -1,7 +1,7 @@
-"""What the results pages add to a score: each structure's assessments, score history, action plan.
+"""What the results pages add to a score: each structure's assessments, score history, deadlines.
 
-Scores always come from `app.assessments.service.evaluate`; this module only arranges them and
-keeps the action plan, the follow-up a director edits after (and before) submitting.
+Scores always come from `app.assessments.service.evaluate`; this module only arranges them. The
+action plan, the follow-up a director edits after (and before) submitting, is `app.reports.plan`.
 """
 
 from __future__ import annotations
@@ -11,34 +11,16 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from sqlalchemy import func
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from app.accounts.models import User
 from app.accounts.permissions import Access, structure_ids
 from app.assessments import service as assessments
-from app.assessments.models import ActionItem, ActionStatus, Assessment, AssessmentStatus
+from app.assessments.models import Assessment, AssessmentStatus
 from app.catalog.service import Catalog
-from app.db import StaleWriteError, audit, guarded_write, pk, utcnow
-from app.errors import ServiceError
-from app.locale import N_
-from app.locale import gettext as _
+from app.db import pk, utcnow
 from app.scoring.models import Gap, Result
 from app.structures.models import Structure
-
-STATUS_LABELS = {
-    ActionStatus.TODO: N_("À faire"),
-    ActionStatus.IN_PROGRESS: N_("En cours"),
-    ActionStatus.DONE: N_("Fait"),
-}
-"""Marked for extraction only: `status_labels()` gives them in the request's language."""
-OWNER_MAX_LENGTH = 120
-TITLE_MAX_LENGTH = 300
-
-
-def status_labels() -> dict[ActionStatus, str]:
-    """The action statuses' labels in the request's language."""
-    return {status: _(label) for status, label in STATUS_LABELS.items()}
 
 
 @dataclass(frozen=True)
@@ -142,142 +124,3 @@ def reference_date(assessment: Assessment) -> date:
 
 def due_date(assessment: Assessment, gap: Gap) -> date:
     return reference_date(assessment) + timedelta(days=gap.deadline_days)
-
-
-def action_plan(session: Session, *, assessment: Assessment) -> list[ActionItem]:
-    query = select(ActionItem).where(ActionItem.assessment_id == assessment.id).order_by(col(ActionItem.id))
-    return list(session.exec(query.execution_options(populate_existing=True)))
-
-
-def ensure_action_plan(
-    session: Session, *, assessment: Assessment, result: Result, user: User
-) -> list[ActionItem]:
-    """Add an item for every gap that has none yet: the suggested action, due by its suggested deadline.
-
-    Items are never removed or rewritten here: once created, an item is the director's to edit, even
-    when its criterion stops being a gap.
-    """
-    planned = {item.criterion_id for item in action_plan(session, assessment=assessment)}
-    created = [
-        ActionItem(
-            assessment_id=pk(assessment),
-            criterion_id=gap.criterion,
-            title=gap.action[:TITLE_MAX_LENGTH],
-            due_on=due_date(assessment, gap),
-        )
-        for gap in result.gaps
-        if gap.criterion not in planned
-    ]
-    if created:
-        try:
-            session.add_all(created)
-            session.flush()
-            for item in created:
-                audit(
-                    session,
-                    actor_id=user.id,
-                    action="action_item.create",
-                    obj=item,
-                    structure_id=assessment.structure_id,
-                    after=_state(item) | {"criterion": item.criterion_id, "title": item.title},
-                )
-            session.commit()
-        except IntegrityError:  # another request created them meanwhile: keep its items
-            session.rollback()
-    return action_plan(session, assessment=assessment)
-
-
-@dataclass(frozen=True)
-class PlanRow:
-    """An action item with the gap it answers in the current result (None once the gap is closed)."""
-
-    item: ActionItem
-    gap: Gap | None
-
-
-def plan_rows(items: Sequence[ActionItem], result: Result) -> list[PlanRow]:
-    """Items in the order of their gaps' priority; items whose gap is closed come last."""
-    gaps = {gap.criterion: gap for gap in result.gaps}
-    rows = [PlanRow(item, gaps.get(item.criterion_id)) for item in items]
-    return sorted(rows, key=lambda r: (r.gap is None, r.gap.priority if r.gap else 0, r.item.id or 0))
-
-
-STALE_ITEM = N_(
-    "Cette action a été modifiée entre-temps (autre onglet ou autre personne). "
-    "Voici la version enregistrée : vérifiez-la avant de la modifier à nouveau."
-)
-
-
-def checked_edit(*, owner: str, due_on: str, status: str) -> tuple[str, date | None, ActionStatus]:
-    """Owner, due date and status from form text, or ServiceError naming each bad field."""
-    problems: dict[str, str] = {}
-    owner = owner.strip()
-    if len(owner) > OWNER_MAX_LENGTH:
-        problems["responsable"] = _(
-            "Le nom du responsable ne doit pas dépasser %(max)s caractères (il en compte %(count)s)."
-        ) % {"max": OWNER_MAX_LENGTH, "count": len(owner)}
-    due: date | None = None
-    if due_on.strip():
-        try:
-            due = date.fromisoformat(due_on.strip())
-        except ValueError:
-            problems["echeance"] = _("Saisissez une date valide, par exemple 2025-09-30 (année-mois-jour).")
-    if status not in {s.value for s in ActionStatus}:
-        problems["statut"] = _("Choisissez un statut : à faire, en cours ou fait.")
-    if problems:
-        raise ServiceError(problems=problems)
-    return owner, due, ActionStatus(status)
-
-
-def update_action_item(
-    session: Session,
-    *,
-    assessment: Assessment,
-    item: ActionItem,
-    owner: str,
-    due_on: str,
-    status: str,
-    base_revision: int,
-    user: User,
-) -> ActionItem:
-    """Change an item's owner, due date and status (form text, checked), unless stale (409).
-
-    Submitted plans stay editable. Posting the values already saved writes nothing, whatever the
-    revision: nothing would be lost.
-    """
-    owner_, due, status_ = checked_edit(owner=owner, due_on=due_on, status=status)
-    if (owner_, due, status_) == (item.owner, item.due_on, item.status):
-        return item
-    before, item_id = _state(item), pk(item)
-    try:
-        guarded_write(
-            session,
-            item,
-            item,  # the item exists: nothing new to add
-            base_revision=base_revision,
-            values={"owner": owner_, "due_on": due, "status": status_},
-            reread=lambda: session.get(ActionItem, item_id, populate_existing=True),
-        )
-    except StaleWriteError:
-        raise ServiceError(_(STALE_ITEM), status=409, field="action") from None
-    session.refresh(item)  # the values the UPDATE wrote, and the new revision
-    audit(
-        session,
-        actor_id=user.id,
-        action="action_item.update",
-        obj=item,
-        structure_id=assessment.structure_id,
-        before=before,
-        after=_state(item),
-    )
-    session.commit()
-    session.refresh(item)
-    return item
-
-
-def _state(item: ActionItem) -> dict[str, object]:
-    return {
-        "owner": item.owner,
-        "due_on": item.due_on.isoformat() if item.due_on else None,
-        "status": ActionStatus(item.status).value,
-    }

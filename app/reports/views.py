@@ -17,9 +17,10 @@ from app.assessments.models import Assessment, AssessmentStatus, Snapshot
 from app.catalog.models import Confidence, CriteriaVersion
 from app.catalog.service import Catalog
 from app.db import utcnow
-from app.reports import service
+from app.locale import gettext as _
+from app.reports import plan, service
 from app.reports.charts import history_chart, radar
-from app.scoring.models import CriterionResult, Result
+from app.scoring.models import CriterionResult, Finding, Result
 from app.structures.models import Structure
 
 
@@ -37,12 +38,14 @@ def results_context(session: Session, catalog: Catalog, assessment: Assessment) 
         "result": result,
         "radar": radar([(version.area(a.area).title, a.score) for a in result.areas]),
         "gaps": result.gaps_by_workshop([w.id for w in version.workshops]),
+        "gap_filter": {"severity": "", "workshop": ""},
+        "gap_severities": GAP_SEVERITIES,
         "blocking": result.blocking,
         "inferred_ids": inferred_ids(version),
         "sections": {q.criterion: s.id for s in bound.questionnaire.sections for q in s.questions},
         "reference_date": service.reference_date(assessment),
         "due_dates": {gap.criterion: service.due_date(assessment, gap) for gap in result.gaps},
-        "status_labels": service.status_labels(),
+        "status_labels": plan.status_labels(),
         "can_write": False,
         "edited": None,
         "errors": {},
@@ -50,6 +53,45 @@ def results_context(session: Session, catalog: Catalog, assessment: Assessment) 
         "saved": False,
         "stale": False,
     }
+
+
+GAP_SEVERITIES = (Finding.ECART_MAJEUR, Finding.NON_RENSEIGNE, Finding.ECART_MINEUR)
+
+
+def filter_gaps(context: dict[str, Any], *, severity: str, workshop: str) -> dict[str, str]:
+    """Keep the gaps of one severity and/or one workshop in `context["gaps"]`; name refused values."""
+    version: CriteriaVersion = context["version"]
+    problems: dict[str, str] = {}
+    if severity and severity not in {f.value for f in GAP_SEVERITIES}:
+        problems["gravite"] = _("Choisissez une gravité : écart majeur, non renseigné ou écart mineur.")
+    if workshop and workshop not in {w.id for w in version.workshops}:
+        problems["atelier"] = _(
+            "Cet atelier n'existe pas dans ce référentiel : choisissez-en un dans la liste."
+        )
+    chosen = {"severity": "", "workshop": ""} if problems else {"severity": severity, "workshop": workshop}
+    context["gap_filter"] = chosen
+    context["gaps"] = {
+        wid: [g for g in found if not chosen["severity"] or g.severity.value == chosen["severity"]]
+        for wid, found in context["gaps"].items()
+        if not chosen["workshop"] or wid == chosen["workshop"]
+    }
+    return problems
+
+
+def plan_context(session: Session, catalog: Catalog, assessment: Assessment) -> dict[str, Any]:
+    """The results context with the plan's rows (saved items and suggestions) and the filter's choices."""
+    context = results_context(session, catalog, assessment)
+    rows = plan_rows(session, context)
+    chosen = plan.PlanFilter()
+    choices = {"owners": plan.owners(rows), "sorts": plan.SORTS}
+    return context | choices | {"rows": rows, "filter": chosen, "filter_errors": {}}
+
+
+def plan_rows(session: Session, context: dict[str, Any]) -> list[plan.PlanRow]:
+    """The plan's rows for a results context (page, report and workbook show the same)."""
+    assessment: Assessment = context["assessment"]
+    items = plan.action_plan(session, assessment=assessment)
+    return plan.plan_rows(items, context["result"], assessment=assessment, version=context["version"])
 
 
 def inferred_ids(version: CriteriaVersion) -> frozenset[str]:
@@ -76,14 +118,16 @@ def report_context(
     context = results_context(session, catalog, assessment)
     structure: Structure = context["structure"]
     result: Result = context["result"]
-    rows = service.structure_assessments(session, catalog=catalog, structure=structure, drafts=False)
-    history = service.score_history(catalog, rows=rows)
-    items = service.action_plan(session, assessment=assessment)
+    submitted = service.structure_assessments(session, catalog=catalog, structure=structure, drafts=False)
+    history = service.score_history(catalog, rows=submitted)
+    rows = plan_rows(session, context)
     return context | {
+        "groups": plan.grouped(rows, plan.PlanFilter(), version=context["version"]),
+        "filter": None,
         "snapshot": latest_snapshot(session, assessment),
         "generated_at": now or utcnow(),
         "draft": assessment.status == AssessmentStatus.DRAFT,
-        "rows": service.plan_rows(items, result),
+        "rows": rows,
         "history": history,
         "chart": history_chart(history),
         "inferred": inferred(result, context["inferred_ids"]),

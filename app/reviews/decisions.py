@@ -16,18 +16,33 @@ from app.assessments.models import Assessment, AssessmentStatus, Snapshot
 from app.db import audit, pk
 from app.errors import ServiceError
 from app.locale import gettext as _
+from app.locale import ngettext
 from app.reviews.models import Decision, ReviewDecision
 from app.reviews.service import TEXT_MAX, lock_submitted
 from app.structures.models import Structure
 
 
 def decide(
-    session: Session, *, assessment: Assessment, user: User, decision: Decision, comment: str
+    session: Session,
+    *,
+    assessment: Assessment,
+    user: User,
+    decision: Decision,
+    comment: str,
+    unreviewed: int = 0,
+    confirmed: str = "",
 ) -> ReviewDecision:
-    """Validate the current snapshot, or return the assessment for changes as a new draft revision."""
+    """Validate the current snapshot, or return the assessment for changes as a new draft revision.
+
+    A validation with `unreviewed` applicable criteria not looked at needs `confirmed` to state that
+    very count (the box the page ticks says it): a review that moved on since asks again.
+    """
     comment = _checked_message(decision, comment)
     fresh = lock_submitted(session, assessment)
     snapshot = _decided_snapshot(session, fresh, decision)
+    if decision is Decision.VALIDATED and unreviewed and confirmed != str(unreviewed):
+        session.rollback()  # release the lock: nothing is decided
+        raise _unconfirmed(unreviewed)
     row = ReviewDecision(
         assessment_id=pk(fresh),
         assessment_revision=fresh.revision,
@@ -55,6 +70,17 @@ def decide(
     session.commit()
     session.refresh(row)
     return row
+
+
+def _unconfirmed(unreviewed: int) -> ServiceError:
+    message = ngettext(
+        "%(num)d critère applicable n'a pas été relu : relisez-le, ou cochez la case qui le "
+        "confirme pour valider quand même.",
+        "%(num)d critères applicables n'ont pas été relus : relisez-les, ou cochez la case qui le "
+        "confirme pour valider quand même.",
+        unreviewed,
+    )
+    return ServiceError(message % {"num": unreviewed}, field="confirmation")
 
 
 def _notify(session: Session, *, assessment: Assessment, decision: ReviewDecision, user: User) -> None:

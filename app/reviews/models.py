@@ -162,3 +162,5 @@ class RatingForm(RevisedForm):
 
 class DecisionForm(BaseModel):
     message: str = ""
+    confirmation: str = ""
+    """On a validation: the count of applicable criteria not reviewed, which the ticked box states."""

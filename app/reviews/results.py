@@ -8,7 +8,7 @@ are shown, not scored: a trainer who finds the evidence short proposes a lower l
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -120,17 +120,30 @@ def reviewed_revision(assessment: Assessment) -> int | None:
 @dataclass(frozen=True)
 class Tally:
     reviewed: frozenset[str]
-    """The criteria the trainer gave a level (their own or the director's)."""
+    """The applicable criteria the trainer gave a level (their own or the director's)."""
     divergent: tuple[str, ...]
     findings: Counter[AuditFinding]
     ratings: Counter[EvidenceVerdict]
+    applicable: tuple[str, ...] = ()
+    """The criteria that apply to the structure, in questionnaire order: the ones a review must see."""
+
+    @property
+    def unreviewed(self) -> int:
+        return len(self.applicable) - len(self.reviewed)
 
 
-def tally(reviews: Mapping[str, CriterionReview], order: Sequence[str]) -> Tally:
-    """How far a review has gone: criteria given a level, divergences (in `order`), findings, ratings."""
+def tally(
+    reviews: Mapping[str, CriterionReview], order: Sequence[str], applicable: Collection[str] | None = None
+) -> Tally:
+    """How far a review has gone: applicable criteria given a level, divergences (in `order`), findings,
+    ratings. A criterion the profile rules out is not counted (`applicable`; None: all of `order`)."""
     items = [r.item for r in reviews.values() if r.item is not None]
+    applies = tuple(c for c in order if applicable is None or c in applicable)
     return Tally(
-        reviewed=frozenset(item.criterion_id for item in items if item.agrees is not None),
+        applicable=applies,
+        reviewed=frozenset(
+            i.criterion_id for i in items if i.agrees is not None and i.criterion_id in applies
+        ),
         divergent=tuple(c for c in order if c in reviews and reviews[c].diverges),
         findings=Counter(item.finding for item in items if item.finding is not None),
         ratings=Counter(rating.rating for r in reviews.values() for rating in r.ratings.values()),
@@ -250,7 +263,9 @@ def review_page(session: Session, *, catalog: Catalog, assessment: Assessment) -
         "links": loaded.links,
         "reviews": reviews,
         "earlier": earlier,
-        "tally": tally(reviews, bound.questionnaire.criterion_ids),
+        "tally": tally(
+            reviews, bound.questionnaire.criterion_ids, {r.criterion for r in result.criteria if r.applicable}
+        ),
         "state": review_states(session, [assessment])[pk(assessment)],
         "decisions": decisions_of(session, assessment),
         "editable": assessment.status == AssessmentStatus.SUBMITTED,

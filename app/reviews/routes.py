@@ -212,8 +212,17 @@ def _decide(
     form: DecisionForm,
     decision: Decision,
 ) -> Response:
+    unreviewed = _context(session, catalog, assessment)["tally"].unreviewed
     try:
-        decisions.decide(session, assessment=assessment, user=user, decision=decision, comment=form.message)
+        decisions.decide(
+            session,
+            assessment=assessment,
+            user=user,
+            decision=decision,
+            comment=form.message,
+            unreviewed=unreviewed,
+            confirmed=form.confirmation,
+        )
     except ServiceError as error:
         errors = {"decision": error.message, "decided": decision.value}
         context = _context(session, catalog, assessment) | {

@@ -35,6 +35,7 @@ from tests.assessments.test_routes import (
     post,
     rows,
     sign_in,
+    submission,
     text,
 )
 from tests.factories import make_cohort
@@ -454,7 +455,7 @@ def test_carried_answers_must_be_reconfirmed_before_submission_a_section_at_a_ti
         {"section": "pratiques", "criteria": ["PRO-01", "STR-02"]},
     ]
     assert "Réponses reprises à reconfirmer (0)" in text(client.get(f"/autoevaluations/{draft}/verification"))
-    submitted = post(client, f"/autoevaluations/{draft}/soumettre", {"confirmation": "oui"})
+    submitted = post(client, f"/autoevaluations/{draft}/soumettre", submission(client, draft))
     assert submitted.status_code == 303
 
 

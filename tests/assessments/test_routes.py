@@ -86,8 +86,9 @@ def post(
 def start(
     client: TestClient, structure_id: int, questionnaire: str = "full", depuis: int | None = None
 ) -> int:
-    """Start as the structure page does; from an earlier assessment, through the preview's form."""
-    form = {"questionnaire": questionnaire} | ({"depuis": str(depuis)} if depuis else {})
+    """Start as the structure page does; from an earlier assessment, through the preview's form
+    (starting anew although that one may be an open draft of the same questionnaire)."""
+    form = {"questionnaire": questionnaire} | ({"depuis": str(depuis), "nouveau": "1"} if depuis else {})
     response = post(client, f"/structures/{structure_id}/autoevaluations", form)
     assert response.status_code == 303, text(response)
     if depuis:
@@ -124,6 +125,13 @@ def add_evidence(
     data = {"critere": criterion} | form
     files = {"fichier": (name, content, "application/pdf")} if content is not None else None
     return post(client, f"/autoevaluations/{assessment}/preuves", data, htmx=htmx, files=files)
+
+
+def submission(client: TestClient, assessment: int) -> dict[str, str]:
+    """The submit form as ticked on the page: confirmed, and below 100 % the count it states."""
+    page = client.get(f"/autoevaluations/{assessment}/verification").text
+    found = re.search(r'name="incomplet" value="(\d+)"', page)
+    return {"confirmation": "oui"} | ({"incomplet": found.group(1)} if found else {})
 
 
 def text(response: Any) -> str:
@@ -182,7 +190,10 @@ def test_starting_the_full_questionnaire_opens_its_overview(app: FastAPI, client
     sign_in(client)
     assessment = start(client, structure_id)
     page = text(client.get(f"/autoevaluations/{assessment}"))
-    assert "<h1>Autoévaluation : Questionnaire complet</h1>" in page
+    assert re.search(
+        r"<h1>Autoévaluation complète — \w+ \d{4}</h1> <p class=\"muted\">Médiation Lille Sud · Questionnaire complet",
+        page,
+    )
     assert "Brouillon" in page
     assert "Estimation partielle" not in page
     assert "0 question renseignée sur 76</strong> applicables (0 %)" in page
@@ -198,7 +209,10 @@ def test_the_express_questionnaire_is_labelled_a_partial_estimate(app: FastAPI, 
     structure_id = director(app)
     sign_in(client)
     page = text(client.get(f"/autoevaluations/{start(client, structure_id, 'express')}"))
-    assert "<h1>Autoévaluation : Questionnaire express</h1>" in page
+    assert re.search(
+        r"<h1>Autoévaluation express — \w+ \d{4}</h1> <p class=\"muted\">Médiation Lille Sud · Questionnaire express",
+        page,
+    )
     assert '<span class="badge badge-partial">Estimation partielle</span>' in page
     assert "0 question renseignée sur 18</strong> applicables" in page
 
@@ -804,13 +818,32 @@ def test_submitting_needs_the_explicit_confirmation(
     assert rows(app, Snapshot) == []
 
 
+@pytest.mark.parametrize("stated", [{}, {"incomplet": ""}, {"incomplet": "3"}, {"incomplet": "tout"}])
+def test_submitting_below_100_percent_needs_the_box_stating_how_many_are_unanswered(
+    app: FastAPI, client: TestClient, assessment: int, stated: dict[str, str]
+) -> None:
+    answer(client, assessment, "DEO-01", "2")
+    page = text(client.get(f"/autoevaluations/{assessment}/verification"))
+    assert "Je soumets en sachant que 75 questions applicables sont sans réponse" in page
+    form = {"confirmation": "oui"} | stated
+    response = post(client, f"/autoevaluations/{assessment}/soumettre", form)
+    assert response.status_code == 422
+    assert "75 questions applicables sont sans réponse : répondez-y, ou cochez la case" in text(response)
+    assert rows(app, Snapshot) == []
+    done = post(
+        client, f"/autoevaluations/{assessment}/soumettre", {"confirmation": "oui", "incomplet": "75"}
+    )
+    assert done.status_code == 303
+    assert len(rows(app, Snapshot)) == 1
+
+
 def test_a_submitted_assessment_is_signed_then_read_only_and_every_write_is_409(
     app: FastAPI, client: TestClient, assessment: int
 ) -> None:
     answer(client, assessment, "DEO-01", "3")
     add_evidence(client, assessment, "DEO-01", content=PDF, couvre=["charte-signee"])
     [link], [piece] = rows(app, EvidenceLink), rows(app, Evidence)
-    response = post(client, f"/autoevaluations/{assessment}/soumettre", {"confirmation": "oui"})
+    response = post(client, f"/autoevaluations/{assessment}/soumettre", submission(client, assessment))
     assert (response.status_code, response.headers["location"]) == (
         303,
         f"/autoevaluations/{assessment}/resultats",

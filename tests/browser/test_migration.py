@@ -84,9 +84,7 @@ def test_director_previews_the_new_version_moves_the_draft_and_confirms_a_sectio
     clean(page, axe)
 
     page.get_by_role("button", name="Passer à la version 2.0.0").click()
-    expect(page.get_by_role("heading", level=1)).to_have_text(
-        "Autoévaluation : Questionnaire complet de test"
-    )
+    expect(page.get_by_role("heading", level=1)).to_have_text(re.compile("^Autoévaluation complète — "))
     expect(page.get_by_text(re.compile("3 réponses reprises sont à reconfirmer"))).to_be_visible()
     clean(page, axe)
 

@@ -17,7 +17,6 @@ from app.assessments import evidence, snapshot
 from app.assessments import service as assessments
 from app.assessments.models import Assessment
 from app.config import PROJECT_ROOT
-from app.reports import service as reports
 from app.structures.models import Structure
 from tests.reports.helpers import answer
 
@@ -33,7 +32,7 @@ class Full(NamedTuple):
 
 def full_assessment(app: FastAPI, *, user: User, structure: Structure, submit: bool) -> Assessment:
     """Every question of the full questionnaire answered (levels 3, 2, 1, 0 in turn), evidence on the
-    first, a comment that looks like a formula, the plan established; submitted if asked."""
+    first, a comment that looks like a formula; submitted if asked."""
     catalog = app.state.catalog
     ids = catalog.questionnaire("full").criterion_ids
     with Session(app.state.engine, expire_on_commit=False) as session:
@@ -68,8 +67,6 @@ def full_assessment(app: FastAPI, *, user: User, structure: Structure, submit: b
         evidence.attach(
             session, assessment=assessment, evidence=piece, criterion_id=ids[0], covers=[], user=user
         )
-        result = assessments.evaluate(session, catalog=catalog, assessment=assessment, structure=structure)
-        reports.ensure_action_plan(session, assessment=assessment, result=result, user=user)
         if submit:
             signer = snapshot.load_or_create_signer(app.state.settings.data_dir)
             snapshot.submit(

@@ -6,16 +6,17 @@ from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from app.accounts.models import Role, User
 from app.assessments import service as assessments
-from app.assessments.models import ActionStatus, Assessment, AssessmentStatus
+from app.assessments.models import ActionItem, ActionStatus, Assessment, AssessmentStatus
 from app.catalog.service import Catalog
 from app.db import AuditEntry
 from app.errors import ServiceError
-from app.reports import service
+from app.reports import plan, service
 from app.reports.charts import CENTRE, RADIUS, history_x, radar
+from app.reports.plan import PlanRow
 from app.scoring.models import Result
 from app.structures.models import Structure
 from tests.factories import director_with_structure, make_structure, make_user
@@ -44,17 +45,37 @@ def result_of(session: Session, catalog: Catalog, assessment: Assessment, struct
     return assessments.evaluate(session, catalog=catalog, assessment=assessment, structure=structure)
 
 
-def test_the_plan_gets_one_item_per_gap_once(session: Session, catalog: Catalog) -> None:
+def plan_of(
+    session: Session, catalog: Catalog, assessment: Assessment, structure: Structure
+) -> list[PlanRow]:
+    result = result_of(session, catalog, assessment, structure)
+    version = catalog.criteria[assessment.criteria_ref]
+    items = plan.action_plan(session, assessment=assessment)
+    return plan.plan_rows(items, result, assessment=assessment, version=version)
+
+
+def save(session: Session, row: PlanRow, user: User, *, base_revision: int, **values: str) -> ActionItem:
+    fields = {"owner": "", "due_on": "", "status": "a_faire"} | values
+    assessment = session.get(Assessment, row.item.assessment_id)
+    assert assessment is not None
+    return plan.save_action_item(
+        session, assessment=assessment, row=row, base_revision=base_revision, user=user, **fields
+    )
+
+
+def test_the_plan_suggests_one_row_per_gap_and_saves_nothing_until_edited(
+    session: Session, catalog: Catalog
+) -> None:
     user, structure = director_with_structure(session)
     assessment = started(session, catalog, user, structure, DEO_01=3, DEO_02=0)
     result = result_of(session, catalog, assessment, structure)
-    items = service.ensure_action_plan(session, assessment=assessment, result=result, user=user)
-    assert [i.criterion_id for i in items] == [g.criterion for g in result.gaps]
-    again = service.ensure_action_plan(session, assessment=assessment, result=result, user=user)
-    assert [i.id for i in again] == [i.id for i in items]
-    entries = session.exec(select(AuditEntry).where(AuditEntry.action == "action_item.create")).all()
-    assert len(entries) == len(items)
-    assert all(e.actor_id == user.id and e.structure_id == structure.id for e in entries)
+    rows = plan_of(session, catalog, assessment, structure)
+    assert [r.item.criterion_id for r in rows] == [g.criterion for g in result.gaps]
+    assert all(r.item.id is None and r.item.revision == 0 for r in rows)
+    assert plan.action_plan(session, assessment=assessment) == []
+    deo01 = next(r for r in rows if r.item.criterion_id == "DEO-01")
+    assert deo01.first_step  # capped: prove the level first
+    assert deo01.action == catalog.criteria[assessment.criteria_ref].by_id["DEO-01"].action
 
 
 def test_due_dates_count_from_today_for_a_draft_and_from_submission_once_submitted(
@@ -78,30 +99,22 @@ def test_an_edited_item_is_never_rewritten_and_comes_last_once_its_gap_closes(
 ) -> None:
     user, structure = director_with_structure(session)
     assessment = started(session, catalog, user, structure, DEO_02=0)
-    result = result_of(session, catalog, assessment, structure)
-    items = service.ensure_action_plan(session, assessment=assessment, result=result, user=user)
-    deo02 = next(i for i in items if i.criterion_id == "DEO-02")
-    service.update_action_item(
-        session,
-        assessment=assessment,
-        item=deo02,
-        owner="Inès",
-        due_on="",
-        status="en_cours",
-        base_revision=1,
-        user=user,
+    deo02 = next(
+        r for r in plan_of(session, catalog, assessment, structure) if r.item.criterion_id == "DEO-02"
     )
+    saved = save(session, deo02, user, base_revision=0, owner="Inès", status="en_cours")
     answer(
         session, catalog, assessment=assessment, user=user, criterion_id="DEO-02", level=2, base_revision=1
     )
     later = result_of(session, catalog, assessment, structure)
-    items = service.ensure_action_plan(session, assessment=assessment, result=later, user=user)
-    kept = next(i for i in items if i.criterion_id == "DEO-02")
-    assert (kept.owner, kept.status, kept.title) == ("Inès", ActionStatus.IN_PROGRESS, deo02.title)
     without = replace(later, gaps=tuple(g for g in later.gaps if g.criterion != "DEO-02"))
-    rows = service.plan_rows(items, without)
-    assert rows[-1].item.criterion_id == "DEO-02"
-    assert rows[-1].gap is None
+    items = plan.action_plan(session, assessment=assessment)
+    version = catalog.criteria[assessment.criteria_ref]
+    rows = plan.plan_rows(items, without, assessment=assessment, version=version)
+    kept = next(r for r in rows if r.item.criterion_id == "DEO-02")
+    assert (kept.item.id, kept.item.owner, kept.item.status) == (saved.id, "Inès", ActionStatus.IN_PROGRESS)
+    assert rows[-1] == kept
+    assert kept.gap is None
     assert [r.gap.priority for r in rows[:-1] if r.gap] == sorted(r.gap.priority for r in rows[:-1] if r.gap)
 
 
@@ -110,20 +123,38 @@ def test_an_edit_based_on_an_older_revision_is_refused_with_409_and_changes_noth
 ) -> None:
     user, structure = director_with_structure(session)
     assessment = started(session, catalog, user, structure, DEO_02=0)
-    result = result_of(session, catalog, assessment, structure)
-    item = service.ensure_action_plan(session, assessment=assessment, result=result, user=user)[0]
-    edit = {"assessment": assessment, "item": item, "due_on": "", "status": "en_cours", "user": user}
-    service.update_action_item(session, owner="Inès", base_revision=1, **edit)
-    assert item.revision == 2
+    first = plan_of(session, catalog, assessment, structure)[0]
+    item = save(session, first, user, base_revision=0, owner="Inès")
+    assert item.revision == 1
     with pytest.raises(ServiceError, match="modifiée entre-temps") as refused:
-        service.update_action_item(session, owner="Karim", base_revision=1, **edit)
+        save(session, first, user, base_revision=0, owner="Karim")  # a second first write
     assert (refused.value.status, set(refused.value.problems)) == (409, {"action"})
-    session.refresh(item)
-    assert (item.owner, item.revision) == ("Inès", 2)
-    updates = session.exec(select(AuditEntry).where(AuditEntry.action == "action_item.update")).all()
-    assert len(updates) == 1
-    service.update_action_item(session, owner="Inès", base_revision=1, **edit)  # as saved: nothing to do
-    assert item.revision == 2
+    row = plan_of(session, catalog, assessment, structure)[0]
+    save(session, row, user, base_revision=1, owner="Karim")
+    with pytest.raises(ServiceError, match="modifiée entre-temps"):
+        save(session, row, user, base_revision=1, owner="Nadia")
+    session.refresh(row.item)
+    assert (row.item.owner, row.item.revision) == ("Karim", 2)
+    entries = session.exec(select(AuditEntry).where(col(AuditEntry.action).like("action_item.%"))).all()
+    assert sorted(e.action for e in entries) == ["action_item.create", "action_item.update"]
+
+
+def test_grouping_follows_the_workshops_and_sorting_stays_inside_each_group(
+    session: Session, catalog: Catalog
+) -> None:
+    user, structure = director_with_structure(session)
+    assessment = started(session, catalog, user, structure, DEO_01=0, DEO_02=0)
+    version = catalog.criteria[assessment.criteria_ref]
+    rows = plan_of(session, catalog, assessment, structure)
+    groups = plan.grouped(rows, plan.PlanFilter(), version=version)
+    order = [w.id for w in version.workshops]
+    assert [w.id for w, _ in groups if w] == sorted((w.id for w, _ in groups if w), key=order.index)
+    assert sum(len(found) for _, found in groups) == len(rows)
+    by_owner = plan.grouped(rows, plan.PlanFilter(owner=plan.NO_OWNER), version=version)
+    assert sum(len(found) for _, found in by_owner) == len(rows)
+    with pytest.raises(ServiceError) as refused:
+        plan.plan_filter(workshop="x", owner="", status="y", sort="z", version=version)
+    assert set(refused.value.problems) == {"atelier", "statut", "tri"}
 
 
 @pytest.mark.parametrize(
@@ -137,17 +168,17 @@ def test_an_edit_based_on_an_older_revision_is_refused_with_409_and_changes_noth
 )
 def test_a_bad_edit_names_each_bad_field(owner: str, due_on: str, status: str, fields: set[str]) -> None:
     with pytest.raises(ServiceError) as refused:
-        service.checked_edit(owner=owner, due_on=due_on, status=status)
+        plan.checked_edit(owner=owner, due_on=due_on, status=status)
     assert set(refused.value.problems) == fields
 
 
 def test_a_good_edit_is_trimmed_and_typed() -> None:
-    assert service.checked_edit(owner=" Inès ", due_on="2025-09-30", status="fait") == (
+    assert plan.checked_edit(owner=" Inès ", due_on="2025-09-30", status="fait") == (
         "Inès",
         date(2025, 9, 30),
         ActionStatus.DONE,
     )
-    assert service.checked_edit(owner="x" * 120, due_on=" ", status="a_faire")[1] is None
+    assert plan.checked_edit(owner="x" * 120, due_on=" ", status="a_faire")[1] is None
 
 
 def test_the_history_keeps_submitted_assessments_in_submission_order(

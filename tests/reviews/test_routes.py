@@ -92,6 +92,21 @@ def post(client: TestClient, url: str, data: dict[str, Any], *, htmx: bool = Fal
     return client.post(url, data={**data, "csrf_token": token})
 
 
+def submission(client: TestClient, assessment: int) -> dict[str, str]:
+    """The submit form as ticked on the page: confirmed, and below 100 % the count it states."""
+    page = client.get(f"/autoevaluations/{assessment}/verification").text
+    found = re.search(r'name="incomplet" value="(\d+)"', page)
+    return {"confirmation": "oui"} | ({"incomplet": found.group(1)} if found else {})
+
+
+def validate(client: TestClient, assessment: int, data: dict[str, Any] | None = None) -> httpx.Response:
+    """Validate as the page does: ticking the box that states how many criteria were not reviewed."""
+    page = client.get(f"/autoevaluations/{assessment}/relecture").text
+    found = re.search(r'name="confirmation" value="(\d+)"', page)
+    form = (data or {}) | ({"confirmation": found.group(1)} if found else {})
+    return post(client, f"/autoevaluations/{assessment}/relecture/validation", form)
+
+
 def review(
     client: TestClient,
     assessment: int,
@@ -384,7 +399,9 @@ def test_returning_reopens_a_new_revision_and_the_director_sees_the_comments_bes
         ).status_code
         == 303
     )
-    submitted = post(nadia, f"/autoevaluations/{world['assessment']}/soumettre", {"confirmation": "oui"})
+    submitted = post(
+        nadia, f"/autoevaluations/{world['assessment']}/soumettre", submission(nadia, world["assessment"])
+    )
     assert submitted.status_code == 303
     with Session(app.state.engine) as session:
         snapshots = session.exec(
@@ -403,9 +420,7 @@ def test_validation_records_who_when_and_the_hash_and_must_be_renewed_after_a_la
     app: FastAPI, world: dict[str, Any]
 ) -> None:
     julien, nadia = signed_in(app, "julien@example.org"), signed_in(app, "nadia@example.org")
-    validated = post(
-        julien, f"/autoevaluations/{world['assessment']}/relecture/validation", {"message": "Prête."}
-    )
+    validated = validate(julien, world["assessment"], {"message": "Prête."})
     assert validated.status_code == 303
     with Session(app.state.engine) as session:
         snapshot = session.exec(select(Snapshot)).one()
@@ -429,12 +444,12 @@ def test_validation_records_who_when_and_the_hash_and_must_be_renewed_after_a_la
         {"message": "Finalement, un point."},
     )
     assert ">Retournée pour modifications<" in text(julien.get(f"/cohortes/{world['cohort']}"))
-    post(nadia, f"/autoevaluations/{world['assessment']}/soumettre", {"confirmation": "oui"})
+    post(nadia, f"/autoevaluations/{world['assessment']}/soumettre", submission(nadia, world["assessment"]))
     assert ">Validation à renouveler<" in text(julien.get(f"/cohortes/{world['cohort']}"))
     assert "doit être validée à nouveau" in text(
         nadia.get(f"/autoevaluations/{world['assessment']}/resultats")
     )
-    assert post(julien, f"/autoevaluations/{world['assessment']}/relecture/validation", {}).status_code == 303
+    assert validate(julien, world["assessment"]).status_code == 303
     assert ">Validée<" in text(julien.get(f"/cohortes/{world['cohort']}"))
     assert audited(app, "review.") == ["review.validated", "review.returned", "review.validated"]
 
@@ -484,7 +499,7 @@ def test_only_the_cohorts_trainers_reach_the_review_pages(
 def test_an_auditor_under_a_grant_does_not_see_the_mock_audit(app: FastAPI, world: dict[str, Any]) -> None:
     julien = signed_in(app, "julien@example.org")
     review(julien, world["assessment"], "DEO-02", "1", commentaire="Note interne à la préparation.")
-    post(julien, f"/autoevaluations/{world['assessment']}/relecture/validation", {})
+    validate(julien, world["assessment"])
     with Session(app.state.engine) as session:
         auditor = session.exec(select(User).where(User.email == "claire@example.org")).one()
         grant = AuditorGrant(
