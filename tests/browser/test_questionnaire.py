@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,6 +21,7 @@ from playwright.sync_api import Browser, Page, Response, expect
 from sqlmodel import Session, select
 
 from app.assessments.models import Answer
+from tests.browser.conftest import SCREENSHOTS
 from tests.browser.test_director import EMAIL, PASSWORD, describe, heading, question, sign_in
 
 SIZES = {"1366": {"width": 1366, "height": 900}, "390": {"width": 390, "height": 844}}
@@ -149,7 +151,8 @@ def test_a_long_section_is_read_page_by_page_up_to_the_next_unanswered_question(
     expect(count).to_contain_text(f"({done + 1}/")  # the tab's count follows the autosave
     next_link = panel.get_by_role("link", name=re.compile("^Question suivante sans réponse"))
     following = re.search(r"\(([A-Z]+-\d+)\)", next_link.inner_text())
-    assert following and following.group(1) != criterion
+    assert following
+    assert following.group(1) != criterion
     next_link.click()
     expect(page).to_have_url(re.compile(rf"#q-{following.group(1)}$"))
     expect(question(page, following.group(1))).to_be_in_viewport()
@@ -247,8 +250,6 @@ def test_the_director_journey_with_the_keyboard_only(browser: Browser, live_serv
         context.close()
 
 
-def _screenshot(name: str) -> Any:
-    from tests.browser.conftest import SCREENSHOTS
-
+def _screenshot(name: str) -> Path:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     return SCREENSHOTS / f"{name}.png"
