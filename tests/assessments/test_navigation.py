@@ -77,7 +77,9 @@ def test_continue_opens_the_first_unanswered_question_and_the_panel_the_next_one
     assert f'href="{base}/questions/DEO-01" hx-boost="false">Commencer le questionnaire' in overview
     for criterion in ("DEO-01", "DEO-02"):
         assert answer(client, assessment, criterion, "2").status_code == 303
-    assert f'href="{base}/questions/DEO-03" hx-boost="false">Continuer le questionnaire' in client.get(base).text
+    assert (
+        f'href="{base}/questions/DEO-03" hx-boost="false">Continuer le questionnaire' in client.get(base).text
+    )
     panel = page_of(client, assessment, "deontologie").split('id="prochaine-question"')[1][:300]
     assert f'href="{base}/questions/DEO-03"' in panel
     later = page_of(client, assessment, "processus", 2)  # from this page on: PRO-07 first

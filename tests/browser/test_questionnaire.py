@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,7 +20,6 @@ from playwright.sync_api import Browser, Page, Response, expect
 from sqlmodel import Session, select
 
 from app.assessments.models import Answer
-from tests.browser.conftest import SCREENSHOTS
 from tests.browser.test_director import EMAIL, PASSWORD, describe, heading, question, sign_in
 
 SIZES = {"1366": {"width": 1366, "height": 900}, "390": {"width": 390, "height": 844}}
@@ -124,6 +122,19 @@ def test_an_answer_lost_to_the_network_is_kept_and_sent_again(
     expect(card.get_by_label("2 · Partiel")).to_be_checked()
     assert saved_level(live_app, page, criterion) == []
     clean(page, axe, "the page showing the network error")
+
+    asked: list[str] = []
+    page.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.dismiss()))
+    tabs = page.get_by_role("navigation", name="Sections du questionnaire")
+    tabs.get_by_role("link", name="Évaluation", exact=True).click()  # leaving with a change unsent
+    expect(page).to_have_url(re.compile(rf"#q-{criterion}$"))  # declined: still here
+    assert asked == ["Des modifications ne sont pas encore enregistrées. Quitter la page quand même ?"]
+
+    page.unroute("**/reponses/**")
+    page.route("**/reponses/**", lambda route: route.fulfill(status=500, body="erreur"))
+    alert.get_by_role("button", name="Réessayer").click()
+    expect(alert).to_contain_text("le serveur a rencontré une erreur")
+    expect(card.get_by_label("2 · Partiel")).to_be_checked()
     page.unroute("**/reponses/**")
     with page.expect_response(is_answer_post) as resent:
         alert.get_by_role("button", name="Réessayer").click()
@@ -193,63 +204,61 @@ def tab_to(page: Page, name: str | re.Pattern[str], limit: int = 250) -> None:
     raise AssertionError(f"never reached {name!r} with Tab")
 
 
-def test_the_director_journey_with_the_keyboard_only(browser: Browser, live_server: str, axe: Axe) -> None:
-    context = browser.new_context(locale="fr-FR", viewport=SIZES["1366"], base_url=live_server)
-    context.set_default_timeout(5_000)
-    page = context.new_page()
-    try:
-        page.goto("/connexion")
-        page.get_by_label("Adresse électronique").focus()
-        page.keyboard.type(EMAIL)
+def tab_to_element(page: Page, selector: str, limit: int = 250) -> None:
+    """Press Tab until the focused element matches the CSS `selector`."""
+    for _ in range(limit):
         page.keyboard.press("Tab")
-        page.keyboard.type(PASSWORD)
-        page.keyboard.press("Enter")
-        expect(page.get_by_role("banner").get_by_text("Nadia Benali")).to_be_visible()
-        page.goto("/structures")
-        tab_to(page, "Médiation Horizon")
-        page.keyboard.press("Enter")
-        expect(heading(page)).to_have_text("Médiation Horizon")
-        tab_to(page, "Questionnaire complet")
-        page.keyboard.press("Enter")
-        tab_to(page, "Continuer le questionnaire")
-        page.keyboard.press("Enter")
-        expect(page).to_have_url(re.compile(r"#q-[A-Z]+-\d+$"))
-        criterion = re.search(r"#q-([A-Z]+-\d+)$", page.url).group(1)  # type: ignore[union-attr]
-        card = question(page, criterion)
-        clean(page, axe, "the section page reached by keyboard")
-
-        card.get_by_label("0 · Absent").focus()
-        with page.expect_response(is_answer_post):
-            page.keyboard.press("Space")  # a radio group: Space chooses, arrows move and choose
-        expect(card.get_by_label("0 · Absent")).to_be_checked()
-        with page.expect_response(is_answer_post):
-            page.keyboard.press("ArrowDown")
-        expect(card.get_by_label("1 · En projet")).to_be_checked()
-        expect(card.get_by_text("Réponse enregistrée.")).to_be_visible()
-
-        add = card.get_by_role("link", name=re.compile("^Ajouter une preuve"))
-        add.focus()
-        page.keyboard.press("Enter")
-        expect(card.get_by_label("Fichier (facultatif)")).to_be_focused()  # focus moved into the form
-        clean(page, axe, "the evidence form opened in place")
-        page.keyboard.press("Escape")
-        expect(card.get_by_role("link", name=re.compile("^Ajouter une preuve"))).to_be_focused()  # and back
-
-        page.keyboard.press("Enter")
-        expect(card.get_by_label("Fichier (facultatif)")).to_be_focused()
-        card.get_by_label("Titre").focus()
-        page.keyboard.type("Compte rendu de réunion d'équipe")
-        with page.expect_response(lambda r: r.request.method == "POST" and r.url.endswith("/preuves")):
-            page.keyboard.press("Enter")
-        expect(card.get_by_role("status")).to_have_text("Preuve ajoutée.")
-        expect(card.get_by_role("link", name=re.compile("^Ajouter une preuve"))).to_be_focused()  # back to it
-        expect(page.locator("#annonces")).to_have_text("Preuve ajoutée.")
-        clean(page, axe, "the question with its new evidence")
-    finally:
-        page.screenshot(path=str(_screenshot("keyboard_journey")), full_page=True)
-        context.close()
+        if page.evaluate("s => document.activeElement.matches(s)", selector):
+            return
+    raise AssertionError(f"never reached {selector} with Tab")
 
 
-def _screenshot(name: str) -> Path:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    return SCREENSHOTS / f"{name}.png"
+def test_the_director_journey_with_the_keyboard_only(page: Page, axe: Axe) -> None:
+    page.context.clear_cookies()  # signed out: the journey starts at the sign-in form
+    page.goto("/connexion")
+    tab_to_element(page, "#email, input[type=email]")
+    page.keyboard.type(EMAIL)
+    page.keyboard.press("Tab")
+    page.keyboard.type(PASSWORD)
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("banner").get_by_text("Nadia Benali")).to_be_visible()
+    page.goto("/structures")
+    tab_to(page, "Médiation Horizon")
+    page.keyboard.press("Enter")
+    expect(heading(page)).to_have_text("Médiation Horizon")
+    tab_to(page, "Questionnaire complet")
+    page.keyboard.press("Enter")
+    tab_to(page, "Continuer le questionnaire")
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(re.compile(r"#q-[A-Z]+-\d+$"))
+    criterion = re.search(r"#q-([A-Z]+-\d+)$", page.url).group(1)  # type: ignore[union-attr]
+    card = question(page, criterion)
+    clean(page, axe, "the section page reached by keyboard")
+
+    tab_to_element(page, f"#q-{criterion}-niveau-0")
+    with page.expect_response(is_answer_post):
+        page.keyboard.press("Space")  # a radio group: Space chooses, arrows move and choose
+    expect(card.get_by_label("0 · Absent")).to_be_checked()
+    with page.expect_response(is_answer_post):
+        page.keyboard.press("ArrowDown")
+    expect(card.get_by_label("1 · En projet")).to_be_checked()
+    expect(card.get_by_text("Réponse enregistrée.")).to_be_visible()
+
+    tab_to_element(page, f"#q-{criterion}-ajout a")
+    page.keyboard.press("Enter")
+    expect(card.get_by_label("Fichier (facultatif)")).to_be_focused()  # focus moved into the form
+    clean(page, axe, "the evidence form opened in place")
+    page.keyboard.press("Escape")
+    expect(card.get_by_role("link", name=re.compile("^Ajouter une preuve"))).to_be_focused()  # and back
+
+    page.keyboard.press("Enter")
+    expect(card.get_by_label("Fichier (facultatif)")).to_be_focused()
+    page.keyboard.press("Tab")
+    expect(card.get_by_label("Titre")).to_be_focused()
+    page.keyboard.type("Compte rendu de réunion d'équipe")
+    with page.expect_response(lambda r: r.request.method == "POST" and r.url.endswith("/preuves")):
+        page.keyboard.press("Enter")
+    expect(card.get_by_role("status")).to_have_text("Preuve ajoutée.")
+    expect(card.get_by_role("link", name=re.compile("^Ajouter une preuve"))).to_be_focused()  # back to it
+    expect(page.locator("#annonces")).to_have_text("Preuve ajoutée.")
+    clean(page, axe, "the question with its new evidence")
