@@ -35,5 +35,7 @@ def question_part(context: Context, version: CriteriaVersion, question: Question
         html = Markup(  # noqa: S704 - the output of an autoescaping template
             template.render(version=version, question=question, criterion=criterion, part=part)
         )
-        cached = _rendered[key] = (version, question, html)
+        cached = (version, question, html)
+        if not context.environment.auto_reload:  # while templates are being edited, render afresh
+            _rendered[key] = cached
     return cached[2]
