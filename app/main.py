@@ -18,6 +18,7 @@ from app.admin.routes import router as admin_router
 from app.admin.structure_routes import router as admin_structures_router
 from app.api.auth import MESSAGES, error_response
 from app.api.routes import create_api, well_known
+from app.assessments import cards
 from app.assessments.routes import router as assessments_router
 from app.assessments.snapshot import load_or_create_signer
 from app.assessments.version_routes import router as versions_router
@@ -59,7 +60,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = open_database(settings)
     # runs_cohorts, administers: menu links; reason, gap_action: the scoring core's codes as sentences
     app.state.templates = make_templates(
-        settings, runs_cohorts=runs_cohorts, administers=administers, reason=reason, gap_action=gap_action
+        settings,
+        runs_cohorts=runs_cohorts,
+        administers=administers,
+        reason=reason,
+        gap_action=gap_action,
+        question_part=cards.question_part,
     )
     app.state.signer = load_or_create_signer(settings.data_dir, settings.snapshot_signing_key)
     app.mount("/static", StaticFiles(directory=settings.static_dir), name="static")

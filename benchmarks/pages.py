@@ -4,7 +4,8 @@
 
 One request at a time through Starlette's TestClient (no network, no concurrency), so the figures
 say what the app itself spends per request (CPU time of the process, `time.process_time`, so a
-busy machine changes them less than wall-clock time): the section page « Structuration interne » and an
+busy machine changes them less than wall-clock time): the section page « Structuration interne »
+(its first page of questions; its HTML size is printed too) and an
 htmx autosave of the demo's half-filled assessment, in French and in English, and the API listing
 of a submitted assessment's snapshots with the demo auditor's token. The baseline is a bare FastAPI
 endpoint returning 1 KB of HTML through its own TestClient. Medians; no budget is asserted here
@@ -79,6 +80,9 @@ def director_requests(client: TestClient, csrf: str) -> dict[str, Callable[[], o
         assert response.status_code == 200, response.status_code
         revision[0] = int(REVISION.search(response.text).group(1))  # type: ignore[union-attr]
 
+    print(
+        f"section page HTML ({client.headers['Accept-Language']})      {len(client.get(section).content) / 1000:6.1f} KB"
+    )
     return {"section page": lambda: client.get(section), "autosave": autosave}
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, HTTPException, Request, Response
-from fastapi.responses import RedirectResponse
+from fastapi.responses import JSONResponse, RedirectResponse
 
 from app.accounts import service as accounts
 from app.accounts import sessions
@@ -17,7 +17,7 @@ from app.deps import CurrentUser, OptionalUser, landing_path, local_path, start_
 from app.errors import ServiceError
 from app.locale import LANGUAGE_COOKIE, LANGUAGE_COOKIE_MAX_AGE, LANGUAGES, N_
 from app.locale import gettext as _
-from app.web import render
+from app.web import csrf_token, render
 
 router = APIRouter()
 
@@ -45,6 +45,29 @@ def sign_in(request: Request, session: SessionDep, form: Annotated[SignInForm, F
     if user.language in LANGUAGES:
         remember_language(response, user.language)
     return response
+
+
+@router.get("/connexion/jeton")
+def session_token(request: Request, user: OptionalUser) -> Response:
+    """This browser's CSRF token and whether it is signed in, for the in-page sign-in (autodiag.js).
+
+    Same-origin only (no CORS): another site can make the request but never read the token.
+    """
+    body = {"csrf_token": csrf_token(request), "signed_in": user is not None}
+    return JSONResponse(body, headers={"Cache-Control": "no-store"})
+
+
+@router.post("/connexion/reprise")
+def resume_session(request: Request, session: SessionDep, form: Annotated[SignInForm, Form()]) -> Response:
+    """Sign in again without leaving the page whose autosave found the session over: JSON, no redirect."""
+    client = request.client.host if request.client else "inconnu"
+    try:
+        user = authenticate(session, email=form.email, password=form.password, client=client)
+    except LoginError as error:
+        headers = {"Retry-After": str(error.retry_after)} if error.retry_after else None
+        return JSONResponse({"error": error.message}, status_code=error.status, headers=headers)
+    start_session(request, session, user)
+    return JSONResponse({"csrf_token": csrf_token(request)}, headers={"Cache-Control": "no-store"})
 
 
 @router.post("/langue")

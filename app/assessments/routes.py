@@ -13,7 +13,7 @@ from typing import Annotated
 from fastapi import APIRouter, Form, HTTPException, Request, Response
 from fastapi.responses import FileResponse, RedirectResponse
 
-from app.assessments import evidence, migration, service, snapshot, views
+from app.assessments import evidence, migration, navigation, service, snapshot, views
 from app.assessments.forms import AnswerForm, EvidenceForm, SubmitForm
 from app.assessments.models import EvidenceKind
 from app.db import SessionDep
@@ -55,7 +55,9 @@ def overview(
     page = views.context(
         request, session, catalog, assessment, may_write=may_write, remarks=remarks, newer=newer
     )
-    return render(request, "assessments/overview.html", page | {"may_submit": may_submit})
+    left = navigation.unanswered(page["questionnaire"], page["by_criterion"])
+    extra = {"may_submit": may_submit, "next_open": left[0] if left else None}
+    return render(request, "assessments/overview.html", page | extra)
 
 
 @router.get("/autoevaluations/{assessment_id}/sections/{section_id}")
@@ -68,13 +70,24 @@ def section(
     may_write: MayWrite,
     remarks: ReviewRemarks,
     section_id: str,
+    page: int = 1,
 ) -> Response:
     sections = service.bound(catalog, assessment).questionnaire.sections
     found = next((s for s in sections if s.id == section_id), None)
-    if found is None:
+    pages = navigation.pages_of(found) if found else ()
+    if found is None or not 1 <= page <= len(pages):
         raise HTTPException(404, _("Cette section n'existe pas dans ce questionnaire."))
-    page = views.context(request, session, catalog, assessment, may_write=may_write, remarks=remarks)
-    return render(request, "assessments/section.html", page | {"section": found})
+    shown = views.context(request, session, catalog, assessment, may_write=may_write, remarks=remarks)
+    return render(request, "assessments/section.html", shown | views.paging(shown, found, pages[page - 1]))
+
+
+@router.get("/autoevaluations/{assessment_id}/questions/{criterion_id}")
+def question(catalog: CatalogDep, assessment: Readable, criterion_id: str) -> Response:
+    """Go to the page of its section that asks about `criterion_id`, the question in view."""
+    questionnaire = service.bound(catalog, assessment).questionnaire
+    views.section_of(questionnaire, criterion_id)
+    url = navigation.question_url(assessment.id or 0, questionnaire, criterion_id)
+    return RedirectResponse(url, status_code=303)
 
 
 @router.post("/autoevaluations/{assessment_id}/reponses/{criterion_id}")

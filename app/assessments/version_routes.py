@@ -15,7 +15,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Form, HTTPException, Query, Request, Response
 from fastapi.responses import RedirectResponse
 
-from app.assessments import carry, drafts, migration, service, views
+from app.assessments import carry, drafts, migration, navigation, service, views
 from app.assessments.forms import DeleteForm, MoveForm, NameForm, StartForm
 from app.db import SessionDep, pk
 from app.deps import (
@@ -200,6 +200,7 @@ def confirm_section(
     assessment: Writable,
     remarks: ReviewRemarks,
     section_id: str,
+    page: int = 1,
 ) -> Response:
     """Re-confirm a section's carried answers; htmx gets the section's questions again, in place."""
     sections = service.bound(catalog, assessment).questionnaire.sections
@@ -207,13 +208,19 @@ def confirm_section(
     if found is None:
         raise HTTPException(404, _("Cette section n'existe pas dans ce questionnaire."))
     confirmed = migration.confirm_section(session, assessment=assessment, section=found, user=user)
+    pages = navigation.pages_of(found)
+    shown = pages[min(max(page, 1), len(pages)) - 1]
     if not is_fragment(request):
-        return RedirectResponse(f"/autoevaluations/{assessment.id}/sections/{found.id}", status_code=303)
+        query = f"?page={shown.number}" if shown.number > 1 else ""
+        return RedirectResponse(
+            f"/autoevaluations/{assessment.id}/sections/{found.id}{query}", status_code=303
+        )
     count = len(confirmed)
     notice = ngettext(
         "%(num)d réponse confirmée dans cette section.",
         "%(num)d réponses confirmées dans cette section.",
         count,
     ) % {"num": count}
-    page = views.context(request, session, catalog, assessment, may_write=True, remarks=remarks)
-    return render(request, "assessments/section.html", page | {"section": found, "confirmed_notice": notice})
+    context = views.context(request, session, catalog, assessment, may_write=True, remarks=remarks)
+    context |= views.paging(context, found, shown) | {"confirmed_notice": notice}
+    return render(request, "assessments/section.html", context)

@@ -12,7 +12,7 @@ from fastapi import HTTPException, Request, Response
 from fastapi.responses import RedirectResponse
 from sqlmodel import Session
 
-from app.assessments import carry, evidence, service, snapshot, workbook_changes, workbook_import
+from app.assessments import carry, evidence, navigation, service, snapshot, workbook_changes, workbook_import
 from app.assessments.models import SUBMITTED, Answer, Assessment, AssessmentStatus
 from app.catalog.models import CriteriaVersion, Question, Questionnaire, Section
 from app.catalog.service import Catalog
@@ -140,6 +140,26 @@ def context(
     }
 
 
+def paging(
+    page: dict[str, Any], section: Section, shown: navigation.Page, *, after: str | None = None
+) -> dict[str, Any]:
+    """What a section page adds to `context`: its page of questions and the next one left to answer.
+
+    The next one is looked for after `after` (the question just saved), else from this page on.
+    """
+    questionnaire: Questionnaire = page["questionnaire"]
+    if after is None:
+        order = [q.criterion for s in questionnaire.sections for q in s.questions]
+        position = order.index(shown.questions[0].criterion)
+        after = order[position - 1] if position else None
+    left = navigation.unanswered(questionnaire, page["by_criterion"])
+    return {
+        "section": section,
+        "shown": shown,
+        "next_open": navigation.next_unanswered(questionnaire, left, after=after),
+    }
+
+
 def review_context(
     request: Request, session: Session, catalog: Catalog, assessment: Assessment, **given: Any
 ) -> dict[str, Any]:
@@ -190,9 +210,10 @@ def after_write(
     the progress bars and the section score out of band; anyone else gets the whole section page.
     """
     fragment = is_fragment(request)
-    found = section_of(service.bound(catalog, assessment).questionnaire, outcome.criterion)
+    questionnaire = service.bound(catalog, assessment).questionnaire
+    found = section_of(questionnaire, outcome.criterion)
     if outcome.status == 200 and not fragment:
-        url = f"/autoevaluations/{assessment.id}/sections/{found.id}#q-{outcome.criterion}"
+        url = navigation.question_url(assessment.id or 0, questionnaire, outcome.criterion)
         return RedirectResponse(url, status_code=303)
     page = context(
         request,
@@ -204,9 +225,10 @@ def after_write(
         evidence_list=part == "evidence" or not fragment,
         outcome=outcome,
         part=part if fragment else None,  # the whole page shows whole questions
-        section=found,
         question=_question(found, outcome.criterion),
     )
+    shown = navigation.page_holding(found, outcome.criterion)
+    page |= paging(page, found, shown, after=outcome.criterion if fragment else None)
     if "preuve" in outcome.errors:  # the evidence form stays open, with the structure's library
         page["library"] = evidence.library(session, structure_id=assessment.structure_id)
     return render(

@@ -355,7 +355,9 @@ def test_the_evidence_form_comes_in_place_for_htmx_and_as_a_page_without_javascr
 def test_a_low_confidence_criterion_carries_a_warning_and_the_scale_describes_levels(
     client: TestClient, assessment: int
 ) -> None:
-    card = question(text(client.get(section_url(assessment, "processus"))), "PRO-10")
+    card = question(
+        text(client.get(f"/autoevaluations/{assessment}/questions/PRO-10", follow_redirects=True)), "PRO-10"
+    )
     assert "Critère déduit, à vérifier." in card
     assert "Rien n'existe aujourd'hui sur ce point : ni pratique organisée, ni document." in card
 
@@ -368,7 +370,9 @@ def test_a_question_the_profile_rules_out_says_so_instead_of_asking(
         structure.profile = {"travail_isole": False}  # type: ignore[union-attr]
         session.add(structure)
         session.commit()
-    page = text(client.get(section_url(assessment, "structuration")))
+    page = text(
+        client.get(f"/autoevaluations/{assessment}/questions/STR-13", follow_redirects=True)
+    )  # STR-12 on the same page
     card = question(page, "STR-13")
     assert "Cette question ne concerne pas votre structure d'après son profil." in card
     assert "<form" not in card
@@ -784,11 +788,11 @@ def test_the_review_lists_unanswered_unjustified_and_unproven_questions(
     answer(client, assessment, "DEO-01", "3")  # level 3 without evidence
     answer(client, assessment, "PRO-16", "na")  # N/A without a justification
     page = text(client.get(f"/autoevaluations/{assessment}/verification"))
-    link = f'href="/autoevaluations/{assessment}/sections/deontologie#q-'
+    link = f'href="/autoevaluations/{assessment}/questions/'
     unjustified = page.split('id="non-justifiees"')[1].split("</section>")[0]
     unanswered = page.split('id="sans-reponse"')[1].split("</section>")[0]
     unproven = page.split('id="sans-preuve"')[1].split("</section>")[0]
-    assert f'href="/autoevaluations/{assessment}/sections/processus#q-PRO-16' in unjustified
+    assert f'href="/autoevaluations/{assessment}/questions/PRO-16"' in unjustified
     assert "DEO-01" not in unjustified
     assert "(74)" in unanswered
     assert f"{link}DEO-03" in unanswered
@@ -875,7 +879,8 @@ def test_a_submitted_assessment_is_signed_then_read_only_and_every_write_is_409(
     assert "elle est en lecture seule" in page
     assert "hx-post" not in page
     assert "Ajouter une preuve" not in page
-    assert '<fieldset class="answer-fields" disabled>' in page
+    assert 'class="answer-reading"' in page  # read as sentences, not as a greyed-out form
+    assert 'class="answer-form"' not in page
     assert client.get(f"/autoevaluations/{assessment}/questions/DEO-01/preuves").status_code == 409
     assert client.get(f"/preuves/{piece.id}/fichier").content == PDF  # still readable
     review = text(client.get(f"/autoevaluations/{assessment}/verification"))
@@ -957,7 +962,9 @@ def test_a_malformed_id_in_an_address_is_a_french_404_page(
 def test_not_applicable_is_offered_only_where_the_criterion_allows_it_and_refused_otherwise(
     app: FastAPI, client: TestClient, assessment: int
 ) -> None:
-    processus = text(client.get(f"/autoevaluations/{assessment}/sections/processus"))
+    processus = text(
+        client.get(f"/autoevaluations/{assessment}/questions/PRO-16", follow_redirects=True)
+    )  # PRO-13 on its page
     assert 'id="q-PRO-16-niveau-na"' in question(processus, "PRO-16")  # neither deontology nor critical
     assert 'id="q-PRO-13-niveau-na"' not in question(processus, "PRO-13")  # critical
     for htmx in (True, False):

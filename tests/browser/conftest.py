@@ -46,12 +46,18 @@ def live_server_settings(data_dir: Path) -> Settings:
 
 
 @pytest.fixture(scope="session")
-def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """Serve the real app, with the demo data, on a free port of 127.0.0.1; yield its base URL."""
+def live_app(tmp_path_factory: pytest.TempPathFactory) -> FastAPI:
+    """The real app with the demo data; tests read its database through `app.state.engine`."""
     app = create_app(live_server_settings(tmp_path_factory.mktemp("live")))
     with Session(app.state.engine) as session:
         demo.seed(session, catalog=app.state.catalog, signer=app.state.signer)
-    with serving(app) as base_url:
+    return app
+
+
+@pytest.fixture(scope="session")
+def live_server(live_app: FastAPI) -> Iterator[str]:
+    """Serve `live_app` on a free port of 127.0.0.1; yield its base URL."""
+    with serving(live_app) as base_url:
         yield base_url
 
 

@@ -52,7 +52,7 @@ def test_the_results_page_shows_the_verdict_radar_and_gaps_by_workshop(
         assert f">{workshop}\n" in page
     gap = page[page.index('id="ecart-DEO-01"') :]
     gap = gap[: gap.index("</li>\n")]
-    assert f'href="/autoevaluations/{assessment.id}/sections/deontologie#q-DEO-01"' in gap
+    assert f'href="/autoevaluations/{assessment.id}/questions/DEO-01"' in gap
     assert "Déclaré au niveau 3 sans preuve jointe : plafonné au niveau 2 (déclaré, non prouvé)" in gap
     assert "Charte déontologique signée par chaque médiateur en poste" in gap  # missing evidence
     assert "Joindre les preuves attendues" in gap  # the suggested action
