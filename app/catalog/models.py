@@ -60,6 +60,7 @@ __all__ = [
     "CriteriaVersion",
     "Criterion",
     "CriterionId",
+    "CycleDurations",
     "Deadlines",
     "Equals",
     "EvidenceRule",
@@ -218,6 +219,21 @@ class ChangelogEntry(Strict):
     changes: tuple[Text, ...] = Field(min_length=1)
 
 
+class CycleDurations(Strict):
+    """The certification cycle in months, stated by the fact that carries it (and its sources)."""
+
+    certificate_months: int = Field(ge=1, le=120, description="How long a certificate is valid.")
+    surveillance_months: int = Field(
+        ge=1, le=120, description="When the surveillance audit falls, counted from the certificate."
+    )
+
+    @model_validator(mode="after")
+    def _surveillance_within(self) -> CycleDurations:
+        if self.surveillance_months >= self.certificate_months:
+            raise ValueError("surveillance_months must fall before certificate_months")
+        return self
+
+
 class Fact(Strict):
     """A sourced fact shown beside the criteria, for instance about the certification cycle."""
 
@@ -226,6 +242,9 @@ class Fact(Strict):
     text: Text
     sources: tuple[Text, ...] = Field(min_length=1)
     confidence: Confidence
+    cycle: CycleDurations | None = Field(
+        None, description="The cycle's durations, when this fact states them (one fact at most)."
+    )
 
 
 class CriteriaVersion(Strict):
@@ -258,7 +277,14 @@ class CriteriaVersion(Strict):
             raise ValueError("scale must list levels 0, 1, 2, 3 in order")
         if self.status == Status.RELEASED and self.published is None:
             raise ValueError("a released version needs a published date")
+        if sum(fact.cycle is not None for fact in self.certification) > 1:
+            raise ValueError("certification: only one fact may state the cycle's durations")
         return self
+
+    @property
+    def cycle(self) -> CycleDurations | None:
+        """The certification cycle's durations, when the version's certification block states them."""
+        return next((fact.cycle for fact in self.certification if fact.cycle is not None), None)
 
     @property
     def ref(self) -> str:

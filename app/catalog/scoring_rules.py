@@ -57,6 +57,13 @@ class Scoring(Strict):
     ready: VerdictRule
     almost_ready: VerdictRule
     deadlines_days: Deadlines
+    audit_lead_days: int | None = Field(
+        None,
+        ge=0,
+        le=365,
+        description="With an audit date, suggested deadlines fall this many days before the audit "
+        "(none: deadlines count from the assessment only).",
+    )
     not_applicable: NotApplicableRule = Field(
         "anywhere", description="where_allowed: N/A only on criteria whose na_allowed holds."
     )
