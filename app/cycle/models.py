@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from enum import StrEnum
 
+from pydantic import BaseModel
 from sqlmodel import Field, SQLModel
 
 from app.db import stored_enum, utcnow
@@ -125,3 +126,26 @@ class CalendarFeed(SQLModel, table=True):
     token_hash: str = Field(max_length=64, unique=True)
     created_at: datetime = Field(default_factory=utcnow)
     revoked_at: datetime | None = None
+
+
+# The forms as posted: strings only, so that any input reaches the service and its messages.
+
+
+class RecordForm(BaseModel):
+    stage: str = ""
+    audit_on: str = ""
+    audit_booked: str = ""
+    certificate_number: str = ""
+    certified_on: str = ""
+    valid_until: str = ""
+
+
+class OutcomeForm(BaseModel):
+    kind: str = ""
+    held_on: str = ""
+    result: str = ""
+    major_nonconformities: str = "0"
+    minor_nonconformities: str = "0"
+    sensitive_points: str = "0"
+    improvement_leads: str = "0"
+    corrective_due_on: str = ""
