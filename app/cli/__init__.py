@@ -1,7 +1,7 @@
 """The `autodiag` command. Every expected error is one line on stderr and exit code 2.
 
 Its groups are in this package by meaning: `catalog.py` (criteria, score), `accounts.py` (users,
-tokens), `mail.py` (the outbox), `structures.py` (structures, members); the operations (database, OpenAPI document, demo, serving) are here.
+tokens), `mail.py` (the outbox), `cycle.py` (reminders), `structures.py` (structures, members); the operations (database, OpenAPI document, demo, serving) are here.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from app.assessments.snapshot import load_or_create_signer
 from app.cli import catalog
 from app.cli.accounts import tokens_app, users_app
 from app.cli.console import CliError, fail
+from app.cli.cycle import reminders_app
 from app.cli.mail import mail_app, where_mail_goes
 from app.cli.structures import members_app, structures_app
 from app.config import settings
@@ -35,6 +36,7 @@ app.add_typer(tokens_app, name="tokens")
 app.add_typer(mail_app, name="mail")
 app.add_typer(structures_app, name="structures")
 app.add_typer(members_app, name="members")
+app.add_typer(reminders_app, name="reminders")
 
 
 @db_app.command("upgrade")

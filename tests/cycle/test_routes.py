@@ -9,7 +9,7 @@ import pytest
 from fastapi import FastAPI
 from sqlmodel import Session, select
 
-from app.accounts.models import Role
+from app.accounts.models import Role, User
 from app.cycle.models import AuditOutcome, CertificationRecord, Stage
 from app.deps import today
 from tests.factories import make_cohort
@@ -98,6 +98,7 @@ def test_a_certificate_without_an_end_lasts_the_cycle_of_the_criteria_file(app: 
         ({"certificate_number": "X" * 61}, "certificate_number", "60 caractères au plus"),
     ],
 )
+@pytest.mark.sqlite_only
 def test_bad_record_input_is_refused_with_a_french_message_and_nothing_saved(
     app: FastAPI, fields: dict[str, str], field: str, message: str
 ) -> None:
@@ -146,6 +147,7 @@ def test_a_trainer_records_an_audit_outcome_which_clears_the_planned_date(app: F
         ({"corrective_due_on": "2027-01-01"}, "ne peut précéder l&#39;audit"),
     ],
 )
+@pytest.mark.sqlite_only
 def test_bad_outcome_input_is_refused_and_nothing_recorded(
     app: FastAPI, fields: dict[str, str], message: str
 ) -> None:
@@ -172,3 +174,15 @@ def test_outsiders_get_404_and_readers_cannot_write(app: FastAPI) -> None:
     form = {"csrf_token": token, "stage": "preparation"}
     assert outsider.post("/structures/1/certification", data=form).status_code == 404
     assert record(app) is None
+
+
+def test_a_person_turns_reminders_off_on_their_account_page(app: FastAPI) -> None:
+    client = signed_in(app, "d@example.org")
+    page = client.get("/compte").text
+    assert 'value="reminders" checked' in page
+    form = {"csrf_token": csrf_from(page), "avis": ["decisions"]}
+    assert client.post("/compte/avis", data=form).status_code == 303
+    assert 'value="reminders" checked' not in client.get("/compte").text
+    with Session(app.state.engine) as session:
+        user = session.exec(select(User).where(User.email == "d@example.org")).one()
+        assert (user.notify_reminders, user.notify_decisions) == (False, True)
