@@ -5,17 +5,19 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Request, Response
+from fastapi import APIRouter, Form, HTTPException, Request, Response
 from fastapi.responses import RedirectResponse
 from sqlmodel import Session
 
+from app import locale
 from app.accounts.permissions import keeps_certification
 from app.catalog.service import Catalog
-from app.cycle import service
+from app.cycle import calendar, service
 from app.cycle.models import AuditKind, AuditResult, OutcomeForm, RecordForm, Stage
-from app.db import SessionDep, pk
+from app.db import SessionDep, pk, utcnow
 from app.deps import CatalogDep, CertifiedStructure, CurrentUser, MemberStructure, Today
-from app.errors import ServiceError
+from app.errors import NO_SUCH_PAGE, ServiceError
+from app.locale import gettext as _
 from app.structures.models import Structure
 from app.web import render
 
@@ -93,3 +95,46 @@ def _context(session: Session, catalog: Catalog, structure: Structure, *, today:
         "record_posted": None,
         "outcome_posted": None,
     }
+
+
+# The private calendar feed: made, shown once, revoked from the account.
+
+NEW_FEED_KEY = "calendar_feed_url"
+"""The new address, kept in the signed session cookie until the page has shown it once."""
+
+
+@router.get("/compte/calendrier")
+def calendar_page(request: Request, session: SessionDep, user: CurrentUser) -> Response:
+    context = {
+        "has_feed": calendar.has_feed(session, user=user),
+        "new_url": request.session.pop(NEW_FEED_KEY, None),
+    }
+    return render(request, "cycle/calendar.html", context)
+
+
+@router.post("/compte/calendrier")
+def create_calendar(request: Request, session: SessionDep, user: CurrentUser) -> Response:
+    """Make a new address (the old one stops working) and show it once."""
+    token = calendar.create_feed(session, user=user)
+    base = request.app.state.settings.base_url.rstrip("/")
+    request.session[NEW_FEED_KEY] = f"{base}/calendrier/{token}.ics"
+    return RedirectResponse("/compte/calendrier", status_code=303)
+
+
+@router.post("/compte/calendrier/revoquer")
+def revoke_calendar(session: SessionDep, user: CurrentUser) -> Response:
+    calendar.revoke_feeds(session, user=user)
+    return RedirectResponse("/compte/calendrier", status_code=303)
+
+
+@router.get("/calendrier/{token}.ics")
+def calendar_feed(request: Request, session: SessionDep, token: str) -> Response:
+    """The feed a calendar program fetches without signing in: the secret address is the key."""
+    owner = calendar.owner_of(session, token=token)
+    if owner is None:
+        raise HTTPException(404, _(NO_SUCH_PAGE))
+    with locale.language(owner.language or locale.DEFAULT_LANGUAGE):  # no session: the owner's language
+        dated = calendar.events(session, user=owner)
+        body = calendar.ical(dated, base_url=request.app.state.settings.base_url, stamp=utcnow())
+    headers = {"Cache-Control": "private, no-store", "Referrer-Policy": "no-referrer"}
+    return Response(body, media_type="text/calendar; charset=utf-8", headers=headers)
