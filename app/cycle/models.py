@@ -149,3 +149,8 @@ class OutcomeForm(BaseModel):
     sensitive_points: str = "0"
     improvement_leads: str = "0"
     corrective_due_on: str = ""
+
+
+class FollowUpForm(BaseModel):
+    kind: str = ""
+    questionnaire: str = ""

@@ -10,12 +10,12 @@ from fastapi.responses import RedirectResponse
 from sqlmodel import Session
 
 from app import locale
-from app.accounts.permissions import keeps_certification
+from app.accounts.permissions import Access, can, keeps_certification
 from app.catalog.service import Catalog
-from app.cycle import calendar, service
-from app.cycle.models import AuditKind, AuditResult, OutcomeForm, RecordForm, Stage
+from app.cycle import calendar, kinds, service
+from app.cycle.models import AuditKind, AuditResult, FollowUpForm, OutcomeForm, RecordForm, Stage
 from app.db import SessionDep, pk, utcnow
-from app.deps import CatalogDep, CertifiedStructure, CurrentUser, MemberStructure, Today
+from app.deps import CatalogDep, CertifiedStructure, CurrentUser, DirectedStructure, MemberStructure, Today
 from app.errors import NO_SUCH_PAGE, ServiceError
 from app.locale import gettext as _
 from app.structures.models import Structure
@@ -37,6 +37,7 @@ def certification_page(
     """Members and trainers read the record; an auditor under a grant does not."""
     context = _context(session, catalog, structure, today=today)
     context["can_keep"] = keeps_certification(session, user, pk(structure))
+    context["can_start"] = can(session, user, Access.DIRECT, pk(structure))
     return render(request, "cycle/certification.html", context)
 
 
@@ -81,6 +82,36 @@ def record_outcome(
     return RedirectResponse(f"/structures/{structure.id}/certification#audits", status_code=303)
 
 
+@router.post("/structures/{structure_id}/certification/autoevaluations")
+def start_follow_up(
+    request: Request,
+    *,
+    session: SessionDep,
+    catalog: CatalogDep,
+    user: CurrentUser,
+    structure: DirectedStructure,
+    form: Annotated[FollowUpForm, Form()],
+    today: Today,
+) -> Response:
+    """Start a surveillance or renewal assessment from the latest validated or submitted one."""
+    try:
+        assessment = kinds.start_follow_up(
+            session,
+            catalog=catalog,
+            structure=structure,
+            user=user,
+            kind=form.kind,
+            questionnaire=form.questionnaire,
+            today=today,
+        )
+    except ServiceError as error:
+        context = _context(session, catalog, structure, today=today)
+        context |= {"can_keep": keeps_certification(session, user, pk(structure)), "can_start": True}
+        context |= {"start_errors": error.problems, "start_posted": form.model_dump()}
+        return render(request, "cycle/certification.html", context, status_code=error.status)
+    return RedirectResponse(f"/autoevaluations/{assessment.id}", status_code=303)
+
+
 def _context(session: Session, catalog: Catalog, structure: Structure, *, today: date) -> dict[str, Any]:
     return service.timeline_context(session, catalog=catalog, structure_id=pk(structure), today=today) | {
         "structure": structure,
@@ -94,6 +125,11 @@ def _context(session: Session, catalog: Catalog, structure: Structure, *, today:
         "outcome_errors": {},
         "record_posted": None,
         "outcome_posted": None,
+        "start_errors": {},
+        "start_posted": None,
+        "startable": catalog.startable(),
+        "source": kinds.starting_assessment(session, structure_id=pk(structure)),
+        "can_start": False,
     }
 
 

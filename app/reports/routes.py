@@ -85,7 +85,11 @@ def plan(
     context = views.results_context(session, catalog, assessment)
     if can(session, user, Access.ANSWER, assessment.structure_id):
         items = service.ensure_action_plan(
-            session, assessment=assessment, result=context["result"], user=user
+            session,
+            assessment=assessment,
+            result=context["result"],
+            user=user,
+            before_audit=context["before_audit"],
         )
         context["can_write"] = True
     else:

@@ -140,8 +140,9 @@ def reference_date(assessment: Assessment) -> date:
     return moment.date()
 
 
-def due_date(assessment: Assessment, gap: Gap) -> date:
-    return reference_date(assessment) + timedelta(days=gap.deadline_days)
+def due_date(assessment: Assessment, gap: Gap, *, before_audit: date | None = None) -> date:
+    """The suggested deadline: the day `before_audit` when an audit is set, else days from the reference."""
+    return before_audit or reference_date(assessment) + timedelta(days=gap.deadline_days)
 
 
 def action_plan(session: Session, *, assessment: Assessment) -> list[ActionItem]:
@@ -150,7 +151,7 @@ def action_plan(session: Session, *, assessment: Assessment) -> list[ActionItem]
 
 
 def ensure_action_plan(
-    session: Session, *, assessment: Assessment, result: Result, user: User
+    session: Session, *, assessment: Assessment, result: Result, user: User, before_audit: date | None = None
 ) -> list[ActionItem]:
     """Add an item for every gap that has none yet: the suggested action, due by its suggested deadline.
 
@@ -163,7 +164,7 @@ def ensure_action_plan(
             assessment_id=pk(assessment),
             criterion_id=gap.criterion,
             title=gap.action[:TITLE_MAX_LENGTH],
-            due_on=due_date(assessment, gap),
+            due_on=due_date(assessment, gap, before_audit=before_audit),
         )
         for gap in result.gaps
         if gap.criterion not in planned

@@ -6,7 +6,7 @@ functions, so a figure, a gap or its order can never differ between the screen a
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy.orm import defer
@@ -16,6 +16,7 @@ from app.assessments import service as assessments
 from app.assessments.models import Assessment, AssessmentStatus, Snapshot
 from app.catalog.models import Confidence, CriteriaVersion
 from app.catalog.service import Catalog
+from app.cycle import service as cycle
 from app.db import utcnow
 from app.reports import service
 from app.reports.charts import history_chart, radar
@@ -23,12 +24,18 @@ from app.scoring.models import CriterionResult, Result
 from app.structures.models import Structure
 
 
-def results_context(session: Session, catalog: Catalog, assessment: Assessment) -> dict[str, Any]:
-    """What the results and plan pages show: the live result, its radar, gaps by workshop."""
+def results_context(
+    session: Session, catalog: Catalog, assessment: Assessment, *, today: date | None = None
+) -> dict[str, Any]:
+    """What the results and plan pages show: the live result, its radar, gaps by workshop.
+
+    With an audit date in the structure's record, deadlines are « avant l'audit » (`before_audit`)."""
     structure = assessments.structure_of(session, assessment)
     bound = assessments.bound(catalog, assessment)
     result = assessments.evaluate(session, catalog=catalog, assessment=assessment, structure=structure)
     version = bound.criteria
+    record = cycle.record_of(session, structure_id=assessment.structure_id)
+    before_audit = cycle.audit_deadline(record, version=version)
     return {
         "assessment": assessment,
         "structure": structure,
@@ -41,7 +48,12 @@ def results_context(session: Session, catalog: Catalog, assessment: Assessment) 
         "inferred_ids": inferred_ids(version),
         "sections": {q.criterion: s.id for s in bound.questionnaire.sections for q in s.questions},
         "reference_date": service.reference_date(assessment),
-        "due_dates": {gap.criterion: service.due_date(assessment, gap) for gap in result.gaps},
+        "due_dates": {
+            gap.criterion: service.due_date(assessment, gap, before_audit=before_audit) for gap in result.gaps
+        },
+        "audit_on": record.audit_on,
+        "before_audit": before_audit,
+        "today": today or utcnow().date(),
         "status_labels": service.status_labels(),
         "can_write": False,
         "edited": None,
