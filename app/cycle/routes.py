@@ -12,10 +12,18 @@ from sqlmodel import Session
 from app import locale
 from app.accounts.permissions import Access, can, keeps_certification
 from app.catalog.service import Catalog
-from app.cycle import calendar, kinds, service
+from app.cycle import calendar, kinds, progress, service
 from app.cycle.models import AuditKind, AuditResult, FollowUpForm, OutcomeForm, RecordForm, Stage
 from app.db import SessionDep, pk, utcnow
-from app.deps import CatalogDep, CertifiedStructure, CurrentUser, DirectedStructure, MemberStructure, Today
+from app.deps import (
+    CatalogDep,
+    CertifiedStructure,
+    CurrentUser,
+    DirectedStructure,
+    MemberStructure,
+    ReadableStructure,
+    Today,
+)
 from app.errors import NO_SUCH_PAGE, ServiceError
 from app.locale import gettext as _
 from app.structures.models import Structure
@@ -131,6 +139,35 @@ def _context(session: Session, catalog: Catalog, structure: Structure, *, today:
         "source": kinds.starting_assessment(session, structure_id=pk(structure)),
         "can_start": False,
     }
+
+
+@router.get("/structures/{structure_id}/comparaison")
+def compare(
+    request: Request,
+    *,
+    session: SessionDep,
+    catalog: CatalogDep,
+    user: CurrentUser,
+    structure: ReadableStructure,
+    avant: str = "",
+    apres: str = "",
+) -> Response:
+    """Two assessments side by side; without both chosen, the form to choose them."""
+    choices = progress.readable_assessments(session, user=user, structure=structure)
+    context: dict[str, Any] = {
+        "structure": structure,
+        "choices": choices,
+        "questionnaires": catalog.questionnaires,
+        "comparison": None,
+        "avant": avant,
+        "apres": apres,
+    }
+    if avant or apres:
+        before, after = progress.chosen(session, user=user, structure=structure, ids=(avant, apres))
+        context["comparison"] = progress.compare(
+            session, catalog=catalog, structure=structure, before=before, after=after
+        )
+    return render(request, "cycle/compare.html", context)
 
 
 # The private calendar feed: made, shown once, revoked from the account.
