@@ -22,11 +22,6 @@ from app.reviews.models import Decision, ReviewDecision
 from app.structures.models import Structure
 
 FOLLOW_UPS = (AssessmentKind.SURVEILLANCE, AssessmentKind.RENEWAL)
-KIND_LABELS = {
-    AssessmentKind.INITIAL: N_("Initiale"),
-    AssessmentKind.SURVEILLANCE: N_("Surveillance"),
-    AssessmentKind.RENEWAL: N_("Renouvellement"),
-}
 NO_EARLIER = N_(
     "Une autoévaluation de surveillance ou de renouvellement part de la précédente, et cette structure "
     "n'en a soumis aucune : commencez par une autoévaluation initiale."
