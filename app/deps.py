@@ -9,6 +9,7 @@ from one another. `create_app` runs `optional_user` for every route, so each pag
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, date, datetime
 from functools import partial
 from typing import Annotated, TypeVar
 from urllib.parse import urlencode, urlsplit
@@ -24,6 +25,7 @@ from app.accounts.permissions import (
     administers,
     can,
     cohort_ids,
+    keeps_certification,
     reading,
     reading_evidence,
     refusal,
@@ -218,6 +220,19 @@ def exportable_structure(session: SessionDep, user: CurrentUser, structure_id: i
     return _owned(session, user, Structure, structure_id, Access.EXPORT)
 
 
+def member_structure(session: SessionDep, user: CurrentUser, structure_id: int) -> Structure:
+    """A structure whose drafts too `user` may read (`Access.READ`): members, its cohorts' trainers."""
+    return _owned(session, user, Structure, structure_id, Access.READ)
+
+
+def certified_structure(session: SessionDep, user: CurrentUser, structure_id: int) -> Structure:
+    """A structure whose certification record `user` keeps (`permissions.keeps_certification`)."""
+    found = _owned(session, user, Structure, structure_id, Access.READ)
+    if not keeps_certification(session, user, structure_id):
+        _refuse(session, user, structure_id, NOT_FOUND[Structure])
+    return found
+
+
 def readable(session: SessionDep, user: CurrentUser, assessment_id: int) -> Assessment:
     """An assessment `user` may read: a draft needs READ, a submitted one SUBMITTED (`reading`)."""
     found = session.get(Assessment, assessment_id)
@@ -245,9 +260,17 @@ def writable_evidence(session: SessionDep, user: CurrentUser, evidence_id: int) 
     return _owned(session, user, Evidence, evidence_id, Access.ANSWER)
 
 
+def today() -> date:
+    """The UTC calendar day pages count days from; tests override this dependency to fix the clock."""
+    return datetime.now(UTC).date()
+
+
+Today = Annotated[date, Depends(today)]
 ReadableStructure = Annotated[Structure, Depends(readable_structure)]
 DirectedStructure = Annotated[Structure, Depends(directed_structure)]
 ExportableStructure = Annotated[Structure, Depends(exportable_structure)]
+MemberStructure = Annotated[Structure, Depends(member_structure)]
+CertifiedStructure = Annotated[Structure, Depends(certified_structure)]
 Readable = Annotated[Assessment, Depends(readable)]
 Writable = Annotated[Assessment, Depends(writable)]
 Submittable = Annotated[Assessment, Depends(submittable)]

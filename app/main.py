@@ -29,6 +29,7 @@ from app.catalog.translations import by_language
 from app.cohorts.routes import router as cohorts_router
 from app.config import Settings
 from app.config import settings as default_settings
+from app.cycle.routes import router as cycle_router
 from app.db import open_database
 from app.deps import SignInRequiredError, optional_user, sign_in_redirect
 from app.errors import ServiceError, http_error, invalid_request, service_error
@@ -80,6 +81,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         reports_router,
         documents_router,
         cohorts_router,
+        cycle_router,
         reviews_router,
         members_router,
         admin_router,

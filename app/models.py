@@ -3,6 +3,7 @@
 from app.accounts.models import ApiToken, LoginAttempt, PasswordReset, User, UserSession
 from app.assessments.models import ActionItem, Answer, Assessment, Evidence, EvidenceLink, Snapshot
 from app.cohorts.models import Cohort, CohortStructure, CohortTrainer, CohortWorkshop
+from app.cycle.models import AuditOutcome, CalendarFeed, CertificationRecord
 from app.db import AuditEntry
 from app.mail.models import OutboxMessage
 from app.members.models import Invitation
@@ -15,7 +16,10 @@ __all__ = [
     "ApiToken",
     "Assessment",
     "AuditEntry",
+    "AuditOutcome",
     "AuditorGrant",
+    "CalendarFeed",
+    "CertificationRecord",
     "Cohort",
     "CohortStructure",
     "CohortTrainer",

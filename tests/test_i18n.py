@@ -25,6 +25,9 @@ MARKERS = {"_", "N_", "gettext", "ngettext"}
 # loaders' messages are for the people who write criteria files, the demo seeds French sample data.
 ENGLISH_OR_DATA = (
     "app/catalog/models.py",  # the file formats' schema descriptions, for the people who write criteria
+    "app/catalog/base.py",
+    "app/catalog/scoring_rules.py",
+    "app/catalog/questionnaires.py",
     "app/cli/",
     "app/api/",
     "app/migrations/",

@@ -62,7 +62,7 @@ ADMIN = "admin@example.org"
 """Who opens the administration's object pages (`/admin/…`)."""
 MEMBERS = {"c@example.org": MemberRole.CONTRIBUTION, "l@example.org": MemberRole.LECTURE}
 """Members of A's structure who do not direct it."""
-DIRECTING = {deps.directed_structure, deps.submittable, deps.exportable_structure}
+DIRECTING = {deps.directed_structure, deps.submittable, deps.exportable_structure, deps.certified_structure}
 ANSWERING = {deps.writable, deps.writable_evidence}
 CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
 

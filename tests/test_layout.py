@@ -22,6 +22,7 @@ ORDER = (
     "assessments",
     "reviews",
     "cohorts",
+    "cycle",
     "reports",
     "api",
     "admin",

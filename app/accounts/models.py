@@ -52,6 +52,8 @@ class User(SQLModel, table=True):
     """E-mail me when a trainer returns or validates my structure's assessment."""
     notify_grants: bool = Field(default=True, sa_column_kwargs={"server_default": "1"})
     """E-mail me when a structure grants me access as an auditor."""
+    notify_reminders: bool = Field(default=True, sa_column_kwargs={"server_default": "1"})
+    """E-mail me reminders of the certification cycle (audits, deadlines, expiring evidence)."""
 
 
 class UserSession(SQLModel, table=True):

@@ -26,6 +26,7 @@ class Notice(StrEnum):
     SUBMISSIONS = "submissions"
     DECISIONS = "decisions"
     GRANTS = "grants"
+    REMINDERS = "reminders"
 
     @property
     def label(self) -> str:
@@ -40,11 +41,15 @@ NOTICE_LABELS = {
     Notice.SUBMISSIONS: N_("Quand une structure de mes cohortes soumet une autoévaluation"),
     Notice.DECISIONS: N_("Quand un·e formateur·rice renvoie ou valide l'autoévaluation de ma structure"),
     Notice.GRANTS: N_("Quand une structure m'ouvre l'accès à ses résultats en tant qu'auditeur·rice"),
+    Notice.REMINDERS: N_(
+        "Les rappels du cycle de certification : audit qui approche, actions à échéance, "
+        "preuves qui expirent, brouillon en attente, relecture en attente"
+    ),
 }
 NOTICES_BY_ROLE = {
-    Role.ADMIN: (Notice.SUBMISSIONS, Notice.DECISIONS, Notice.GRANTS),
-    Role.TRAINER: (Notice.SUBMISSIONS,),
-    Role.DIRECTOR: (Notice.DECISIONS,),
+    Role.ADMIN: (Notice.SUBMISSIONS, Notice.DECISIONS, Notice.GRANTS, Notice.REMINDERS),
+    Role.TRAINER: (Notice.SUBMISSIONS, Notice.REMINDERS),
+    Role.DIRECTOR: (Notice.DECISIONS, Notice.REMINDERS),
     Role.AUDITOR: (Notice.GRANTS,),
 }
 

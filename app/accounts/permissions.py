@@ -141,6 +141,12 @@ def member_role(session: Session, user: User, structure_id: int) -> MemberRole |
     return found.role if found else None
 
 
+def keeps_certification(session: Session, user: User, structure_id: int) -> bool:
+    """Whether `user` may edit the structure's certification record and record its real audits:
+    its direction (DIRECT) or a trainer of its cohorts (REVIEW)."""
+    return can(session, user, Access.DIRECT, structure_id) or can(session, user, Access.REVIEW, structure_id)
+
+
 def administers(user: User | None) -> bool:
     """Whether `user` may open the administration pages (`/admin`): active administrators only."""
     return user is not None and user.is_active and user.role == Role.ADMIN

@@ -27,6 +27,15 @@ class AssessmentStatus(StrEnum):
     SUBMITTED = "submitted"
 
 
+class AssessmentKind(StrEnum):
+    """Which audit of the cycle an assessment prepares: a surveillance or renewal one starts from
+    the previous assessment."""
+
+    INITIAL = "initial"
+    SURVEILLANCE = "surveillance"
+    RENEWAL = "renouvellement"
+
+
 class Assessment(SQLModel, table=True):
     """One self-assessment of a structure, bound to the exact questionnaire and criteria it used."""
 
@@ -47,6 +56,11 @@ class Assessment(SQLModel, table=True):
     """Grows each time a trainer returns the submitted assessment for changes; each submission of a
     revision stores its own snapshot."""
     previous_id: int | None = Field(default=None, foreign_key="assessment.id")
+    kind: AssessmentKind = Field(
+        default=AssessmentKind.INITIAL,
+        sa_type=stored_enum(AssessmentKind),
+        sa_column_kwargs={"server_default": "initial"},
+    )
     created_by: int = Field(foreign_key="user.id")
     created_at: datetime = Field(default_factory=utcnow)
     submitted_at: datetime | None = None

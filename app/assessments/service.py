@@ -28,6 +28,7 @@ from app.assessments.models import (
     Answer,
     AnswerRow,
     Assessment,
+    AssessmentKind,
     AssessmentStatus,
     Evidence,
     EvidenceLink,
@@ -35,6 +36,7 @@ from app.assessments.models import (
     Loaded,
     PieceRow,
 )
+from app.assessments.renewal import Renewal, keep_current
 from app.catalog.models import CriteriaVersion, Questionnaire
 from app.catalog.service import Catalog
 from app.db import StaleWriteError, audit, guarded_write, pk, utcnow
@@ -111,8 +113,11 @@ def start(
     user: User,
     questionnaire_ref: str,
     previous: Assessment | None = None,
+    renewal: Renewal | None = None,
 ) -> Assessment:
-    """Start an assessment bound to a questionnaire; from `previous`, carry answers for re-confirmation."""
+    """Start an assessment bound to a questionnaire; from `previous`, carry answers for re-confirmation.
+
+    A surveillance or renewal assessment (`renewal`) asks to reconfirm only what has expired."""
     questionnaire = catalog.questionnaire(questionnaire_ref)
     assessment = Assessment(
         structure_id=pk(structure),
@@ -122,6 +127,7 @@ def start(
         criteria_ref=questionnaire.criteria,
         criteria_sha256=catalog.criteria_hashes[questionnaire.criteria],
         previous_id=previous.id if previous else None,
+        kind=renewal.kind if renewal else AssessmentKind.INITIAL,
         created_by=pk(user),
     )
     session.add(assessment)
@@ -130,6 +136,12 @@ def start(
     if previous is not None:
         followed = carry.carry_over(session, catalog=catalog, previous=previous, to=assessment, user=user)
         carried = followed.recorded()
+    if previous is not None and renewal is not None:
+        session.flush()
+        version = catalog.criteria[assessment.criteria_ref]
+        carried["kept_current"] = keep_current(
+            session, version=version, source=previous, to=assessment, since=renewal.since, today=renewal.today
+        )
     audit(
         session,
         actor_id=user.id,

@@ -7,56 +7,85 @@ Unknown keys are refused everywhere, so a misspelt field is an error instead of 
 
 from __future__ import annotations
 
-import re
 from datetime import date
-from enum import StrEnum
 from functools import cached_property
-from typing import Annotated, Literal
+from typing import Literal
 
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Discriminator,
-    Field,
-    StringConstraints,
-    Tag,
-    model_validator,
+from pydantic import Field, model_validator
+
+from app.catalog.base import (
+    AREA_IDS,
+    SEMVER,
+    WORKSHOP_IDS,
+    AllOf,
+    AnyOf,
+    AreaId,
+    Condition,
+    Confidence,
+    CriterionId,
+    Equals,
+    Includes,
+    Level,
+    Slug,
+    Status,
+    Strict,
+    Text,
+    Version,
+    WorkshopId,
+)
+from app.catalog.questionnaires import CriteriaRef, ProfileQuestion, Question, Questionnaire, Section
+from app.catalog.scoring_rules import (
+    CountsRule,
+    Deadlines,
+    EvidenceRule,
+    NotApplicableRule,
+    PartialBest,
+    Scoring,
+    VerdictRule,
 )
 
-AreaId = Literal["deontologie", "processus", "structuration", "evaluation"]
-WorkshopId = Literal["politique_qualite", "gestion_activite", "formation_equipes", "utilite_sociale"]
-AREA_IDS: tuple[AreaId, ...] = ("deontologie", "processus", "structuration", "evaluation")
-WORKSHOP_IDS: tuple[WorkshopId, ...] = (
-    "politique_qualite",
-    "gestion_activite",
-    "formation_equipes",
-    "utilite_sociale",
-)
-
-SEMVER = re.compile(r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)$")
-Version = Annotated[str, StringConstraints(pattern=SEMVER.pattern)]
-Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]*$", max_length=64)]
-CriterionId = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2,5}-\d{2,3}$")]
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
-Level = Literal[0, 1, 2, 3]
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Status(StrEnum):
-    DRAFT = "draft"
-    RELEASED = "released"
-    WITHDRAWN = "withdrawn"
-
-
-class Confidence(StrEnum):
-    """How sure we are that the criterion reflects the norm (see shared/domain/norm.md legend)."""
-
-    HIGH = "H"
-    MEDIUM = "M"
-    LOW = "L"
+__all__ = [
+    "AREA_IDS",
+    "SEMVER",
+    "WORKSHOP_IDS",
+    "AllOf",
+    "AnyOf",
+    "Area",
+    "AreaId",
+    "ChangelogEntry",
+    "Condition",
+    "Confidence",
+    "CountsRule",
+    "CriteriaRef",
+    "CriteriaVersion",
+    "Criterion",
+    "CriterionId",
+    "CycleDurations",
+    "Deadlines",
+    "Equals",
+    "EvidenceRule",
+    "ExpectedEvidence",
+    "Fact",
+    "Includes",
+    "Level",
+    "NotApplicableRule",
+    "PartialBest",
+    "ProfileField",
+    "ProfileOption",
+    "ProfileQuestion",
+    "Question",
+    "Questionnaire",
+    "ScaleLevel",
+    "Scoring",
+    "Section",
+    "Slug",
+    "Status",
+    "Strict",
+    "Text",
+    "VerdictRule",
+    "Version",
+    "WorkshopId",
+]
 
 
 class Area(Strict):
@@ -75,115 +104,6 @@ class ScaleLevel(Strict):
     level: Level
     label: Text
     description: Text
-
-
-class VerdictRule(Strict):
-    """Largest gap counts a verdict tolerates; unanswered criteria count as at level 0.
-
-    `max_gaps` counts gaps of every severity, majors included, so that turning a major gap into a
-    minor one can never make the verdict worse.
-    """
-
-    max_major: int = Field(ge=0)
-    max_gaps: int = Field(ge=0)
-
-    @model_validator(mode="after")
-    def _majors_within_gaps(self) -> VerdictRule:
-        if self.max_major > self.max_gaps:
-            raise ValueError("max_major cannot exceed max_gaps")
-        return self
-
-
-class Deadlines(Strict):
-    """Suggested days to close a gap, per severity."""
-
-    ecart_majeur: int = Field(gt=0)
-    ecart_mineur: int = Field(gt=0)
-    non_renseigne: int = Field(gt=0)
-
-
-NotApplicableRule = Literal["anywhere", "where_allowed"]
-EvidenceRule = Literal["any_piece", "required_items"]
-CountsRule = Literal["unanswered_folded", "separate"]
-PartialBest = Literal["pret", "estimation_favorable"]
-
-
-class Scoring(Strict):
-    """The scoring rules of a version. Fields after `deadlines_days` are scoring v2's; their
-    defaults are v1's behaviour, so a file written before v2 scores as it always did."""
-
-    version: Text = Field(
-        description="Version of the scoring rules, recorded with every result; 2.x enables the v2 rules."
-    )
-    target_level: Level = 3
-    evidence_cap_level: Level = Field(
-        2, description="Level a criterion answered at the target is capped to without evidence."
-    )
-    major_at_or_below: Level = Field(
-        1, description="A critical criterion at this effective level or below is an écart majeur."
-    )
-    ready: VerdictRule
-    almost_ready: VerdictRule
-    deadlines_days: Deadlines
-    not_applicable: NotApplicableRule = Field(
-        "anywhere", description="where_allowed: N/A only on criteria whose na_allowed holds."
-    )
-    evidence: EvidenceRule = Field(
-        "any_piece",
-        description="required_items: the target level counts only when valid evidence covers every "
-        "required expected-evidence item; partial cover caps the level.",
-    )
-    major_confidence: tuple[Confidence, ...] = Field(
-        (Confidence.HIGH, Confidence.MEDIUM, Confidence.LOW),
-        description="Confidence levels whose criteria may give an écart majeur.",
-    )
-    blocking_areas: tuple[AreaId, ...] = Field(
-        (), description="An écart majeur on a criterion of these areas gives « pas prêt »."
-    )
-    partial_best: PartialBest = Field(
-        "pret", description="The best verdict a partial questionnaire can give."
-    )
-    counts: CountsRule = Field(
-        "unanswered_folded",
-        description="separate: majors and minors count findings only, unanswered apart; "
-        "unanswered_folded (v1): unanswered criteria are counted in them as if at level 0.",
-    )
-
-    @property
-    def generation(self) -> int:
-        """The major number of the rules' version (1 for a version that is not a number)."""
-        head = self.version.split(".")[0]
-        return int(head) if head.isdigit() else 1
-
-    @model_validator(mode="after")
-    def _generation(self) -> Scoring:
-        v2_rules = {
-            "not_applicable",
-            "evidence",
-            "major_confidence",
-            "blocking_areas",
-            "partial_best",
-            "counts",
-        }
-        if self.generation > 2:
-            raise ValueError(f"unknown scoring rules version {self.version} (known: 1.x, 2.x)")
-        if self.generation < 2 and v2_rules & self.model_fields_set:
-            set_here = ", ".join(sorted(v2_rules & self.model_fields_set))
-            raise ValueError(f"{set_here}: scoring v2 rules need scoring version 2.x")
-        if self.generation == 2 and self.ready.max_major > 0:
-            raise ValueError("scoring v2: a major gap never allows « prêt » (ready.max_major must be 0)")
-        return self
-
-    @model_validator(mode="after")
-    def _consistent(self) -> Scoring:
-        if self.evidence_cap_level >= self.target_level:
-            raise ValueError("evidence_cap_level must be below target_level")
-        if self.major_at_or_below >= self.target_level:
-            raise ValueError("major_at_or_below must be below target_level")
-        ready, almost = self.ready, self.almost_ready
-        if ready.max_major > almost.max_major or ready.max_gaps > almost.max_gaps:
-            raise ValueError("ready must not tolerate more gaps than almost_ready")
-        return self
 
 
 class ProfileOption(Strict):
@@ -219,53 +139,6 @@ class ProfileField(Strict):
         if len(set(values)) != len(values):
             raise ValueError("option values must be unique")
         return self
-
-
-class Equals(Strict):
-    field: Slug
-    equals: bool | Slug
-
-
-class Includes(Strict):
-    field: Slug
-    includes: Slug
-
-
-class AnyOf(Strict):
-    any: tuple[Condition, ...] = Field(min_length=1)
-
-
-class AllOf(Strict):
-    all: tuple[Condition, ...] = Field(min_length=1)
-
-
-def _condition_kind(value: object) -> str | None:
-    """Pick the condition model by its operator key, so errors name the right fields."""
-    keys = (
-        value.keys()
-        if isinstance(value, dict)
-        else type(value).model_fields.keys()
-        if isinstance(value, BaseModel)
-        else ()
-    )
-    return next((key for key in ("equals", "includes", "any", "all") if key in keys), None)
-
-
-Condition = Annotated[
-    Annotated[Equals, Tag("equals")]
-    | Annotated[Includes, Tag("includes")]
-    | Annotated[AnyOf, Tag("any")]
-    | Annotated[AllOf, Tag("all")],
-    Discriminator(
-        _condition_kind,
-        custom_error_type="condition",
-        custom_error_message=(
-            "a condition is {field, equals}, {field, includes}, {any: [...]} or {all: [...]}"
-        ),
-    ),
-]
-AnyOf.model_rebuild()
-AllOf.model_rebuild()
 
 
 class ExpectedEvidence(Strict):
@@ -346,6 +219,21 @@ class ChangelogEntry(Strict):
     changes: tuple[Text, ...] = Field(min_length=1)
 
 
+class CycleDurations(Strict):
+    """The certification cycle in months, stated by the fact that carries it (and its sources)."""
+
+    certificate_months: int = Field(ge=1, le=120, description="How long a certificate is valid.")
+    surveillance_months: int = Field(
+        ge=1, le=120, description="When the surveillance audit falls, counted from the certificate."
+    )
+
+    @model_validator(mode="after")
+    def _surveillance_within(self) -> CycleDurations:
+        if self.surveillance_months >= self.certificate_months:
+            raise ValueError("surveillance_months must fall before certificate_months")
+        return self
+
+
 class Fact(Strict):
     """A sourced fact shown beside the criteria, for instance about the certification cycle."""
 
@@ -354,6 +242,9 @@ class Fact(Strict):
     text: Text
     sources: tuple[Text, ...] = Field(min_length=1)
     confidence: Confidence
+    cycle: CycleDurations | None = Field(
+        None, description="The cycle's durations, when this fact states them (one fact at most)."
+    )
 
 
 class CriteriaVersion(Strict):
@@ -386,7 +277,14 @@ class CriteriaVersion(Strict):
             raise ValueError("scale must list levels 0, 1, 2, 3 in order")
         if self.status == Status.RELEASED and self.published is None:
             raise ValueError("a released version needs a published date")
+        if sum(fact.cycle is not None for fact in self.certification) > 1:
+            raise ValueError("certification: only one fact may state the cycle's durations")
         return self
+
+    @property
+    def cycle(self) -> CycleDurations | None:
+        """The certification cycle's durations, when the version's certification block states them."""
+        return next((fact.cycle for fact in self.certification if fact.cycle is not None), None)
 
     @property
     def ref(self) -> str:
@@ -413,48 +311,3 @@ class CriteriaVersion(Strict):
 
     def workshop(self, workshop_id: str) -> Workshop:
         return next(w for w in self.workshops if w.id == workshop_id)
-
-
-class ProfileQuestion(Strict):
-    field: Slug
-    text: Text
-    help: str = ""
-    show_if: Condition | None = None
-
-
-class Question(Strict):
-    criterion: CriterionId
-    text: Text
-    help: str = ""
-
-
-class Section(Strict):
-    id: Slug
-    title: Text
-    intro: str = ""
-    questions: tuple[Question, ...] = Field(min_length=1)
-
-
-CriteriaRef = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]*@" + SEMVER.pattern[1:])]
-
-
-class Questionnaire(Strict):
-    id: Slug
-    version: Version
-    title: Text
-    description: Text
-    status: Status
-    partial: bool = Field(
-        description="True when it asks only part of the criteria: its results are an estimate."
-    )
-    criteria: CriteriaRef = Field(description="The criteria version asked, as referential@version.")
-    profile: tuple[ProfileQuestion, ...] = ()
-    sections: tuple[Section, ...] = Field(min_length=1)
-
-    @property
-    def ref(self) -> str:
-        return f"{self.id}@{self.version}"
-
-    @cached_property
-    def criterion_ids(self) -> tuple[str, ...]:
-        return tuple(q.criterion for s in self.sections for q in s.questions)

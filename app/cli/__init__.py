@@ -1,7 +1,7 @@
 """The `autodiag` command. Every expected error is one line on stderr and exit code 2.
 
 Its groups are in this package by meaning: `catalog.py` (criteria, score), `accounts.py` (users,
-tokens), `mail.py` (the outbox), `structures.py` (structures, members), `backup.py` (backup, restore); the operations (database, OpenAPI document, demo, serving) are here.
+tokens), `mail.py` (the outbox), `cycle.py` (reminders), `structures.py` (structures, members), `backup.py` (backup, restore); the operations (database, OpenAPI document, demo, serving) are here.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from app.cli import catalog
 from app.cli.accounts import tokens_app, users_app
 from app.cli.backup import backup_command, restore_command
 from app.cli.console import CliError, fail
+from app.cli.cycle import reminders_app
 from app.cli.mail import mail_app, where_mail_goes
 from app.cli.structures import members_app, structures_app
 from app.config import settings
@@ -38,6 +39,7 @@ app.add_typer(structures_app, name="structures")
 app.add_typer(members_app, name="members")
 app.command("backup")(backup_command)
 app.command("restore")(restore_command)
+app.add_typer(reminders_app, name="reminders")
 
 
 @db_app.command("upgrade")

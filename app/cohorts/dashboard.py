@@ -42,6 +42,19 @@ class Row:
     questionnaire: Questionnaire | None = None
     result: Result | None = None
     state: ReviewState | None = None
+    trend: Trend | None = None
+
+
+@dataclass(frozen=True)
+class Trend:
+    """How a structure moved since its previous submitted assessment: the mean change of the area
+    scores both have, and the gap counts before and after."""
+
+    points: float | None
+    gaps_before: int
+    gaps_after: int
+    mixed: bool
+    """One is express and the other full: the scores do not cover the same criteria."""
 
 
 @dataclass(frozen=True)
@@ -151,7 +164,33 @@ def _row(
         return Row(structure)
     result = assessments.evaluate(session, catalog=catalog, assessment=assessment, structure=structure)
     questionnaire = catalog.questionnaire(assessment.questionnaire_ref)
-    return Row(structure, assessment, questionnaire, result, states[pk(assessment)])
+    trend = _trend(session, catalog, structure, assessment, result)
+    return Row(structure, assessment, questionnaire, result, states[pk(assessment)], trend)
+
+
+def _trend(
+    session: Session, catalog: Catalog, structure: Structure, assessment: Assessment, result: Result
+) -> Trend | None:
+    """The change since the structure's submitted assessment before `assessment`, if it has one."""
+    earlier = (
+        select(Assessment)
+        .where(
+            Assessment.structure_id == structure.id,
+            col(Assessment.submitted_at).is_not(None),
+            col(Assessment.id) != assessment.id,
+            col(Assessment.created_at) <= assessment.created_at,
+        )
+        .order_by(col(Assessment.submitted_at).desc(), col(Assessment.id).desc())
+    )
+    previous = session.exec(earlier).first()
+    if previous is None:
+        return None
+    before = assessments.evaluate(session, catalog=catalog, assessment=previous, structure=structure)
+    old = {a.area: a.score for a in before.areas}
+    pairs = [(a.score, old.get(a.area)) for a in result.areas]
+    deltas = [after - before for after, before in pairs if after is not None and before is not None]
+    points = round(sum(deltas) / len(deltas), 1) if deltas else None
+    return Trend(points, len(before.gaps), len(result.gaps), before.partial != result.partial)
 
 
 def _common_gaps(catalog: Catalog, version: CriteriaVersion, rows: list[Row]) -> dict[str, list[CommonGap]]:

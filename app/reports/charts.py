@@ -12,6 +12,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from app.locale import gettext as _
+
 if TYPE_CHECKING:
     from app.reports.service import History
 
@@ -84,19 +86,37 @@ def radar(values: Sequence[tuple[str, float | None]]) -> Radar:
 class Series:
     label: str
     points: str
-    dots: tuple[tuple[float, float, float], ...]
+    dots: tuple[tuple[float, float, float, str], ...]
+    """x, y, the score, and the assessment the point is (« Express, soumise le 12/03/2027 »)."""
+    index: int = 1
+    """The area's colour, dash pattern and marker shape."""
+    express: bool = False
+    """A partial questionnaire's line: drawn dotted with hollow markers, never joined to the full one."""
 
 
-def history(dates: Sequence[str], series: Sequence[tuple[str, Sequence[float | None]]]) -> tuple[Series, ...]:
+def history(
+    dates: Sequence[str],
+    series: Sequence[tuple[str, Sequence[float | None]]],
+    *,
+    labels: Sequence[str] = (),
+    express: bool = False,
+) -> tuple[Series, ...]:
     """Lines of scores over assessments, in a 480×220 box (x evenly spaced, y 0–100)."""
     drawn = []
-    for label, values in series:
+    for index, (label, values) in enumerate(series, start=1):
         dots = tuple(
-            (history_x(i, len(dates)), round(HISTORY_BOTTOM - 1.6 * v, 1), v)
+            (
+                history_x(i, len(dates)),
+                round(HISTORY_BOTTOM - 1.6 * v, 1),
+                v,
+                labels[i] if labels else dates[i],
+            )
             for i, v in enumerate(values)
             if v is not None
         )
-        drawn.append(Series(label, " ".join(f"{x},{y}" for x, y, _ in dots), dots))
+        if dots:
+            points = " ".join(f"{x},{y}" for x, y, _v, _l in dots)
+            drawn.append(Series(label, points, dots, index, express))
     return tuple(drawn)
 
 
@@ -110,17 +130,36 @@ def history_x(index: int, count: int) -> float:
 @dataclass(frozen=True)
 class HistoryChart:
     series: tuple[Series, ...]
-    dates: tuple[tuple[float, str], ...]
-    """Each assessment's x position and its submission date, as written under the axis."""
+    dates: tuple[tuple[float, str, str], ...]
+    """Each assessment's x position, its submission date and its questionnaire's short name."""
 
 
 def history_chart(scores: History) -> HistoryChart:
-    """The score history of a structure as one line per area."""
-    dates = [
-        p.assessment.submitted_at.strftime("%d/%m/%Y") for p in scores.points if p.assessment.submitted_at
+    """The score history of a structure: per area, one line for full results and one for express ones.
+
+    An express result answers fewer criteria: joining it to the full results on one line would draw
+    a fall (or a rise) that is only the shorter questionnaire."""
+    points = [p for p in scores.points if p.assessment.submitted_at]
+    dates = [p.assessment.submitted_at.strftime("%d/%m/%Y") for p in points if p.assessment.submitted_at]
+    kinds = [_("express") if p.result.partial else _("complet") for p in points]
+    labels = [
+        _("%(kind)s, soumise le %(date)s") % {"kind": k, "date": d} for k, d in zip(kinds, dates, strict=True)
     ]
-    series = history(dates, [(title, scores.scores(area)) for area, title in scores.areas])
-    return HistoryChart(series, tuple((history_x(i, len(dates)), d) for i, d in enumerate(dates)))
+    series: list[Series] = []
+    for express in (False, True):
+        kept = [p.result.partial == express for p in points]
+        lines = [
+            (
+                _("%(area)s (express)") % {"area": title} if express else title,
+                [v if keep else None for v, keep in zip(scores.scores(area), kept, strict=True)],
+            )
+            for area, title in scores.areas
+        ]
+        series += history(dates, lines, labels=labels, express=express)
+    return HistoryChart(
+        tuple(series),
+        tuple((history_x(i, len(dates)), d, k) for i, (d, k) in enumerate(zip(dates, kinds, strict=True))),
+    )
 
 
 def _direction(index: int, count: int) -> tuple[float, float]:

@@ -72,9 +72,17 @@ class PlanRow:
 
 
 def plan_rows(
-    items: Sequence[ActionItem], result: Result, *, assessment: Assessment, version: CriteriaVersion
+    items: Sequence[ActionItem],
+    result: Result,
+    *,
+    assessment: Assessment,
+    version: CriteriaVersion,
+    before_audit: date | None = None,
 ) -> list[PlanRow]:
-    """Saved items and a suggestion for every other gap, by gap priority; closed gaps come last."""
+    """Saved items and a suggestion for every other gap, by gap priority; closed gaps come last.
+
+    A suggestion is due `before_audit` when the structure has an audit date (`cycle.audit_deadline`).
+    """
     gaps = {gap.criterion: gap for gap in result.gaps}
     planned = {item.criterion_id for item in items}
     suggested = [
@@ -82,7 +90,7 @@ def plan_rows(
             assessment_id=pk(assessment),
             criterion_id=gap.criterion,
             title=gap.criterion_action[:TITLE_MAX_LENGTH],
-            due_on=due_date(assessment, gap),
+            due_on=due_date(assessment, gap, before_audit=before_audit),
             revision=0,
         )
         for gap in result.gaps

@@ -11,8 +11,9 @@ from fastapi.responses import RedirectResponse
 from app.accounts.permissions import Access, can, member_role
 from app.assessments.models import AssessmentStatus
 from app.catalog.service import Catalog
+from app.cycle import service as cycle
 from app.db import SessionDep, pk
-from app.deps import CatalogDep, CurrentUser, Readable, ReadableStructure, Writable
+from app.deps import CatalogDep, CurrentUser, Readable, ReadableStructure, Today, Writable
 from app.errors import ServiceError
 from app.locale import N_
 from app.locale import gettext as _
@@ -38,10 +39,12 @@ def structures(request: Request, session: SessionDep, catalog: CatalogDep, user:
 @router.get("/structures/{structure_id}")
 def structure_page(
     request: Request,
+    *,
     session: SessionDep,
     catalog: CatalogDep,
     user: CurrentUser,
     structure: ReadableStructure,
+    today: Today,
 ) -> Response:
     drafts = can(session, user, Access.READ, pk(structure))
     rows = service.structure_assessments(session, catalog=catalog, structure=structure, drafts=drafts)
@@ -59,6 +62,8 @@ def structure_page(
         "chart": history_chart(history),
         "profile": _profile(catalog, structure),
     }
+    if drafts:  # the certification record is the structure's business, as its drafts are
+        context |= cycle.timeline_context(session, catalog=catalog, structure_id=pk(structure), today=today)
     return render(request, "reports/structure.html", context)
 
 

@@ -122,5 +122,6 @@ def reference_date(assessment: Assessment) -> date:
     return moment.date()
 
 
-def due_date(assessment: Assessment, gap: Gap) -> date:
-    return reference_date(assessment) + timedelta(days=gap.deadline_days)
+def due_date(assessment: Assessment, gap: Gap, *, before_audit: date | None = None) -> date:
+    """The suggested deadline: the day `before_audit` when an audit is set, else days from the reference."""
+    return before_audit or reference_date(assessment) + timedelta(days=gap.deadline_days)

@@ -6,7 +6,7 @@ functions, so a figure, a gap or its order can never differ between the screen a
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy.orm import defer
@@ -16,6 +16,7 @@ from app.assessments import service as assessments
 from app.assessments.models import Assessment, AssessmentStatus, Snapshot
 from app.catalog.models import Confidence, CriteriaVersion
 from app.catalog.service import Catalog
+from app.cycle import service as cycle
 from app.db import utcnow
 from app.locale import gettext as _
 from app.reports import plan, service
@@ -24,12 +25,18 @@ from app.scoring.models import CriterionResult, Finding, Result
 from app.structures.models import Structure
 
 
-def results_context(session: Session, catalog: Catalog, assessment: Assessment) -> dict[str, Any]:
-    """What the results and plan pages show: the live result, its radar, gaps by workshop."""
+def results_context(
+    session: Session, catalog: Catalog, assessment: Assessment, *, today: date | None = None
+) -> dict[str, Any]:
+    """What the results and plan pages show: the live result, its radar, gaps by workshop.
+
+    With an audit date in the structure's record, deadlines are « avant l'audit » (`before_audit`)."""
     structure = assessments.structure_of(session, assessment)
     bound = assessments.bound(catalog, assessment)
     result = assessments.evaluate(session, catalog=catalog, assessment=assessment, structure=structure)
     version = bound.criteria
+    record = cycle.record_of(session, structure_id=assessment.structure_id)
+    before_audit = cycle.audit_deadline(record, version=version)
     return {
         "assessment": assessment,
         "structure": structure,
@@ -44,7 +51,12 @@ def results_context(session: Session, catalog: Catalog, assessment: Assessment) 
         "inferred_ids": inferred_ids(version),
         "sections": {q.criterion: s.id for s in bound.questionnaire.sections for q in s.questions},
         "reference_date": service.reference_date(assessment),
-        "due_dates": {gap.criterion: service.due_date(assessment, gap) for gap in result.gaps},
+        "due_dates": {
+            gap.criterion: service.due_date(assessment, gap, before_audit=before_audit) for gap in result.gaps
+        },
+        "audit_on": record.audit_on,
+        "before_audit": before_audit,
+        "today": today or utcnow().date(),
         "status_labels": plan.status_labels(),
         "can_write": False,
         "edited": None,
@@ -91,7 +103,13 @@ def plan_rows(session: Session, context: dict[str, Any]) -> list[plan.PlanRow]:
     """The plan's rows for a results context (page, report and workbook show the same)."""
     assessment: Assessment = context["assessment"]
     items = plan.action_plan(session, assessment=assessment)
-    return plan.plan_rows(items, context["result"], assessment=assessment, version=context["version"])
+    return plan.plan_rows(
+        items,
+        context["result"],
+        assessment=assessment,
+        version=context["version"],
+        before_audit=context.get("before_audit"),
+    )
 
 
 def inferred_ids(version: CriteriaVersion) -> frozenset[str]:

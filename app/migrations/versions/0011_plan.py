@@ -3,7 +3,7 @@
 Existing assessments get an empty name: the pages then show their questionnaire's title, as before.
 
 Revision ID: 0011_plan
-Revises: 0009
+Revises: 0010_cycle
 Create Date: 2026-12-02 02:00:00.000000
 
 """
@@ -16,7 +16,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision: str = "0011_plan"
-down_revision: str | Sequence[str] | None = "0009"
+down_revision: str | Sequence[str] | None = "0010_cycle"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

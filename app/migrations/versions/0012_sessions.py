@@ -2,7 +2,7 @@
 erasing a structure (`structure.erased_at`, `audit_entry.erased_at` and the one update the audit log allows).
 
 Revision ID: 0012_sessions
-Revises: 0009
+Revises: 0011_plan
 Create Date: 2026-12-02 01:50:00.000000
 
 """
@@ -15,7 +15,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision: str = "0012_sessions"
-down_revision: str | Sequence[str] | None = "0009"
+down_revision: str | Sequence[str] | None = "0011_plan"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
