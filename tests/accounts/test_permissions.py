@@ -146,7 +146,7 @@ def test_an_inactive_account_sees_nothing(session: Session) -> None:
 @pytest.mark.parametrize(
     ("role", "allowed"),
     [
-        (MemberRole.DIRECTION, {Access.SUBMITTED, Access.READ, Access.ANSWER, Access.DIRECT}),
+        (MemberRole.DIRECTION, {Access.SUBMITTED, Access.READ, Access.ANSWER, Access.DIRECT, Access.EXPORT}),
         (MemberRole.CONTRIBUTION, {Access.SUBMITTED, Access.READ, Access.ANSWER}),
         (MemberRole.LECTURE, {Access.SUBMITTED, Access.READ}),
     ],

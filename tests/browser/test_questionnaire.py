@@ -105,7 +105,7 @@ def test_an_answer_made_after_the_session_expired_is_kept_and_saved_after_signin
     expect(dialog).to_be_hidden()
     expect(card.get_by_text("Réponse enregistrée.")).to_be_visible()
     expect(card.locator(".autosave-error")).to_have_count(0)
-    expect(page.locator("#annonces")).to_contain_text("vos réponses en attente ont été renvoyées")
+    expect(page.locator("#annonces")).to_contain_text("modifications en attente ont été renvoyées")
     assert saved_level(live_app, page, criterion) == [1]  # counted in the database
     assert "/sections/" in page.url  # never left the page
 
