@@ -5,6 +5,7 @@ The router depends on `administrator`, which answers 404 to anyone else. Structu
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -138,13 +139,10 @@ def user_role(
     user_id: int,
     form: Annotated[AccountRoleForm, Form()],
 ) -> Response:
-    user = _account(session, user_id)
-    try:
+    def change(user: User) -> None:
         service.change_account_role(session, user=user, role=form.role, actor=admin)
-    except ServiceError as error:
-        context = _user_context(session, user, errors=error.problems)
-        return render(request, "admin/user.html", context, status_code=error.status)
-    return RedirectResponse(f"/admin/utilisateurs/{user_id}", status_code=303)
+
+    return _account_change(request, session, user_id, change)
 
 
 @router.post("/utilisateurs/{user_id}/desactiver")
@@ -158,9 +156,19 @@ def user_reactivate(request: Request, session: SessionDep, admin: Administrator,
 
 
 def _set_active(request: Request, session: Session, admin: User, user_id: int, *, active: bool) -> Response:
+    def change(user: User) -> None:
+        service.set_active(session, user=user, active=active, actor=admin)
+
+    return _account_change(request, session, user_id, change)
+
+
+def _account_change(
+    request: Request, session: Session, user_id: int, change: Callable[[User], None]
+) -> Response:
+    """Apply `change` to the account, then back to its page; its page with the errors if refused."""
     user = _account(session, user_id)
     try:
-        service.set_active(session, user=user, active=active, actor=admin)
+        change(user)
     except ServiceError as error:
         context = _user_context(session, user, errors=error.problems)
         return render(request, "admin/user.html", context, status_code=error.status)

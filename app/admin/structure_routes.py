@@ -45,7 +45,7 @@ def structures_page(request: Request, session: SessionDep, query: Annotated[List
 
 @router.get("/nouvelle")
 def new_structure(request: Request) -> Response:
-    return render(request, "admin/structure_form.html", _form_context(None, StructureForm()))
+    return render(request, "admin/structure_form.html", _form_context(None, None, StructureForm()))
 
 
 @router.post("")
@@ -55,8 +55,7 @@ def create_structure(
     try:
         created = structures.create(session, **form.model_dump(), actor=admin)
     except ServiceError as error:
-        context = _form_context(None, form, error.problems)
-        return render(request, "admin/structure_form.html", context, status_code=error.status)
+        return _refused(request, session, None, form, error)
     return RedirectResponse(f"/admin/structures/{created.id}", status_code=303)
 
 
@@ -71,10 +70,7 @@ def _structure(session: Session, structure_id: int) -> Structure:
 def structure_page(request: Request, session: SessionDep, structure_id: int) -> Response:
     structure = _structure(session, structure_id)
     form = StructureForm(**{key: getattr(structure, key) for key in StructureForm.model_fields})
-    context = _form_context(structure, form) | {
-        "members": registry.members_of(session, structure_id=structure_id)
-    }
-    return render(request, "admin/structure_form.html", context)
+    return render(request, "admin/structure_form.html", _form_context(session, structure, form))
 
 
 @router.post("/{structure_id}")
@@ -89,9 +85,7 @@ def edit_structure(
     try:
         registry.update_details(session, structure=structure, actor=admin, **form.model_dump())
     except ServiceError as error:
-        context = _form_context(structure, form, error.problems)
-        context["members"] = registry.members_of(session, structure_id=structure_id)
-        return render(request, "admin/structure_form.html", context, status_code=error.status)
+        return _refused(request, session, structure, form, error)
     return RedirectResponse(f"/admin/structures/{structure_id}", status_code=303)
 
 
@@ -107,13 +101,30 @@ def restore(session: SessionDep, admin: Administrator, structure_id: int) -> Res
     return RedirectResponse(f"/admin/structures/{structure_id}", status_code=303)
 
 
+def _refused(
+    request: Request, session: Session, structure: Structure | None, form: StructureForm, error: ServiceError
+) -> Response:
+    """The structure's form again, as posted, with the service's field messages."""
+    context = _form_context(session, structure, form, error.problems)
+    return render(request, "admin/structure_form.html", context, status_code=error.status)
+
+
 def _form_context(
-    structure: Structure | None, form: StructureForm, errors: dict[str, str] | None = None
+    session: Session | None,
+    structure: Structure | None,
+    form: StructureForm,
+    errors: dict[str, str] | None = None,
 ) -> dict[str, Any]:
+    """A new structure's form (no session needed), or an existing one's with its members."""
+    members = (
+        registry.members_of(session, structure_id=structure.id)
+        if session and structure and structure.id
+        else []
+    )
     return {
         "structure": structure,
         "posted": form.model_dump(),
         "errors": errors or {},
         "legal_forms": LEGAL_FORMS,
-        "members": [],
+        "members": members,
     }

@@ -7,79 +7,80 @@ in that language, as the web pages are; drafts are never shown, as everywhere in
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 
 from app.api.assessment_routes import visible_assessment
 from app.api.auth import READ_ONE, AssessmentReader
 from app.api.models import Id
+from app.assessments.models import Assessment
 from app.db import SessionDep
 from app.deps import CatalogDep
 from app.reports import exports, pdf, spreadsheets
 
 router = APIRouter()
-
-
-def _document(media_type: str, what: str) -> dict[int | str, dict[str, Any]]:
-    binary = {"schema": {"type": "string", "format": "binary"}}
-    return {200: {"description": what, "content": {media_type: binary}}, **READ_ONE}
-
-
-@router.get(
-    "/assessments/{assessment_id}/report.pdf",
-    tags=["reports"],
-    summary="The assessment report as PDF, with the snapshot's SHA-256 and signing key id on its cover",
-    response_class=Response,
-    responses=_document(pdf.PDF, "The report, as an attachment, in the language of `Accept-Language`."),
-)
-def report_pdf(
-    request: Request, session: SessionDep, catalog: CatalogDep, caller: AssessmentReader, assessment_id: Id
-) -> Response:
-    found = visible_assessment(request, session, caller, assessment_id)
-    return exports.report_pdf(request, session, catalog=catalog, assessment=found, user=None)
-
-
-@router.get(
-    "/assessments/{assessment_id}/report.xlsx",
-    tags=["reports"],
-    summary="The assessment workbook: summary, answers, gaps, action plan, evidence sheets",
-    response_class=Response,
-    responses=_document(spreadsheets.XLSX, "The workbook, as an attachment."),
-)
-def report_xlsx(
-    request: Request, session: SessionDep, catalog: CatalogDep, caller: AssessmentReader, assessment_id: Id
-) -> Response:
-    found = visible_assessment(request, session, caller, assessment_id)
-    return exports.workbook_response(session, catalog=catalog, assessment=found)
-
-
 CSV_FILE = "`;`-separated UTF-8 with a byte-order mark (French Excel opens it as is), as an attachment."
 
 
-@router.get(
-    "/assessments/{assessment_id}/answers.csv",
-    tags=["reports"],
-    summary="Every criterion's answer, retained level and predicted finding, as CSV",
-    response_class=Response,
-    responses=_document("text/csv", CSV_FILE),
-)
-def answers_csv(
-    request: Request, session: SessionDep, catalog: CatalogDep, caller: AssessmentReader, assessment_id: Id
-) -> Response:
-    found = visible_assessment(request, session, caller, assessment_id)
-    return exports.csv_response(session, catalog=catalog, assessment=found, kind="reponses")
+def _visible(
+    request: Request, session: SessionDep, caller: AssessmentReader, assessment_id: Id
+) -> Assessment:
+    """The submitted assessment `caller` may read (its reading audited), else 404."""
+    return visible_assessment(request, session, caller, assessment_id)
 
 
-@router.get(
-    "/assessments/{assessment_id}/gaps.csv",
-    tags=["reports"],
-    summary="The gaps by workshop and priority, with their suggested action and deadline, as CSV",
-    response_class=Response,
-    responses=_document("text/csv", CSV_FILE),
+Visible = Annotated[Assessment, Depends(_visible)]
+
+
+def _document(path: str, summary: str, media_type: str, what: str) -> Callable[..., Any]:
+    """The GET operation of one document: a binary attachment, documented as such."""
+    binary = {"schema": {"type": "string", "format": "binary"}}
+    return router.get(
+        f"/assessments/{{assessment_id}}/{path}",
+        tags=["reports"],
+        summary=summary,
+        response_class=Response,
+        responses={200: {"description": what, "content": {media_type: binary}}, **READ_ONE},
+    )
+
+
+@_document(
+    "report.pdf",
+    "The assessment report as PDF, with the snapshot's SHA-256 and signing key id on its cover",
+    pdf.PDF,
+    "The report, as an attachment, in the language of `Accept-Language`.",
 )
-def gaps_csv(
-    request: Request, session: SessionDep, catalog: CatalogDep, caller: AssessmentReader, assessment_id: Id
-) -> Response:
-    found = visible_assessment(request, session, caller, assessment_id)
-    return exports.csv_response(session, catalog=catalog, assessment=found, kind="ecarts")
+def report_pdf(request: Request, session: SessionDep, catalog: CatalogDep, assessment: Visible) -> Response:
+    return exports.report_pdf(request, session, catalog=catalog, assessment=assessment, user=None)
+
+
+@_document(
+    "report.xlsx",
+    "The assessment workbook: summary, answers, gaps, action plan, evidence sheets",
+    spreadsheets.XLSX,
+    "The workbook, as an attachment.",
+)
+def report_xlsx(session: SessionDep, catalog: CatalogDep, assessment: Visible) -> Response:
+    return exports.workbook_response(session, catalog=catalog, assessment=assessment)
+
+
+@_document(
+    "answers.csv",
+    "Every criterion's answer, retained level and predicted finding, as CSV",
+    "text/csv",
+    CSV_FILE,
+)
+def answers_csv(session: SessionDep, catalog: CatalogDep, assessment: Visible) -> Response:
+    return exports.csv_response(session, catalog=catalog, assessment=assessment, kind="reponses")
+
+
+@_document(
+    "gaps.csv",
+    "The gaps by workshop and priority, with their suggested action and deadline, as CSV",
+    "text/csv",
+    CSV_FILE,
+)
+def gaps_csv(session: SessionDep, catalog: CatalogDep, assessment: Visible) -> Response:
+    return exports.csv_response(session, catalog=catalog, assessment=assessment, kind="ecarts")

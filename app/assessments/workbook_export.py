@@ -116,8 +116,11 @@ def _questions(sheet: Worksheet, export: Export) -> None:
         cell.font = Font(bold=True)
         cell.fill = PatternFill("solid", fgColor="DDE6F0")
         cell.alignment = Alignment(wrap_text=True, vertical="top")
+    refusing_na: list[int] = []
     for section, question, criterion in applicable_questions(export):
         sheet.append(_row(export, section, question, criterion))
+        if not export.bound.criteria.allows_na(criterion):
+            refusing_na.append(sheet.max_row)
         for cell in sheet[sheet.max_row]:
             if isinstance(cell.value, str) and cell.value.startswith("="):
                 cell.data_type = "s"  # a text the director typed, never a formula (nor an injected one)
@@ -132,7 +135,7 @@ def _questions(sheet: Worksheet, export: Export) -> None:
         sheet.column_dimensions[column_letter(index)].width = width
     sheet.column_dimensions.group(column_letter(ID), column_letter(SIGNATURE), hidden=True)
     sheet.freeze_panes = "A2"
-    _level_dropdown(sheet, export.bound.criteria, last)
+    _level_dropdowns(sheet, export.bound.criteria, last, refusing_na=refusing_na)
     # Protected without a password: it says which cells are meant to change, and resizing stays allowed.
     sheet.protection.sheet = True
     sheet.protection.formatColumns = False
@@ -196,22 +199,55 @@ def _state(version: CriteriaVersion, criterion: Criterion, answer: AnswerRow | N
     return "\n".join(lines)
 
 
-def _level_dropdown(sheet: Worksheet, version: CriteriaVersion, last: int) -> None:
+def _level_dropdowns(
+    sheet: Worksheet, version: CriteriaVersion, last: int, *, refusing_na: list[int]
+) -> None:
+    """The level lists: every choice, or all but « Non applicable » (the last) where the criterion refuses it."""
     count = len(level_choices(version))
-    validation = DataValidation(
+    refused = set(refusing_na)
+    everything = _level_validation(
+        f"{LISTS_SHEET}!$A$1:$A${count}",
+        _("Choisissez un niveau de 0 à 3, ou « Non applicable », dans la liste."),
+    )
+    levels_only = _level_validation(
+        f"{LISTS_SHEET}!$A$1:$A${count - 1}",
+        _(
+            "Choisissez un niveau de 0 à 3 dans la liste : ce critère ne peut pas être déclaré non applicable."
+        ),
+    )
+    for validation, rows in (
+        (everything, [row for row in range(2, last + 1) if row not in refused]),
+        (levels_only, sorted(refused)),
+    ):
+        for first, final in _runs(rows):
+            validation.add(f"{column_letter(LEVEL)}{first}:{column_letter(LEVEL)}{final}")
+        if rows:
+            sheet.add_data_validation(validation)
+
+
+def _level_validation(choices: str, error: str) -> DataValidation:
+    return DataValidation(
         type="list",
-        formula1=f"{LISTS_SHEET}!$A$1:$A${count}",
+        formula1=choices,
         allow_blank=True,
         showErrorMessage=True,
         showInputMessage=True,
         errorTitle=_("Niveau inconnu"),
-        error=_("Choisissez un niveau de 0 à 3, ou « Non applicable », dans la liste."),
+        error=error,
         promptTitle=_("Niveau"),
         prompt=_("Choisissez dans la liste."),
     )
-    sheet.add_data_validation(validation)
-    if last >= 2:
-        validation.add(f"{column_letter(LEVEL)}2:{column_letter(LEVEL)}{last}")
+
+
+def _runs(rows: list[int]) -> list[tuple[int, int]]:
+    """Consecutive row numbers as (first, last) pairs: a short range list however the rows interleave."""
+    runs: list[tuple[int, int]] = []
+    for row in rows:
+        if runs and runs[-1][1] == row - 1:
+            runs[-1] = (runs[-1][0], row)
+        else:
+            runs.append((row, row))
+    return runs
 
 
 def _id(export: Export) -> int:

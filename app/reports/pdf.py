@@ -8,16 +8,20 @@ the system (Debian's DejaVu, named in `report.css`) through fontconfig, not from
 
 from __future__ import annotations
 
+import functools
 import logging
 import mimetypes
 import re
+from importlib.resources import files
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from fastapi import Request, Response
 from fastapi.templating import Jinja2Templates
-from weasyprint import HTML
+from weasyprint import CSS, HTML
+from weasyprint import css as weasyprint_css
+from weasyprint.html import UA_COUNTER_STYLE
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
 from app.assessments.evidence import content_disposition
@@ -26,6 +30,7 @@ from app.locale import current_language
 BASE_URL = "https://autodiag.invalid/"
 """Where the printed pages pretend to live: `/static/…` resolves under it, and only there."""
 STATIC_PREFIX = "/static/"
+STYLESHEET = "report.css"
 PDF = "application/pdf"
 OPENING, CLOSING, NO_BREAK = chr(0xAB), chr(0xBB), chr(0xA0)
 """The guillemets and the no-break space, by code point: typography, not words to translate."""
@@ -83,10 +88,40 @@ def french_spacing(html: str) -> str:
 
 
 def print_pdf(html: str, *, static_dir: Path) -> bytes:
-    """Print `html` (its links relative to the site's root) to PDF bytes, offline."""
-    document = HTML(string=html, base_url=BASE_URL, url_fetcher=StaticFetcher(static_dir))
-    pdf: bytes = document.write_pdf()
+    """Print `html` (its links relative to the site's root) with `report.css` to PDF bytes, offline."""
+    fetcher = StaticFetcher(static_dir)
+    document = PrintedHTML(string=html, base_url=BASE_URL, url_fetcher=fetcher)
+    pdf: bytes = document.write_pdf(stylesheets=[_stylesheet(fetcher.static_dir)])
     return pdf
+
+
+def _user_agent_stylesheet() -> CSS:
+    """WeasyPrint's HTML stylesheet without the rules that give every element six pseudo-elements.
+
+    `::marker`, `::footnote-*` and `::note-*` apply to every element there: their computed styles were
+    a tenth of a report's styling time, for documents that have no footnotes and whose only markers
+    are list items'.
+    """
+    text = (files(weasyprint_css) / "html5_ua.css").read_text("utf-8")
+    text = re.sub(r"^::(footnote|note)-[^\n]*$", "", text, flags=re.MULTILINE)
+    return CSS(string=text.replace("\n::marker {", "\nli::marker {"), counter_style=UA_COUNTER_STYLE)
+
+
+class PrintedHTML(HTML):  # type: ignore[misc]
+    """A document styled by the trimmed user-agent stylesheet, parsed once per process."""
+
+    def _ua_stylesheets(self, forms: bool = False) -> list[CSS]:  # noqa: ARG002 (no form fields printed)
+        return [USER_AGENT]
+
+
+@functools.cache
+def _stylesheet(static_dir: Path) -> CSS:
+    """`report.css`, parsed once per process rather than once per document."""
+    text = (static_dir / STYLESHEET).read_text("utf-8")
+    return CSS(string=text, base_url=f"{BASE_URL}static/", url_fetcher=StaticFetcher(static_dir))
+
+
+USER_AGENT = _user_agent_stylesheet()
 
 
 def pdf_response(request: Request, template: str, context: dict[str, Any], *, filename: str) -> Response:

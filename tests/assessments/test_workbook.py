@@ -52,6 +52,19 @@ def download(client: TestClient, assessment: int) -> Workbook:
     return load_workbook(io.BytesIO(response.content))
 
 
+def level_lists(sheet: Any) -> dict[int, str]:
+    """Each row's level dropdown: the range of the Listes sheet it offers (a row in two lists fails)."""
+    lists: dict[int, str] = {}
+    for validation in sheet.data_validations.dataValidation:
+        assert validation.type == "list"
+        for cells in validation.sqref.ranges:
+            assert (cells.min_col, cells.max_col) == (workbook.LEVEL + 1,) * 2
+            for row in range(cells.min_row, cells.max_row + 1):
+                assert row not in lists
+                lists[row] = validation.formula1
+    return lists
+
+
 def line_of(book: Workbook, criterion: str) -> int:
     sheet = book[workbook.QUESTIONS_SHEET]
     return next(row[0].row for row in sheet.iter_rows(min_row=2) if row[workbook.ID].value == criterion)
@@ -174,9 +187,12 @@ def test_the_workbook_lists_the_applicable_questions_with_answers_dropdown_and_h
     assert row[workbook.QUESTION].protection.locked
     assert hidden_columns(sheet) == {10, 11, 12, 13, 14}  # J to N
     assert [c.value for c in sheet[1]][9:] == ["critere_id", "revision", "reprise", "empreinte", "signature"]
-    validation = sheet.data_validations.dataValidation[0]
-    assert validation.type == "list"
-    assert "D2:D77" in str(validation.sqref)
+    lists = level_lists(sheet)
+    assert sorted(lists) == list(range(2, 78))
+    assert lists[line_of(book, "PRO-02")] == "Listes!$A$1:$A$5"
+    # Criteria version 1.1.0 refuses N/A on deontology and critical criteria: no « Non applicable » there.
+    assert lists[line_of(book, "DEO-01")] == "Listes!$A$1:$A$4"
+    assert set(lists.values()) == {"Listes!$A$1:$A$4", "Listes!$A$1:$A$5"}
     assert [c.value for c in book["Listes"]["A"]] == [
         "0 — Absent",
         "1 — En projet",
@@ -604,6 +620,7 @@ def test_a_workbook_resaved_by_libreoffice_imports_hidden_columns_and_all(
     exported = download(client, draft)
     pristine = tmp_path / "export.xlsx"
     pristine.write_bytes(saved_bytes(exported))
+    pristine_book = load_workbook(pristine)
     fill(exported, "DEO-01", level="3 — En place et formalisé", comment="Relu en équipe\nle 3 mars")
     fill(exported, "PRO-02", level="Non applicable", justification="Aucun mineur accueilli")
     edited = tmp_path / "rempli.xlsx"
@@ -617,7 +634,7 @@ def test_a_workbook_resaved_by_libreoffice_imports_hidden_columns_and_all(
     assert hidden_columns(sheet) == {10, 11, 12, 13, 14}
     assert resaved["Listes"].sheet_state == "hidden"
     assert sheet.protection.sheet
-    assert any("D2:D77" in str(v.sqref) for v in sheet.data_validations.dataValidation)
+    assert level_lists(sheet) == level_lists(pristine_book["Questionnaire"])
 
     location, page = preview_of(client, draft, converted.read_bytes())
     assert "Nouvelles réponses : 1 · réponses modifiées : 1 · conflits : 0" in readable(page)

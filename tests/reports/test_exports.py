@@ -60,8 +60,10 @@ def test_the_report_pdf_says_what_the_results_page_says(app: FastAPI, submitted:
     first_page_png(response.content, "rapport-soumis")
 
     assert len(pages) > 3
+    header = f"Médiation du Nord · Rapport d'autoévaluation · révision {submitted.revision}"
     for number, page_text in enumerate(pages, start=1):
         assert f"page {number} / {len(pages)}" in page_text
+        assert header in page_text  # the running header, on every page
         assert "Brouillon" not in page_text
     assert "Résultat prévu à l'audit : Pas prêt" in flat
     with Session(app.state.engine) as session:
@@ -76,6 +78,7 @@ def test_the_report_pdf_says_what_the_results_page_says(app: FastAPI, submitted:
     assert snapshot.sha256 in flat.replace(" ", "")
     assert snapshot.key_id in flat
     assert submitted.criteria_sha256 in flat.replace(" ", "")
+    assert submitted.questionnaire_sha256 in flat.replace(" ", "")
 
     # The same gaps in the same order as the page (the gaps section runs up to the action plan).
     on_page = GAP_IDS.findall(page)

@@ -51,3 +51,11 @@ def test_a_document_asking_for_another_site_prints_without_it(tmp_path: Path) ->
     fonts = {str(font.get_object()["/BaseFont"]) for font in page["/Resources"]["/Font"].values()}
     assert fonts
     assert all("+DejaVu-Sans" in name for name in fonts), fonts
+
+
+def test_list_items_keep_their_bullets_with_the_trimmed_user_agent_stylesheet() -> None:
+    """Markers are still drawn (inside the text) though `::marker` now only applies to list items."""
+    html = '<html lang="fr"><body><ul><li>Charte signée</li><li>Registre</li></ul><p>Fin</p></body></html>'
+    text = pdf_pages(print_pdf(html, static_dir=STATIC))[0]
+    assert "• Charte signée" in text
+    assert "• Registre" in text
