@@ -84,11 +84,18 @@ def post(
 
 
 def start(
-    client: TestClient, structure_id: int, questionnaire: str = "full", depuis: int | None = None
+    client: TestClient,
+    structure_id: int,
+    questionnaire: str = "full",
+    depuis: int | None = None,
+    *,
+    second: bool = False,
 ) -> int:
     """Start as the structure page does; from an earlier assessment, through the preview's form
-    (starting anew although that one may be an open draft of the same questionnaire)."""
+    (starting anew although that one may be an open draft of the same questionnaire); `second`
+    confirms starting another draft beside an open one, as the warning page's button does."""
     form = {"questionnaire": questionnaire} | ({"depuis": str(depuis), "nouveau": "1"} if depuis else {})
+    form |= {"nouveau": "1"} if second else {}
     response = post(client, f"/structures/{structure_id}/autoevaluations", form)
     assert response.status_code == 303, text(response)
     if depuis:

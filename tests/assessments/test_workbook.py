@@ -475,7 +475,7 @@ def test_an_invalid_workbook_lists_where_and_why_and_applies_nothing(
 
 @pytest.mark.sqlite_only
 def test_the_workbook_of_another_assessment_is_refused(app: FastAPI, client: TestClient, draft: int) -> None:
-    other = start(client, _structure_of(app, draft))
+    other = start(client, _structure_of(app, draft), second=True)
     book = download(client, other)
     fill(book, "DEO-01", level=1)
     before = state(app)
