@@ -34,6 +34,11 @@ BUSY = N_(
     "Le service est très sollicité en ce moment. Réessayez dans quelques secondes : rien n'a été enregistré."
 )
 TOO_LARGE = N_("La requête dépasse la taille permise (%(size)s). Rien n'a été enregistré.")
+API_REFUSALS = {
+    413: ("too_large", "The request body is larger than this operation accepts."),
+    503: ("unavailable", "The service is busy: retry after `Retry-After` seconds."),
+}
+"""The API's refusals are in English, as its other errors (`app.api.auth.MESSAGES`)."""
 UNGUARDED = ("/static/", "/healthz")
 """Paths the guard lets through: they never touch the database."""
 
@@ -43,7 +48,7 @@ Respond = Callable[[Scope, Send], Awaitable[None]]
 async def plain_refusal(scope: Scope, send: Send, status: int, message: str, headers: dict[str, str]) -> None:
     """Answer without the app: JSON under /api/ (the API's error body), else a small HTML page."""
     if scope["path"].startswith("/api/"):
-        code = {413: "too_large", 503: "unavailable"}.get(status, "error")
+        code, message = API_REFUSALS.get(status, ("error", message))
         body = json.dumps({"error": {"code": code, "message": message, "problems": []}}).encode()
         kind = "application/json"
     else:
