@@ -112,7 +112,13 @@ def _takes_files(scope: Scope) -> bool:
 
 def upload_routes(routes: list[BaseRoute]) -> list[BaseRoute]:
     """The routes whose form has a file field: they get the upload limit instead of the small one."""
-    return [route for route in routes if isinstance(route, APIRoute) and _has_file_field(route)]
+    found, pending = [], list(routes)
+    while pending:
+        route = pending.pop(0)
+        if isinstance(route, APIRoute) and _has_file_field(route):
+            found.append(route)
+        pending.extend(getattr(getattr(route, "original_router", None), "routes", []))
+    return found
 
 
 def _all(dependant: Dependant) -> Iterator[Dependant]:
