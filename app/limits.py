@@ -112,7 +112,8 @@ def _takes_files(scope: Scope) -> bool:
 
 def upload_routes(routes: list[BaseRoute]) -> list[BaseRoute]:
     """The routes whose form has a file field: they get the upload limit instead of the small one."""
-    found, pending = [], list(routes)
+    found: list[BaseRoute] = []
+    pending = list(routes)
     while pending:
         route = pending.pop(0)
         if isinstance(route, APIRoute) and _has_file_field(route):
