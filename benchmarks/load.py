@@ -140,9 +140,10 @@ async def run_phase(client: httpx.AsyncClient, phase: Phase, work: list[tuple[st
 
 
 async def drill(url: str, args: argparse.Namespace) -> list[Phase]:
-    limits = httpx.Limits(
-        max_connections=max(args.clients) + 4, max_keepalive_connections=max(args.clients) + 4
-    )
+    # Connections idle for 3 s are dropped: uvicorn closes them at 5 s, and a client reusing one just
+    # as the server closes it would see a reset that says nothing about the server's load.
+    size = max(args.clients) + 4
+    limits = httpx.Limits(max_connections=size, max_keepalive_connections=size, keepalive_expiry=3)
     phases = []
     async with httpx.AsyncClient(base_url=url, limits=limits, timeout=60) as client:
         work = await questions(client)
