@@ -32,9 +32,6 @@ class Settings(BaseSettings):
     """An evidence file or a workbook; the body of a request that uploads one may be 64 KiB larger."""
     max_body_bytes: int = Field(1024 * 1024, ge=1024)
     """Any other request body: forms and JSON (`POST /api/v1/score` included)."""
-    max_office_uncompressed_bytes: int = 100 * 1024 * 1024
-    """An office document (docx, xlsx, odt…) is a zip: refused when its entries unpack to more."""
-    max_office_entries: int = 2000
     max_running_requests: int = Field(16, ge=1)
     """Requests a worker serves at once; the database pool and the thread pool are sized from it."""
     max_waiting_requests: int = Field(128, ge=0)

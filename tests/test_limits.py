@@ -8,6 +8,8 @@ while most of the body is still unsent.
 from __future__ import annotations
 
 import asyncio
+import html
+import io
 import os
 import re
 import select
@@ -15,6 +17,7 @@ import socket
 import subprocess
 import sys
 import time
+import zipfile
 from collections.abc import Iterator
 
 import httpx2 as httpx
@@ -22,13 +25,16 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlmodel import Session
+from sqlmodel import select as query
 from starlette.types import Receive, Scope, Send
 
-from app.accounts.models import Role
+from app.accounts.models import Role, User
 from app.accounts.models import Scope as TokenScope
 from app.accounts.service import create_token, create_user
+from app.assessments import evidence, service
 from app.config import PROJECT_ROOT
 from app.limits import ConcurrencyGuard
+from app.structures import service as structures
 from tests.smtp import free_port
 from tests.test_isolation import routes
 
@@ -239,3 +245,50 @@ def test_past_capacity_the_guard_answers_503_with_retry_after_at_once() -> None:
     assert refused.status_code == 503
     assert refused.headers["Retry-After"] == "2"
     assert started == ["/a", "/b"]
+
+
+def office_document(entries: dict[str, bytes]) -> bytes:
+    """A .docx: the parts a Word document starts with, and `entries`."""
+    types = (
+        '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"><Override '
+        'PartName="/word/document.xml" ContentType="application/vnd.openxmlformats-officedocument.'
+        'wordprocessingml.document.main+xml"/></Types>'
+    )
+    packed = io.BytesIO()
+    with zipfile.ZipFile(packed, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("[Content_Types].xml", types)
+        archive.writestr("word/document.xml", "<w:document/>")
+        for name, data in entries.items():
+            archive.writestr(name, data)
+    return packed.getvalue()
+
+
+def test_an_office_document_unpacking_past_the_limits_is_refused_and_nothing_is_kept(
+    app: FastAPI, director: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(evidence, "MAX_OFFICE_UNPACKED", MiB)
+    monkeypatch.setattr(evidence, "MAX_OFFICE_ENTRIES", 10)
+    with Session(app.state.engine) as session:
+        user = session.exec(query(User).where(User.email == "d@example.org")).one()
+        structure = structures.create(session, name="S", city="Lille")
+        structures.add_member(session, structure=structure, user=user)
+        draft = service.start(
+            session, catalog=app.state.catalog, structure=structure, user=user, questionnaire_ref="full"
+        )
+    headers = {"X-CSRF-Token": csrf(director)}
+    address = f"/autoevaluations/{draft.id}/preuves"
+    bomb = office_document({"word/media/zeros.bin": b"\0" * (2 * MiB)})  # 2 MB of zeros in 2 KB
+    many = office_document({f"word/media/{n}.xml": b"<a/>" for n in range(10)})
+    for document in (bomb, many):
+        form = {"critere": "DEO-01", "titre": "Charte"}
+        files = {"fichier": ("charte.docx", document)}
+        refused = director.post(address, data=form, files=files, headers=headers)
+        assert refused.status_code == 422
+        assert "se décompresse en plus de 1 Mo ou compte plus de 10 éléments" in html.unescape(refused.text)
+    assert [p for p in app.state.settings.evidence_dir.rglob("*") if p.is_file()] == []
+    fine = office_document({"word/media/small.xml": b"<a/>"})
+    files = {"fichier": ("charte.docx", fine)}
+    accepted = director.post(
+        address, data={"critere": "DEO-01", "titre": "Charte"}, files=files, headers=headers
+    )
+    assert accepted.status_code == 303
