@@ -24,7 +24,7 @@ from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.errors import NO_SUCH_PAGE, error_page
-from app.locale import N_
+from app.locale import N_, format_size
 from app.locale import gettext as _
 from app.web import CSRF_FAILED, CSRF_HEADER, CSRF_KEY, UNSAFE_METHODS
 
@@ -64,11 +64,7 @@ class BodyTooLargeError(HTTPException):
     """A body that grew past its route's limit while it was being read (413)."""
 
     def __init__(self, limit: int) -> None:
-        super().__init__(413, _(TOO_LARGE) % {"size": _size(limit)})
-
-
-def _size(limit: int) -> str:
-    return f"{limit // (1024 * 1024)} Mo" if limit >= 1024 * 1024 else f"{limit // 1024} Ko"
+        super().__init__(413, _(TOO_LARGE) % {"size": format_size(limit)})
 
 
 class BodyLimit:
