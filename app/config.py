@@ -75,11 +75,6 @@ class Settings(BaseSettings):
         return self.database_url or f"sqlite:///{self.data_dir / 'autodiag.sqlite3'}"
 
     @property
-    def max_upload_body_bytes(self) -> int:
-        """A request uploading a file: the file, the form's other fields and the multipart framing."""
-        return self.max_upload_bytes + 64 * 1024
-
-    @property
     def database_pool(self) -> dict[str, int]:
         """One connection for each running request, a few for the e-mail worker and the CLI, no overflow.
 

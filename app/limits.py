@@ -34,6 +34,9 @@ BUSY = N_(
     "Le service est très sollicité en ce moment. Réessayez dans quelques secondes : rien n'a été enregistré."
 )
 TOO_LARGE = N_("La requête dépasse la taille permise (%(size)s). Rien n'a été enregistré.")
+TOO_LARGE_FILE = N_("Le fichier dépasse la taille maximale de %(size)s : réduisez-le ou découpez-le.")
+UPLOAD_OVERHEAD = 64 * 1024
+"""Room for an upload form's other fields and its multipart framing, above the file's own limit."""
 API_REFUSALS = {
     413: ("too_large", "The request body is larger than this operation accepts."),
     503: ("unavailable", "The service is busy: retry after `Retry-After` seconds."),
@@ -61,16 +64,18 @@ async def plain_refusal(scope: Scope, send: Send, status: int, message: str, hea
 
 
 class BodyTooLargeError(HTTPException):
-    """A body that grew past its route's limit while it was being read (413)."""
+    """A body past its route's limit (413); for an upload, the message gives the file's limit."""
 
-    def __init__(self, limit: int) -> None:
-        super().__init__(413, _(TOO_LARGE) % {"size": format_size(limit)})
+    def __init__(self, limit: int, *, upload: bool) -> None:
+        message = TOO_LARGE_FILE if upload else TOO_LARGE
+        super().__init__(413, _(message) % {"size": format_size(limit)})
 
 
 class BodyLimit:
     """Refuse a body beyond its route's limit: by `Content-Length` at once, else counted as it arrives.
 
-    Routes whose form takes a file (`accepts_files`) get `upload` bytes, every other request `small`.
+    Routes whose form takes a file (`upload_routes`) take a file of `upload` bytes (and the rest of
+    their form), every other request `small` bytes.
     A body that outgrows its limit while read raises `BodyTooLargeError`, which the app's error
     handlers answer (a page, or JSON under /api/), and nothing after it is read.
     """
@@ -82,10 +87,11 @@ class BodyLimit:
         if scope["type"] != "http" or scope["method"] not in UNSAFE_METHODS:
             await self.app(scope, receive, send)
             return
-        limit = self.upload if _takes_files(scope) else self.small
+        upload = _takes_files(scope)
+        limit = self.upload + UPLOAD_OVERHEAD if upload else self.small
+        refusal = BodyTooLargeError(self.upload if upload else self.small, upload=upload)
         declared = Headers(scope=scope).get("content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > limit):
-            refusal = BodyTooLargeError(limit)
             await plain_refusal(scope, send, 413, refusal.detail, {"Connection": "close"})
             return
         received = 0
@@ -95,7 +101,7 @@ class BodyLimit:
             message = await receive()
             received += len(message.get("body", b""))
             if received > limit:
-                raise BodyTooLargeError(limit)
+                raise refusal
             return message
 
         await self.app(scope, counted, send)

@@ -108,7 +108,7 @@ def _middleware(settings: Settings) -> list[Middleware]:
     return [
         Middleware(SecurityHeaders),
         Middleware(LocaleMiddleware),
-        Middleware(BodyLimit, small=settings.max_body_bytes, upload=settings.max_upload_body_bytes),
+        Middleware(BodyLimit, small=settings.max_body_bytes, upload=settings.max_upload_bytes),
         Middleware(ConcurrencyGuard, **guard),
         session_middleware(settings),
         Middleware(CsrfGate),
