@@ -13,12 +13,14 @@ import io
 import os
 import re
 import select
+import shutil
 import socket
 import subprocess
 import sys
 import time
 import zipfile
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx2 as httpx
 import pytest
@@ -28,6 +30,7 @@ from sqlmodel import Session
 from sqlmodel import select as query
 from starlette.types import Receive, Scope, Send
 
+from app import cli
 from app.accounts.models import Role, User
 from app.accounts.models import Scope as TokenScope
 from app.accounts.service import create_token, create_user
@@ -292,3 +295,34 @@ def test_an_office_document_unpacking_past_the_limits_is_refused_and_nothing_is_
         address, data={"critere": "DEO-01", "titre": "Charte"}, files=files, headers=headers
     )
     assert accepted.status_code == 303
+
+
+@pytest.fixture
+def broken_catalog(tmp_path: Path) -> Path:
+    """The test catalog with a 5,000-character title, 20,000 nested brackets and a 3 MB file."""
+    root = tmp_path / "broken"
+    shutil.copytree(Path(__file__).parent / "fixtures" / "catalog", root)
+    criteria = root / "criteria/mini/1.1.0.yaml"
+    text = criteria.read_text(encoding="utf-8")
+    title = re.search(r"^(\s+title: )(.+)$", text, re.MULTILINE)
+    assert title is not None
+    criteria.write_text(text.replace(title.group(0), title.group(1) + "x" * 5000, 1), encoding="utf-8")
+    (root / "questionnaires/mini-full/1.0.0.yaml").write_text("id: " + "[" * 20_000, encoding="utf-8")
+    (root / "questionnaires/mini-full/1.1.0.yaml").write_bytes(b"id: x\n" + b"#" * (3 * MiB))
+    return root
+
+
+def test_criteria_validate_refuses_nested_huge_and_overlong_files_one_line_each(
+    broken_catalog: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sys, "argv", ["autodiag", "criteria", "validate", "--path", str(broken_catalog)])
+    with pytest.raises(SystemExit) as exited:
+        cli.main()
+    out, err = capsys.readouterr()
+    assert exited.value.code == 2
+    lines = err.strip().splitlines()
+    assert "questionnaires/mini-full/1.0.0.yaml: nested deeper than 32 levels at line 1" in lines
+    assert "questionnaires/mini-full/1.1.0.yaml: larger than 2 MB: refused unread" in lines
+    assert any("String should have at most 4000 characters" in line for line in lines), lines
+    assert "Traceback" not in err + out
+    assert len(lines) < 10
