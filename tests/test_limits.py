@@ -35,8 +35,9 @@ from app.accounts.models import Role, User
 from app.accounts.models import Scope as TokenScope
 from app.accounts.service import create_token, create_user
 from app.assessments import evidence, service
-from app.config import PROJECT_ROOT
+from app.config import PROJECT_ROOT, Settings
 from app.limits import ConcurrencyGuard
+from app.main import create_app
 from app.structures import service as structures
 from tests.smtp import free_port
 from tests.test_isolation import routes
@@ -326,3 +327,10 @@ def test_criteria_validate_refuses_nested_huge_and_overlong_files_one_line_each(
     assert any("String should have at most 4000 characters" in line for line in lines), lines
     assert "Traceback" not in err + out
     assert len(lines) < 10
+
+
+def test_the_pool_has_a_connection_for_each_running_request_and_no_overflow(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path, environment="test", max_running_requests=3)
+    app = create_app(settings)
+    assert (app.state.engine.pool.size(), app.state.engine.pool._max_overflow) == (7, 0)
+    assert settings.worker_threads == 11
