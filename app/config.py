@@ -29,6 +29,15 @@ class Settings(BaseSettings):
     secret_key: str = ""
     """Signs session cookies; empty means a random key generated once and kept in `data_dir`."""
     max_upload_bytes: int = 20 * 1024 * 1024
+    """An evidence file or a workbook; the body of a request that uploads one may be 64 KiB larger."""
+    max_body_bytes: int = Field(1024 * 1024, ge=1024)
+    """Any other request body: forms and JSON (`POST /api/v1/score` included)."""
+    max_running_requests: int = Field(16, ge=1)
+    """Requests a worker serves at once; the database pool and the thread pool are sized from it."""
+    max_waiting_requests: int = Field(128, ge=0)
+    """Requests that may wait for a free slot; any more get 503 with `Retry-After` at once."""
+    max_wait_seconds: float = Field(5.0, gt=0)
+    """How long a request may wait for a slot before getting 503."""
     snapshot_signing_key: str = ""
     """Ed25519 private key (PEM, PKCS#8) that signs snapshots; empty means one generated once and
     kept in `data_dir` (`snapshot_signing_key.pem`)."""
@@ -66,6 +75,19 @@ class Settings(BaseSettings):
     @property
     def sqlalchemy_url(self) -> str:
         return self.database_url or f"sqlite:///{self.data_dir / 'autodiag.sqlite3'}"
+
+    @property
+    def database_pool(self) -> dict[str, int]:
+        """One connection for each running request, a few for the e-mail worker and the CLI, no overflow.
+
+        The concurrency guard admits no more requests than that, so no request waits for a connection.
+        """
+        return {"pool_size": self.max_running_requests + 4, "max_overflow": 0, "pool_timeout": 10}
+
+    @property
+    def worker_threads(self) -> int:
+        """Threads for sync routes and dependencies: one per running request, plus static files' reads."""
+        return self.max_running_requests + 8
 
     @property
     def evidence_dir(self) -> Path:

@@ -53,20 +53,19 @@ def stored_enum(enum: type[StrEnum]) -> SAEnum:
     )
 
 
-# A request holds one connection from its first query to its end, and a worker runs up to 40
-# requests at once (anyio's thread pool): the pool must let them all through instead of making
-# the 16th wait and fail (seen at 32 concurrent clients with SQLAlchemy's default of 5 + 10).
-POOL = {"pool_size": 10, "max_overflow": 30, "pool_timeout": 30}
+DEFAULT_POOL = {"pool_size": 10, "max_overflow": 30, "pool_timeout": 30}
+"""For the CLI and tests; the web app sizes its pool from its settings (`Settings.database_pool`)."""
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, pool: dict[str, int] | None = None) -> Engine:
     """Create an engine; SQLite runs in WAL mode with foreign keys enforced."""
+    pool = pool or DEFAULT_POOL
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
-        return create_engine(url, pool_pre_ping=True, **POOL)
+        return create_engine(url, pool_pre_ping=True, **pool)
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **POOL)
+    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **pool)
 
     @event.listens_for(engine, "connect")
     def _pragmas(connection: Any, _record: Any) -> None:
@@ -99,7 +98,9 @@ def get_session(request: Request) -> Iterator[Session]:
         yield session
 
 
-SessionDep = Annotated[Session, Depends(get_session)]
+# Closed as soon as the route returns, before the response is sent: a slow client downloading a
+# file or a page does not keep a connection from the others.
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 
 class AuditEntry(SQLModel, table=True):
@@ -158,7 +159,7 @@ def open_database(settings: Settings) -> Engine:
     `autodiag db upgrade`, run once before the new version starts: workers starting together must
     not race to migrate, and a failed migration must stop the deployment, not every worker.
     """
-    engine = make_engine(settings.sqlalchemy_url)
+    engine = make_engine(settings.sqlalchemy_url, settings.database_pool)
     if settings.environment != "production":
         upgrade(engine)
     return engine

@@ -44,7 +44,7 @@ class ServiceError(Exception):
 
 async def http_error(request: Request, error: StarletteHTTPException) -> Response:
     """Answer an HTTP error with a page in the request's language."""
-    return _error_page(request, error.status_code, error.detail)
+    return error_page(request, error.status_code, error.detail)
 
 
 async def invalid_request(request: Request, error: RequestValidationError) -> Response:
@@ -56,13 +56,13 @@ async def invalid_request(request: Request, error: RequestValidationError) -> Re
     in_path = any(problem.get("loc", ("",))[0] == "path" for problem in error.errors())
     status = 404 if in_path else 422
     detail = _(NO_SUCH_PAGE) if in_path else _("L'adresse de cette page contient un paramètre invalide.")
-    return _error_page(request, status, detail)
+    return error_page(request, status, detail)
 
 
 async def service_error(request: Request, error: ServiceError) -> Response:
     """A refusal no route showed in its form: an error page with its status and message."""
-    return _error_page(request, error.status, error.message)
+    return error_page(request, error.status, error.message)
 
 
-def _error_page(request: Request, status: int, detail: Any) -> Response:
+def error_page(request: Request, status: int, detail: Any) -> Response:
     return render(request, ERROR_PAGE, {"status_code": status, "detail": detail}, status_code=status)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
+from anyio import to_thread
 from fastapi import Depends, FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.staticfiles import StaticFiles
@@ -33,6 +35,7 @@ from app.cycle.routes import router as cycle_router
 from app.db import open_database
 from app.deps import SignInRequiredError, optional_user, sign_in_redirect
 from app.errors import ServiceError, http_error, invalid_request, service_error
+from app.limits import BodyLimit, ConcurrencyGuard, CsrfGate, ids_in_range, upload_routes
 from app.mail.sender import MailWorker
 from app.members.routes import router as members_router
 from app.privacy.routes import router as privacy_router
@@ -52,8 +55,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         docs_url=None,
         redoc_url=None,
         lifespan=_lifespan,
-        middleware=[Middleware(SecurityHeaders), Middleware(LocaleMiddleware), session_middleware(settings)],
-        dependencies=[Depends(optional_user), Depends(check_csrf)],
+        middleware=_middleware(settings),
+        dependencies=[Depends(ids_in_range), Depends(optional_user), Depends(check_csrf)],
     )
     app.state.settings = settings
     app.state.catalog = load_catalog(settings.catalog_dir)
@@ -91,6 +94,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     ):
         app.include_router(router)
     app.mount("/api/v1", create_api(app.state))
+    app.state.upload_routes = upload_routes(app.routes)
     app.add_exception_handler(StarletteHTTPException, _http_error)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, invalid_request)  # type: ignore[arg-type]
     app.add_exception_handler(ServiceError, service_error)  # type: ignore[arg-type]
@@ -103,10 +107,29 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     return app
 
 
+def _middleware(settings: Settings) -> list[Middleware]:
+    """Outermost first: refusals that cost nothing come before those that need the session."""
+    guard: dict[str, Any] = {
+        "running": settings.max_running_requests,
+        "waiting": settings.max_waiting_requests,
+        "wait_seconds": settings.max_wait_seconds,
+        "retry_after": 2,
+    }
+    return [
+        Middleware(SecurityHeaders),
+        Middleware(LocaleMiddleware),
+        Middleware(BodyLimit, small=settings.max_body_bytes, upload=settings.max_upload_bytes),
+        Middleware(ConcurrencyGuard, **guard),
+        session_middleware(settings),
+        Middleware(CsrfGate),
+    ]
+
+
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     """Send e-mail from a thread while serving (`app.mail.sender`); close the database at the end."""
     settings: Settings = app.state.settings
+    to_thread.current_default_thread_limiter().total_tokens = settings.worker_threads
     worker = MailWorker(app.state.engine, settings) if settings.runs_mail_worker else None
     if worker:
         worker.start()

@@ -33,6 +33,8 @@ SECURITY_HEADERS = {
     "Referrer-Policy": "same-origin",
     "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
 }
+NO_STORE = {"Cache-Control": "no-store"}
+"""Every page but the static files: they show a person's data, and may be shown to someone else after."""
 
 
 MACRO_LIBRARIES = {"m": "macros.html", "r": "reports/macros.html", "rv": "reviews/macros.html"}
@@ -131,7 +133,7 @@ class LocaleMiddleware:
 
 
 class SecurityHeaders:
-    """Add `SECURITY_HEADERS` to every HTTP response that does not set them itself.
+    """Add `SECURITY_HEADERS`, and `NO_STORE` outside /static/, to responses that do not set them.
 
     A plain ASGI middleware: Starlette's `BaseHTTPMiddleware` runs each request through a task
     group and memory streams, which cost more than some whole pages of this app.
@@ -144,11 +146,12 @@ class SecurityHeaders:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        extra = {} if scope["path"].startswith("/static/") else NO_STORE
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = MutableHeaders(scope=message)
-                for name, value in SECURITY_HEADERS.items():
+                for name, value in (SECURITY_HEADERS | extra).items():
                     headers.setdefault(name, value)
             await send(message)
 
@@ -194,17 +197,18 @@ def csrf_token(request: Request) -> str:
 async def check_csrf(request: Request) -> None:
     """Refuse (403) a state-changing request without the session's CSRF token; `/api/` uses tokens.
 
-    The token comes from the `csrf_token` form field or the `X-CSRF-Token` header (htmx sends it
-    from `hx-headers` on `<body>`). This is an app-wide dependency rather than an ASGI middleware:
-    Starlette caches the parsed form on the request, so FastAPI and this check share one parse of
-    the body (a middleware would have to buffer, parse and replay it, uploads included); and
-    app-wide dependencies run before the route's own, so a refused request changes nothing.
+    The token comes from the `X-CSRF-Token` header (htmx sends it from `hx-headers` on `<body>`),
+    which `app.limits.CsrfGate` has checked before the body was read, or else from the `csrf_token`
+    form field. This part is an app-wide dependency rather than a middleware: Starlette caches the
+    parsed form on the request, so FastAPI and this check share one parse of the body (within
+    `app.limits.BodyLimit`); and app-wide dependencies run before the route's own, so a refused
+    request changes nothing.
     """
     if request.method not in UNSAFE_METHODS or request.url.path.startswith("/api/"):
         return
     expected = request.session.get(CSRF_KEY)
     sent: list[object] = [request.headers.get(CSRF_HEADER)]
-    if request.headers.get("content-type", "").startswith(FORM_TYPES):
+    if sent[0] is None and request.headers.get("content-type", "").startswith(FORM_TYPES):
         sent.append((await request.form()).get("csrf_token"))
     if not isinstance(expected, str) or not any(
         isinstance(token, str) and secrets.compare_digest(token.encode(), expected.encode()) for token in sent

@@ -30,6 +30,13 @@ ZXCVBN_LENGTH = 100
 THROTTLE_WINDOW = timedelta(minutes=15)
 MAX_FAILURES_PER_EMAIL = 5
 MAX_FAILURES_PER_CLIENT = 20
+"""Reset requests: per address (no mailbox flooded) and per client, in `THROTTLE_WINDOW`."""
+FREE_SIGN_IN_FAILURES = {"pair": 5, "client": 20}
+"""Failed sign-ins in `THROTTLE_WINDOW` before each further one waits, for one (client, address)
+pair and for one client over all addresses. Never per address alone: a stranger elsewhere must not
+be able to keep a person out of their account."""
+FIRST_DELAY, LONGEST_DELAY = 30, 15 * 60
+"""The wait after the last free failure (seconds); it doubles with each further one, up to the longest."""
 EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s.]+")
 SIGN_IN, RESET = "sign_in", "reset"
 """What a `LoginAttempt` counts against: each is throttled on its own."""
@@ -137,15 +144,9 @@ def authenticate(session: Session, *, email: str, password: str, client: str) ->
         raise LoginError(_("Saisissez votre adresse électronique."), field="email")
     if not password:
         raise LoginError(_("Saisissez votre mot de passe."), field="password")
-    wait = throttle_wait(session, email=email, client=client, purpose=SIGN_IN)
+    wait = sign_in_wait(session, email=email, client=client)
     if wait is not None:
-        minutes = math.ceil(wait / 60)
-        message = ngettext(
-            "Trop de tentatives de connexion infructueuses. Réessayez dans %(minutes)s minute.",
-            "Trop de tentatives de connexion infructueuses. Réessayez dans %(minutes)s minutes.",
-            minutes,
-        ) % {"minutes": minutes}
-        raise LoginError(message, retry_after=wait)
+        raise LoginError(_sign_in_throttled(wait), retry_after=wait)
     user = session.exec(select(User).where(User.email == email)).first()
     # Verify even when the email is unknown, so both cases take the same time.
     if not verify_password(user.password_hash if user else decoy_hash(), password) or user is None:
@@ -153,7 +154,7 @@ def authenticate(session: Session, *, email: str, password: str, client: str) ->
         raise LoginError(_(WRONG_CREDENTIALS))
     if not user.is_active:
         raise LoginError(_("Ce compte est désactivé. Adressez-vous à un administrateur de la plateforme."))
-    _record_success(session, user=user, password=password)
+    _record_success(session, user=user, password=password, client=client)
     return user
 
 
@@ -174,6 +175,44 @@ def throttle_wait(session: Session, *, email: str, client: str, purpose: str) ->
             # Blocked until the oldest of the last `limit` failures leaves the window.
             waits.append(_seconds_between(now, times[-1] + THROTTLE_WINDOW))
     return max(waits, default=None)
+
+
+def sign_in_wait(session: Session, *, email: str, client: str) -> int | None:
+    """Seconds before this client may try this address again, or None: a delay that grows, never a lock.
+
+    Past `FREE_SIGN_IN_FAILURES` for the pair, or for the client, each further failure doubles the
+    wait since the last one, from `FIRST_DELAY` to `LONGEST_DELAY`. The person, from their own
+    client, is held back only by their own failures.
+    """
+    now, waits = utcnow(), []
+    recent = select(LoginAttempt.at).where(
+        LoginAttempt.client == client,
+        LoginAttempt.purpose == SIGN_IN,
+        LoginAttempt.at >= now - THROTTLE_WINDOW,
+    )
+    for kind, query in (("pair", recent.where(LoginAttempt.email == email)), ("client", recent)):
+        free = FREE_SIGN_IN_FAILURES[kind]
+        times = session.exec(query.order_by(col(LoginAttempt.at).desc()).limit(free + 8)).all()
+        if len(times) >= free:
+            delay = min(LONGEST_DELAY, FIRST_DELAY * 2 ** (len(times) - free))
+            if times[0] + timedelta(seconds=delay) > now:
+                waits.append(_seconds_between(now, times[0] + timedelta(seconds=delay)))
+    return max(waits, default=None)
+
+
+def _sign_in_throttled(wait: int) -> str:
+    if wait < 60:
+        return ngettext(
+            "Trop de tentatives de connexion infructueuses depuis cet appareil. Réessayez dans %(seconds)s seconde.",
+            "Trop de tentatives de connexion infructueuses depuis cet appareil. Réessayez dans %(seconds)s secondes.",
+            wait,
+        ) % {"seconds": wait}
+    minutes = math.ceil(wait / 60)
+    return ngettext(
+        "Trop de tentatives de connexion infructueuses depuis cet appareil. Réessayez dans %(minutes)s minute.",
+        "Trop de tentatives de connexion infructueuses depuis cet appareil. Réessayez dans %(minutes)s minutes.",
+        minutes,
+    ) % {"minutes": minutes}
 
 
 def _seconds_between(start: datetime, end: datetime) -> int:
@@ -197,10 +236,13 @@ def record_attempt(session: Session, *, email: str, client: str, purpose: str) -
     session.commit()
 
 
-def _record_success(session: Session, *, user: User, password: str) -> None:
+def _record_success(session: Session, *, user: User, password: str, client: str) -> None:
+    # Only this client's failures for the account: a success here clears no stranger's record.
     cleared = session.exec(
         delete(LoginAttempt).where(
-            col(LoginAttempt.email) == user.email, col(LoginAttempt.purpose) == SIGN_IN
+            col(LoginAttempt.email) == user.email,
+            col(LoginAttempt.client) == client,
+            col(LoginAttempt.purpose) == SIGN_IN,
         )
     )
     rehashed = _hasher.check_needs_rehash(user.password_hash)

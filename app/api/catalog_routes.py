@@ -6,7 +6,9 @@ operation that scores an answers document; `app/api/routes.py` mounts them in th
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
 
 from app.api import service, views
 from app.api.auth import READ, READ_ONE, ApiError, CatalogReader, errors
@@ -124,16 +126,25 @@ def _version(catalog: Catalog, referential: str, version: str) -> CriteriaVersio
         }
     },
 )
-async def score(request: Request, catalog: CanonicalCatalogDep, _caller: CatalogReader) -> ScoreOut:
+def score(
+    catalog: CanonicalCatalogDep, _caller: CatalogReader, text: Annotated[str, Depends(answers_text)]
+) -> ScoreOut:
+    # A plain function: FastAPI runs it in a thread, so scoring never holds up the event loop.
+    try:
+        return service.score_document(catalog, text)
+    except AnswersError as error:
+        raise ApiError(422, problems=[_problem(text) for text in error.problems]) from None
+
+
+async def answers_text(request: Request) -> str:
+    """The request's body as text: at most 1 MB (`app.limits.BodyLimit` stops it as it arrives)."""
     body = await request.body()
     if len(body) > MAX_SCORE_BYTES:
         raise ApiError(413, "The answers document is larger than 1 MB.")
     try:
-        return service.score_document(catalog, body.decode("utf-8"))
+        return body.decode("utf-8")
     except UnicodeDecodeError:
         raise ApiError(422, problems=[{"field": "body", "message": "not UTF-8 text"}]) from None
-    except AnswersError as error:
-        raise ApiError(422, problems=[_problem(text) for text in error.problems]) from None
 
 
 def _problem(text: str) -> dict[str, str]:

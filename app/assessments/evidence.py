@@ -7,6 +7,8 @@ import os
 import re
 import tempfile
 import unicodedata
+import zipfile
+import zlib
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date
@@ -53,6 +55,14 @@ ACCEPTED = {
     "odp": N_("Présentation OpenDocument"),
     "rtf": N_("Document RTF"),
 }
+
+
+OFFICE_ZIPS = frozenset({"docx", "xlsx", "pptx", "odt", "ods", "odp"})
+"""Office documents that are zip archives: what they unpack to is checked before they are kept."""
+MAX_OFFICE_UNPACKED = 100 * 1024 * 1024
+MAX_OFFICE_ENTRIES = 2000
+"""Far above any real document (a 300-page report with pictures unpacks to a few tens of MB in a few
+hundred entries), far below what would stall the auditors' tools that open it."""
 
 
 class EvidenceError(ServiceError):
@@ -106,6 +116,8 @@ def store_file(evidence_dir: Path, stream: BinaryIO, *, max_bytes: int) -> Store
                     "documents Word, Excel, PowerPoint, OpenDocument et RTF."
                 )
             )
+        if kind.extension in OFFICE_ZIPS:
+            check_office_document(temporary)
         final = file_path(evidence_dir, digest.hexdigest())
         final.parent.mkdir(exist_ok=True)
         os.replace(temporary, final)  # the same content may already be there: same bytes, same name
@@ -113,6 +125,37 @@ def store_file(evidence_dir: Path, stream: BinaryIO, *, max_bytes: int) -> Store
     finally:
         if os.path.exists(temporary):
             os.unlink(temporary)
+
+
+def check_office_document(path: str) -> None:
+    """Refuse an office document with too many entries, or that unpacks beyond `MAX_OFFICE_UNPACKED`.
+
+    The sizes a zip declares are checked first, then counted while unpacking (a zip may lie about
+    them; a lie also fails its checksum), stopping as soon as the limit is passed.
+    """
+    try:
+        with zipfile.ZipFile(path) as archive:
+            entries = archive.infolist()
+            if len(entries) > MAX_OFFICE_ENTRIES or sum(e.file_size for e in entries) > MAX_OFFICE_UNPACKED:
+                raise EvidenceError(_unpacks_too_much())
+            budget = MAX_OFFICE_UNPACKED
+            for entry in entries:
+                with archive.open(entry) as member:
+                    while chunk := member.read(CHUNK):
+                        budget -= len(chunk)
+                        if budget < 0:
+                            raise EvidenceError(_unpacks_too_much())
+    except (zipfile.BadZipFile, zlib.error, NotImplementedError, RuntimeError, ValueError, EOFError):
+        raise EvidenceError(
+            _("Ce document bureautique est endommagé ou chiffré : il ne peut pas être ouvert.")
+        ) from None
+
+
+def _unpacks_too_much() -> str:
+    return _(
+        "Ce document se décompresse en plus de %(size)s ou compte plus de %(entries)s éléments : "
+        "il est refusé. Enregistrez-le à nouveau, ou en PDF."
+    ) % {"size": format_size(MAX_OFFICE_UNPACKED), "entries": MAX_OFFICE_ENTRIES}
 
 
 def too_large(max_bytes: int) -> str:

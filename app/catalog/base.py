@@ -22,12 +22,14 @@ SEMVER = re.compile(r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)$")
 Version = Annotated[str, StringConstraints(pattern=SEMVER.pattern)]
 Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]*$", max_length=64)]
 CriterionId = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2,5}-\d{2,3}$")]
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+MAX_TEXT = 4000
+"""The longest text a criteria or questionnaire file may hold in one field (the longest today: ~950)."""
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_TEXT)]
 Level = Literal[0, 1, 2, 3]
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, str_max_length=MAX_TEXT)
 
 
 class Status(StrEnum):

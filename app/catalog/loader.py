@@ -56,6 +56,13 @@ class CatalogError(Exception):
         super().__init__("\n".join(str(problem) for problem in problems))
 
 
+MAX_FILE_BYTES = 2 * 1024 * 1024
+"""A criteria or questionnaire file (the largest today: ~120 KB); larger ones are refused unread."""
+MAX_NESTING = 32
+"""Brackets and braces nested deeper are refused before parsing (the files use fewer than 10)."""
+_OPENING, _CLOSING = frozenset("[{"), frozenset("]}")
+_BRACKETS = re.compile(r"[\[\]{}]")
+
 _SAFE_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
@@ -139,6 +146,12 @@ def _load_kind(
             lock = {}
         for path in _version_files(folder, root, problems):
             shown = _display(root, path)
+            if path.stat().st_size > MAX_FILE_BYTES:
+                problems.append(
+                    Problem(shown, f"larger than {MAX_FILE_BYTES // (1024 * 1024)} MB: refused unread")
+                )
+                unreadable.add(f"{folder.name}@{path.stem}")
+                continue
             data = path.read_bytes()
             parsed = _parse(model, data, shown, problems)
             if parsed is None:
@@ -174,8 +187,27 @@ def _version_files(folder: Path, root: Path, problems: list[Problem]) -> Iterato
             problems.append(Problem(_display(root, path), "unexpected file: versions are <version>.yaml"))
 
 
+def check_nesting(text: str, limit: int = MAX_NESTING) -> None:
+    """Refuse (ValueError, with the line) brackets nested deeper than `limit`, before any parser recurses.
+
+    Brackets inside quoted strings count too (skipping strings costs more than the parse itself):
+    stricter than the parser only for a text with dozens of unmatched brackets in one string.
+    """
+    depth = 0
+    for token in _BRACKETS.finditer(text):
+        char = token.group()
+        if char in _OPENING:
+            depth += 1
+            if depth > limit:
+                line = text.count("\n", 0, token.start()) + 1
+                raise ValueError(f"nested deeper than {limit} levels at line {line}")
+        elif char in _CLOSING:
+            depth = max(0, depth - 1)
+
+
 def read_yaml(text: str) -> Any:
     """Parse YAML (or JSON) safely, refusing duplicate keys; ValueError says where it failed."""
+    check_nesting(text)
     try:
         return yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 (a SafeLoader subclass)
     except yaml.MarkedYAMLError as error:
@@ -184,6 +216,8 @@ def read_yaml(text: str) -> Any:
         raise ValueError(f"invalid YAML{where}: {error.problem or error.context}") from None
     except yaml.YAMLError as error:
         raise ValueError(f"invalid YAML: {error}") from None
+    except RecursionError:  # indentation nested too deep for the parser: no real file comes close
+        raise ValueError("invalid YAML: nested too deeply") from None
 
 
 def _parse(model: type[Model], data: bytes, shown: str, problems: list[Problem]) -> Model | None:

@@ -21,7 +21,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
-from app.catalog.loader import read_yaml
+from app.catalog.loader import check_nesting, read_yaml
 from app.catalog.models import CriteriaVersion, Questionnaire
 from app.catalog.service import Catalog
 from app.scoring.models import Answer, Evidence, ProfileValue, Result
@@ -89,13 +89,18 @@ class AnswersError(ValueError):
 def parse_text(text: str, *, json_only: bool = False) -> Any:
     """Read a YAML or JSON document, refusing duplicate keys."""
     try:
-        return json.loads(text) if json_only else read_yaml(text)
+        if json_only:
+            check_nesting(text)
+            return json.loads(text)
+        return read_yaml(text)
     except json.JSONDecodeError as error:
         raise AnswersError(
             [f"invalid JSON at line {error.lineno}, column {error.colno}: {error.msg}"]
         ) from None
     except ValueError as error:
         raise AnswersError([str(error)]) from None
+    except RecursionError:  # past `check_nesting`, when closing brackets hide in strings
+        raise AnswersError(["nested too deeply"]) from None
 
 
 def resolve(catalog: Catalog, data: Any) -> ScoringRequest:

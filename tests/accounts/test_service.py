@@ -143,15 +143,20 @@ def test_empty_fields_are_named_and_not_counted_as_attempts(
     assert session.exec(select(LoginAttempt)).all() == []
 
 
-def test_the_sixth_attempt_for_an_email_is_refused_even_with_the_right_password(session: Session) -> None:
+def test_past_five_failures_that_client_waits_for_that_account_but_nobody_else_does(
+    session: Session,
+) -> None:
     user = make_user(session)
     fail_sign_in(session, email=user.email, times=5)
     with pytest.raises(LoginError) as throttled:
-        authenticate(session, email=user.email, password=PASSWORD, client="198.51.100.7")
+        authenticate(session, email=user.email, password=PASSWORD, client=CLIENT)
     assert throttled.value.retry_after is not None
-    assert 14 * 60 < throttled.value.retry_after <= 15 * 60
-    assert "Réessayez dans 15 minutes" in throttled.value.message
-    # Other addresses signing in from the same client are not held back by this one.
+    assert 0 < throttled.value.retry_after <= 30
+    assert "depuis cet appareil. Réessayez dans" in throttled.value.message
+    assert "secondes" in throttled.value.message
+    # The person, from elsewhere, is not locked out by a stranger's guesses.
+    assert authenticate(session, email=user.email, password=PASSWORD, client="198.51.100.7") == user
+    # Nor are other addresses signing in from the same client.
     other = make_user(session, email="dominique@example.org")
     assert authenticate(session, email=other.email, password=PASSWORD, client=CLIENT) == other
 
@@ -175,16 +180,20 @@ def test_failures_older_than_fifteen_minutes_no_longer_count(session: Session) -
     assert authenticate(session, email=user.email, password=PASSWORD, client=CLIENT) == user
 
 
-def test_the_wait_runs_from_the_oldest_failure_in_the_window(session: Session) -> None:
+def test_the_wait_doubles_with_each_failure_and_runs_from_the_last(session: Session) -> None:
     user = make_user(session)
-    ten_minutes_ago = utcnow() - timedelta(minutes=10)
-    for _ in range(5):
-        session.add(LoginAttempt(email=user.email, client=CLIENT, at=ten_minutes_ago))
+    a_minute_ago = utcnow() - timedelta(minutes=1)
+    for _ in range(5):  # the first delay, 30 s after the fifth, has passed: a delay, not a lock
+        session.add(LoginAttempt(email=user.email, client=CLIENT, at=a_minute_ago))
     session.commit()
-    with pytest.raises(LoginError, match="Réessayez dans 5 minutes") as throttled:
+    assert authenticate(session, email=user.email, password=PASSWORD, client=CLIENT) == user
+    for _ in range(8):  # eight failures: 30 s doubled three times, 4 minutes after the last
+        session.add(LoginAttempt(email=user.email, client=CLIENT, at=a_minute_ago))
+    session.commit()
+    with pytest.raises(LoginError, match="Réessayez dans 3 minutes") as throttled:
         authenticate(session, email=user.email, password=PASSWORD, client=CLIENT)
     assert throttled.value.retry_after is not None
-    assert 4 * 60 < throttled.value.retry_after <= 5 * 60
+    assert 2 * 60 < throttled.value.retry_after <= 3 * 60
 
 
 def test_a_success_clears_that_emails_failed_attempts(session: Session) -> None:
