@@ -8,6 +8,7 @@ the system (Debian's DejaVu, named in `report.css`) through fontconfig, not from
 
 from __future__ import annotations
 
+import functools
 import logging
 import mimetypes
 import re
@@ -17,8 +18,6 @@ from urllib.parse import unquote, urlsplit
 
 from fastapi import Request, Response
 from fastapi.templating import Jinja2Templates
-from weasyprint import HTML
-from weasyprint.urls import URLFetcher, URLFetcherResponse
 
 from app.assessments.evidence import content_disposition
 from app.locale import current_language
@@ -40,30 +39,43 @@ class RefusedURLError(ValueError):
     """A document asked for something other than one of the app's static files."""
 
 
-class StaticFetcher(URLFetcher):  # type: ignore[misc]
-    """Serve `BASE_URL/static/<path>` from `static_dir`; refuse any other URL, data: URLs aside."""
+def __getattr__(name: str) -> Any:
+    # WeasyPrint costs about a second of CPU to import: the first PDF pays it, not every worker's start.
+    if name == "StaticFetcher":
+        return static_fetcher()
+    raise AttributeError(name)
 
-    def __init__(self, static_dir: Path) -> None:
-        super().__init__(timeout=1, allowed_protocols=("https", "data"))
-        self.static_dir = static_dir.resolve()
 
-    def fetch(self, url: str, headers: Any = None) -> URLFetcherResponse:
-        if url.startswith("data:"):  # inline data never leaves the process
-            return super().fetch(url, headers)
-        return URLFetcherResponse(url, self.read(url), {"Content-Type": _mime_type(url)})
+@functools.cache
+def static_fetcher() -> Any:
+    """The class `StaticFetcher`: serve `BASE_URL/static/<path>` from `static_dir`; refuse any other
+    URL, data: URLs aside. Built on first use, as it subclasses WeasyPrint's fetcher."""
+    from weasyprint.urls import URLFetcher, URLFetcherResponse  # see __getattr__
 
-    def read(self, url: str) -> bytes:
-        """The bytes of the static file `url` names, or RefusedURLError."""
-        parts = urlsplit(url)
-        base = urlsplit(BASE_URL)
-        if (parts.scheme, parts.netloc) != (base.scheme, base.netloc) or not parts.path.startswith(
-            STATIC_PREFIX
-        ):
-            raise RefusedURLError(f"not one of the app's static files: {url}")
-        path = (self.static_dir / unquote(parts.path.removeprefix(STATIC_PREFIX))).resolve()
-        if not path.is_relative_to(self.static_dir) or not path.is_file():
-            raise RefusedURLError(f"no such static file: {url}")
-        return path.read_bytes()
+    class StaticFetcher(URLFetcher):  # type: ignore[misc]
+        def __init__(self, static_dir: Path) -> None:
+            super().__init__(timeout=1, allowed_protocols=("https", "data"))
+            self.static_dir = static_dir.resolve()
+
+        def fetch(self, url: str, headers: Any = None) -> Any:
+            if url.startswith("data:"):  # inline data never leaves the process
+                return super().fetch(url, headers)
+            return URLFetcherResponse(url, self.read(url), {"Content-Type": _mime_type(url)})
+
+        def read(self, url: str) -> bytes:
+            """The bytes of the static file `url` names, or RefusedURLError."""
+            parts = urlsplit(url)
+            base = urlsplit(BASE_URL)
+            if (parts.scheme, parts.netloc) != (base.scheme, base.netloc) or not parts.path.startswith(
+                STATIC_PREFIX
+            ):
+                raise RefusedURLError(f"not one of the app's static files: {url}")
+            path = (self.static_dir / unquote(parts.path.removeprefix(STATIC_PREFIX))).resolve()
+            if not path.is_relative_to(self.static_dir) or not path.is_file():
+                raise RefusedURLError(f"no such static file: {url}")
+            return path.read_bytes()
+
+    return StaticFetcher
 
 
 def _mime_type(url: str) -> str:
@@ -84,7 +96,9 @@ def french_spacing(html: str) -> str:
 
 def print_pdf(html: str, *, static_dir: Path) -> bytes:
     """Print `html` (its links relative to the site's root) to PDF bytes, offline."""
-    document = HTML(string=html, base_url=BASE_URL, url_fetcher=StaticFetcher(static_dir))
+    from weasyprint import HTML  # see __getattr__
+
+    document = HTML(string=html, base_url=BASE_URL, url_fetcher=static_fetcher()(static_dir))
     pdf: bytes = document.write_pdf()
     return pdf
 
