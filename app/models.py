@@ -1,6 +1,6 @@
 """Every table, imported in one place so migrations and tests see the whole schema."""
 
-from app.accounts.models import ApiToken, LoginAttempt, PasswordReset, User
+from app.accounts.models import ApiRateWindow, ApiToken, LoginAttempt, PasswordReset, User
 from app.assessments.models import ActionItem, Answer, Assessment, Evidence, EvidenceLink, Snapshot
 from app.cohorts.models import Cohort, CohortStructure, CohortTrainer, CohortWorkshop
 from app.db import AuditEntry
@@ -12,6 +12,7 @@ from app.structures.models import AuditorGrant, Membership, Structure
 __all__ = [
     "ActionItem",
     "Answer",
+    "ApiRateWindow",
     "ApiToken",
     "Assessment",
     "AuditEntry",
