@@ -37,6 +37,8 @@ class Settings(BaseSettings):
     per request, about a tenth of a questionnaire page's time). `autodiag serve --reload` sets it."""
     api_rate_limit_per_minute: int = Field(300, ge=1)
     """Requests a minute per API token, counted in the database for all workers together."""
+    metrics_token: str = ""
+    """Bearer token that `/metrics` (Prometheus) asks for; empty means no metrics endpoint (404)."""
     host: str = "127.0.0.1"
     port: int = 8000
     base_url: str = "http://127.0.0.1:8000"

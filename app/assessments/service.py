@@ -42,6 +42,7 @@ from app.db import StaleWriteError, audit, guarded_write, pk, utcnow
 from app.errors import ServiceError
 from app.locale import N_
 from app.locale import gettext as _
+from app.observability import AUTOSAVE_CONFLICTS
 from app.scoring import models as scoring
 from app.scoring.service import score
 from app.structures.models import Structure
@@ -185,14 +186,18 @@ def answer_and_load(
     current = None
     if stored is not None:  # the row read under the lock stands for the ORM object: no second read
         current = Answer(id=ids[criterion_id], assessment_id=pk(assessment), updated_by=0, **stored._asdict())
-    saved, before = write(
-        session,
-        assessment=assessment,
-        criterion_id=criterion_id,
-        values=values | {"updated_by": pk(user)},
-        base_revision=base_revision,
-        current=current,
-    )
+    try:
+        saved, before = write(
+            session,
+            assessment=assessment,
+            criterion_id=criterion_id,
+            values=values | {"updated_by": pk(user)},
+            base_revision=base_revision,
+            current=current,
+        )
+    except StaleAnswerError:
+        AUTOSAVE_CONFLICTS.inc()
+        raise
     audit(
         session,
         actor_id=user.id,
