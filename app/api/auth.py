@@ -101,16 +101,16 @@ class RateLimiter:
     limit within a few seconds, never more.
     """
 
-    def __init__(self, engine: Engine, per_minute: int) -> None:
-        self.engine, self.per_minute = engine, per_minute
-        self.insert = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
+    def __init__(self, per_minute: int) -> None:
+        self.per_minute = per_minute
 
-    def wait(self, key: int, now: float | None = None) -> int:
-        """Count one request of token `key`: 0 if allowed, else the seconds to wait."""
+    def wait(self, engine: Engine, key: int, now: float | None = None) -> int:
+        """Count one request of token `key` in `engine`'s database: 0 if allowed, else the seconds to wait."""
         now = time.time() if now is None else now
+        insert = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
         window = int(now // 60 * 60)
         table: Any = ApiRateWindow.__table__  # type: ignore[attr-defined]
-        counted = self.insert(table).values(token_id=key, window_start=window, requests=1)
+        counted = insert(table).values(token_id=key, window_start=window, requests=1)
         upsert = counted.on_conflict_do_update(
             index_elements=[table.c.token_id],
             set_={
@@ -118,7 +118,7 @@ class RateLimiter:
                 "requests": case((table.c.window_start == window, table.c.requests + 1), else_=literal(1)),
             },
         ).returning(table.c.requests)
-        with self.engine.begin() as connection:
+        with engine.begin() as connection:
             requests = connection.execute(upsert).scalar_one()
         if requests <= self.per_minute:
             return 0
@@ -145,7 +145,7 @@ def caller(
         message = MESSAGES[401] if credentials is None else "Unknown, expired or revoked API token."
         raise ApiError(401, message, headers={"WWW-Authenticate": "Bearer"})
     token, user = found
-    wait = request.app.state.rate_limiter.wait(token.id)
+    wait = request.app.state.rate_limiter.wait(request.app.state.engine, token.id)
     if wait:
         raise ApiError(429, headers={"Retry-After": str(wait)})
     return Caller(user, token)

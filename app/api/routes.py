@@ -56,7 +56,7 @@ def create_api(state: State) -> FastAPI:
         redoc_url=None,
     )
     api.state = state
-    state.rate_limiter = RateLimiter(state.engine, state.settings.api_rate_limit_per_minute)
+    state.rate_limiter = RateLimiter(state.settings.api_rate_limit_per_minute)
     for operations in (
         catalog_routes.router,
         assessment_routes.router,

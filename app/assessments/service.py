@@ -13,6 +13,7 @@ from pathlib import Path
 from types import EllipsisType
 from typing import Any
 
+from sqlalchemy import and_
 from sqlalchemy import select as select_rows
 from sqlmodel import Session, col, select
 
@@ -358,8 +359,41 @@ def load_links(session: Session, assessment: Assessment) -> dict[str, list[tuple
 
 
 def scoring_inputs(session: Session, assessment: Assessment) -> dict[str, scoring.Answer]:
-    """The assessment's answers and evidence as the scoring core takes them."""
-    return load(session, assessment).inputs()
+    """The assessment's answers and evidence as the scoring core takes them: only the fields it
+    reads, and only the evidence of answered criteria (the only evidence scoring looks at)."""
+    answers = session.execute(
+        select_rows(*SCORED_ANSWER).where(col(Answer.assessment_id) == assessment.id)
+    ).all()
+    answered = and_(
+        col(Answer.assessment_id) == col(EvidenceLink.assessment_id),
+        col(Answer.criterion_id) == col(EvidenceLink.criterion_id),
+    )
+    pieces = session.execute(
+        select_rows(col(EvidenceLink.criterion_id), col(EvidenceLink.covers), *SCORED_PIECE)
+        .join(Evidence)
+        .join(Answer, answered)
+        .where(col(EvidenceLink.assessment_id) == assessment.id)
+        .order_by(col(Evidence.title), col(Evidence.id))
+    )
+    evidence: dict[str, list[scoring.Evidence]] = {}
+    for criterion_id, covers, title, document_date in pieces:
+        covered = frozenset(filter(None, covers.split(",")))
+        evidence.setdefault(criterion_id, []).append(scoring.Evidence(title, covered, document_date))
+    return {
+        criterion_id: scoring.Answer(
+            level, not_applicable, justification, tuple(evidence.get(criterion_id, ()))
+        )
+        for criterion_id, level, not_applicable, justification in answers
+    }
+
+
+SCORED_ANSWER = (
+    col(Answer.criterion_id),
+    col(Answer.level),
+    col(Answer.not_applicable),
+    col(Answer.justification),
+)
+SCORED_PIECE = (col(Evidence.title), col(Evidence.document_date))
 
 
 def evaluate(
