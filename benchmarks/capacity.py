@@ -158,7 +158,10 @@ def main() -> None:
             people = make_directors(database_url, max(levels))
             env = environment(data, database_url if args.postgres else "")
             with server(["app.main:create_app", "--factory"], env, workers=args.workers) as (url, pid):
-                rows = [(n, asyncio.run(step(url, pid, people[:n], args.seconds))) for n in levels]
+                rows = []
+                for n in levels:
+                    rows.append((n, asyncio.run(step(url, pid, people[:n], args.seconds))))
+                    print(f"{n} directors: {rows[-1][1]}", flush=True)
         finally:
             if postgres:
                 postgres.stop()

@@ -92,7 +92,11 @@ def server(target: list[str], env: dict[str, str], *, workers: int = 1) -> Itera
         yield url, process.pid
     finally:
         process.terminate()
-        process.wait(timeout=20)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:  # still draining connections: enough
+            process.kill()
+            process.wait()
 
 
 @contextmanager
