@@ -155,12 +155,13 @@ def main() -> None:
             engine = make_engine(database_url)
             upgrade(engine)
             engine.dispose()
-            people = make_directors(database_url, max(levels))
+            people = make_directors(database_url, sum(levels))  # new directors at each step
             env = environment(data, database_url if args.postgres else "")
             with server(["app.main:create_app", "--factory"], env, workers=args.workers) as (url, pid):
-                rows = []
+                rows, first = [], 0
                 for n in levels:
-                    rows.append((n, asyncio.run(step(url, pid, people[:n], args.seconds))))
+                    rows.append((n, asyncio.run(step(url, pid, people[first : first + n], args.seconds))))
+                    first += n
                     print(f"{n} directors: {rows[-1][1]}", flush=True)
         finally:
             if postgres:
