@@ -108,7 +108,7 @@ def main() -> None:
     print(
         f"score {args.assessments} different assessments: {many_s:.2f} s = "
         f"{many_s * 1e6 / args.assessments / base_us:.1f}× baseline per assessment "
-        f"(budget {BUDGET_MANY_S:.0f} s for 10,000: {'OK' if many_s * 10_000 / args.assessments <= BUDGET_MANY_S else 'OVER'})"
+        f"(budget {BUDGET_MANY_S:g} s for 10,000: {'OK' if many_s * 10_000 / args.assessments <= BUDGET_MANY_S else 'OVER'})"
     )
 
 
