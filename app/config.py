@@ -47,7 +47,9 @@ class Settings(BaseSettings):
     """Re-read a template changed on disk (for template work: it costs a file check per template
     per request, about a tenth of a questionnaire page's time). `autodiag serve --reload` sets it."""
     api_rate_limit_per_minute: int = Field(300, ge=1)
-    """Requests a minute per API token (bursts of as many), counted by each worker on its own."""
+    """Requests a minute per API token, counted in the database for all workers together."""
+    metrics_token: str = ""
+    """Bearer token that `/metrics` (Prometheus) asks for; empty means no metrics endpoint (404)."""
     host: str = "127.0.0.1"
     port: int = 8000
     base_url: str = "http://127.0.0.1:8000"

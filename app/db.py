@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
-from alembic import command
-from alembic.config import Config
 from fastapi import Depends, Request
-from sqlalchemy import JSON, Engine, event, update
+from sqlalchemy import JSON, Engine, event, text, update
 from sqlalchemy import Enum as SAEnum
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
@@ -81,7 +81,11 @@ def make_engine(url: str, pool: dict[str, int] | None = None) -> Engine:
     return engine
 
 
-def alembic_config(engine: Engine) -> Config:
+def alembic_config(engine: Engine) -> Any:
+    """Alembic's configuration for `engine`; Alembic is imported here, by migrations only (it costs
+    a worker's start-up a tenth of a second or more, and a worker in production never migrates)."""
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     config.attributes["engine"] = engine
@@ -90,6 +94,8 @@ def alembic_config(engine: Engine) -> Config:
 
 def upgrade(engine: Engine) -> None:
     """Bring the schema to the latest migration."""
+    from alembic import command  # see alembic_config
+
     command.upgrade(alembic_config(engine), "head")
 
 
@@ -161,8 +167,37 @@ def open_database(settings: Settings) -> Engine:
     """
     engine = make_engine(settings.sqlalchemy_url, settings.database_pool)
     if settings.environment != "production":
-        upgrade(engine)
+        with migration_lock(engine):
+            upgrade(engine)
     return engine
+
+
+MIGRATION_LOCK_KEY = 0x6175746F64696167  # "autodiag": PostgreSQL's advisory lock number for migrations
+
+
+@contextmanager
+def migration_lock(engine: Engine) -> Iterator[None]:
+    """Let one process at a time migrate: workers starting together on a fresh database each wait
+    for the one before, then find the schema up to date (without it, both create the tables and
+    one crashes). PostgreSQL: an advisory lock; SQLite: a lock on a file beside the database."""
+    if engine.dialect.name == "postgresql":
+        with engine.connect() as connection:
+            connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
+            try:
+                yield
+            finally:
+                connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": MIGRATION_LOCK_KEY})
+        return
+    database = engine.url.database
+    if not database or database == ":memory:":  # a database of its own: nobody to wait for
+        yield
+        return
+    with open(f"{database}.migrating", "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 Revised = TypeVar("Revised", bound=SQLModel)

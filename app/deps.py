@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 from functools import partial
-from typing import Annotated, TypeVar
+from typing import Annotated, Any, TypeVar, cast
 from urllib.parse import urlencode, urlsplit
 
 from fastapi import Depends, HTTPException, Request, Response
@@ -26,6 +26,7 @@ from app.accounts.permissions import (
     can,
     cohort_ids,
     keeps_certification,
+    owned_assessment,
     reading,
     reading_evidence,
     refusal,
@@ -187,7 +188,9 @@ def _owned(session: Session, user: User, model: type[Owned], object_id: int, acc
 
     A member of the structure whose role does not allow it gets 403 (`permissions.refusal`).
     """
-    found = session.get(model, object_id)
+    found = session.get(model, object_id) if model is not Assessment else None
+    if model is Assessment:  # with its structure and the user's membership, in one query
+        found = cast(Any, owned_assessment(session, user, object_id))
     structure_id = found.id if isinstance(found, Structure) else found.structure_id if found else None
     if found is None or structure_id is None:
         raise HTTPException(404, _(NOT_FOUND[model]))
@@ -235,7 +238,7 @@ def certified_structure(session: SessionDep, user: CurrentUser, structure_id: in
 
 def readable(session: SessionDep, user: CurrentUser, assessment_id: int) -> Assessment:
     """An assessment `user` may read: a draft needs READ, a submitted one SUBMITTED (`reading`)."""
-    found = session.get(Assessment, assessment_id)
+    found = owned_assessment(session, user, assessment_id)
     if found is None or not can(session, user, reading(found), found.structure_id):
         raise HTTPException(404, _(NOT_FOUND[Assessment]))
     return found

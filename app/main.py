@@ -9,9 +9,10 @@ from typing import Any
 from anyio import to_thread
 from fastapi import Depends, FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
-from fastapi.staticfiles import StaticFiles
+from sqlmodel import Session
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware import Middleware
+from starlette.middleware.gzip import GZipMiddleware
 
 from app.accounts.account_routes import router as account_router
 from app.accounts.permissions import administers, runs_cohorts
@@ -37,14 +38,24 @@ from app.deps import SignInRequiredError, optional_user, sign_in_redirect
 from app.errors import ServiceError, http_error, invalid_request, service_error
 from app.limits import BodyLimit, ConcurrencyGuard, CsrfGate, ids_in_range, upload_routes
 from app.mail.sender import MailWorker
+from app.mail.service import pending_count
 from app.members.routes import router as members_router
+from app.observability import RequestObserver, configure_logging, metrics_endpoint, watch_outbox, watch_pool
 from app.privacy.routes import router as privacy_router
 from app.reports.document_routes import router as documents_router
 from app.reports.routes import router as reports_router
 from app.reviews.routes import router as reviews_router
 from app.scoring.views import gap_action, reason
 from app.structures.routes import router as structures_router
-from app.web import LocaleMiddleware, SecurityHeaders, check_csrf, make_templates, session_middleware
+from app.web import (
+    NOT_COMPRESSED,
+    LocaleMiddleware,
+    SecurityHeaders,
+    VersionedStaticFiles,
+    check_csrf,
+    make_templates,
+    session_middleware,
+)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -62,6 +73,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.catalog = load_catalog(settings.catalog_dir)
     app.state.catalogs = by_language(app.state.catalog)
     app.state.engine = open_database(settings)
+    _observe(app, settings)
     # runs_cohorts, administers: menu links; reason, gap_action: the scoring core's codes as sentences
     app.state.templates = make_templates(
         settings,
@@ -72,7 +84,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         question_part=cards.question_part,
     )
     app.state.signer = load_or_create_signer(settings.data_dir, settings.snapshot_signing_key)
-    app.mount("/static", StaticFiles(directory=settings.static_dir), name="static")
+    app.mount("/static", VersionedStaticFiles(directory=settings.static_dir), name="static")
     for router in (
         catalog_router,
         accounts_router,
@@ -116,6 +128,8 @@ def _middleware(settings: Settings) -> list[Middleware]:
         "retry_after": 2,
     }
     return [
+        Middleware(RequestObserver),
+        Middleware(GZipMiddleware, minimum_size=1024, compresslevel=5, exclude_content_types=NOT_COMPRESSED),
         Middleware(SecurityHeaders),
         Middleware(LocaleMiddleware),
         Middleware(BodyLimit, small=settings.max_body_bytes, upload=settings.max_upload_bytes),
@@ -123,6 +137,19 @@ def _middleware(settings: Settings) -> list[Middleware]:
         session_middleware(settings),
         Middleware(CsrfGate),
     ]
+
+
+def _observe(app: FastAPI, settings: Settings) -> None:
+    """JSON logs with request ids, and the metrics `/metrics` serves (`app.observability`)."""
+    configure_logging()
+    watch_pool(app.state.engine)
+
+    def backlog() -> int:
+        with Session(app.state.engine) as session:
+            return pending_count(session)
+
+    watch_outbox(backlog)
+    app.add_route("/metrics", metrics_endpoint(settings.metrics_token), include_in_schema=False)
 
 
 @asynccontextmanager

@@ -1,6 +1,6 @@
 """Every table, imported in one place so migrations and tests see the whole schema."""
 
-from app.accounts.models import ApiToken, LoginAttempt, PasswordReset, User, UserSession
+from app.accounts.models import ApiRateWindow, ApiToken, LoginAttempt, PasswordReset, User, UserSession
 from app.assessments.models import ActionItem, Answer, Assessment, Evidence, EvidenceLink, Snapshot
 from app.cohorts.models import Cohort, CohortStructure, CohortTrainer, CohortWorkshop
 from app.cycle.models import AuditOutcome, CalendarFeed, CertificationRecord
@@ -13,6 +13,7 @@ from app.structures.models import AuditorGrant, Membership, Structure
 __all__ = [
     "ActionItem",
     "Answer",
+    "ApiRateWindow",
     "ApiToken",
     "Assessment",
     "AuditEntry",

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import functools
+import hashlib
 import secrets
+from pathlib import Path
 from typing import Any
 
 from fastapi import HTTPException, Request, Response
+from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from jinja2 import pass_context
 from jinja2.runtime import Context
@@ -58,6 +61,7 @@ def make_templates(settings: Settings, **domain_globals: Any) -> Jinja2Templates
     templates.env.globals["languages"] = locale.LANGUAGE_NAMES
     templates.env.globals["N_"] = locale.N_
     templates.env.globals["htmx_script"] = HTMX_SCRIPT
+    templates.env.globals["static_url"] = functools.partial(static_url, settings.static_dir)
     templates.env.globals["csrf_token"] = _template_csrf_token
     templates.env.globals["csrf_field"] = _template_csrf_field
     templates.env.globals["current_user"] = _template_current_user
@@ -69,6 +73,45 @@ def make_templates(settings: Settings, **domain_globals: Any) -> Jinja2Templates
     for name, path in MACRO_LIBRARIES.items():
         templates.env.globals[name] = templates.env.get_template(path).module
     return templates
+
+
+IMMUTABLE = "public, max-age=31536000, immutable"
+NOT_COMPRESSED = (
+    "image/*",
+    "application/pdf",
+    "application/zip",
+    "application/octet-stream",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+    "application/vnd.oasis.opendocument.text",
+    "application/vnd.oasis.opendocument.spreadsheet",
+    "application/vnd.oasis.opendocument.presentation",
+)
+"""What gzip leaves as it is (Starlette's `GZipMiddleware`): already compressed, or binary files
+where it costs CPU for nothing. HTML, JSON, CSS, JavaScript and SVG above 1 KB are compressed."""
+
+
+def static_url(static_dir: Path, name: str) -> str:
+    """`/static/<name>?v=<digest of its content>`: a new address whenever the file changes, so
+    browsers may keep each version a year (`VersionedStaticFiles`)."""
+    path = static_dir / name
+    return f"/static/{name}?v={_digest(path, path.stat().st_mtime_ns)}"
+
+
+@functools.lru_cache(maxsize=256)
+def _digest(path: Path, _modified: int) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()[:12]
+
+
+class VersionedStaticFiles(StaticFiles):
+    """Static files; those asked for at a versioned address (`static_url`) may be cached for good."""
+
+    async def get_response(self, path: str, scope: Scope) -> Response:
+        response = await super().get_response(path, scope)
+        if response.status_code in (200, 304) and b"v=" in scope.get("query_string", b""):
+            response.headers["Cache-Control"] = IMMUTABLE
+        return response
 
 
 def _gettext(message: str, /, **variables: Any) -> Markup:

@@ -29,7 +29,7 @@ ORDER = (
     "privacy",
     "backup",
 )
-BELOW_EVERYTHING = {"config", "db", "errors", "locale", "web"}
+BELOW_EVERYTHING = {"config", "db", "errors", "locale", "observability", "web"}
 DELIBERATE = {
     ("accounts/permissions.py", name) for name in ("structures", "assessments", "reviews", "cohorts")
 } | {("accounts/notifications.py", name) for name in ("structures", "cohorts")}

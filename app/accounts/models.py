@@ -156,6 +156,18 @@ class ApiToken(SQLModel, table=True):
 # which checks it and answers with the form and a message for each field.
 
 
+class ApiRateWindow(SQLModel, table=True):
+    """How many requests a token made in its current minute: one row per token, in the database
+    so that every worker counts the same requests (`app.api.auth.RateLimiter`)."""
+
+    __tablename__ = "api_rate_window"
+
+    token_id: int = Field(foreign_key="api_token.id", primary_key=True)
+    window_start: int
+    """The minute counted, as seconds since the epoch (a multiple of 60)."""
+    requests: int = 0
+
+
 class SignInForm(BaseModel):
     email: str = ""
     password: str = ""

@@ -29,7 +29,10 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from enum import StrEnum
+from typing import Any
 
+from sqlalchemy import and_, event
+from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session, col, select
 
 from app.accounts.models import Role, User
@@ -115,15 +118,90 @@ def running_grants(session: Session, *, auditor_id: int, today: date | None = No
 
 def can(session: Session, user: User, access: Access, structure_id: int) -> bool:
     """Whether `user` may access structure `structure_id` this way."""
-    allowed = structure_ids(session, user, access)
-    if allowed is None:
-        return access not in WRITES or not _archived(session, structure_id)
-    return structure_id in allowed
+    return access in accesses(session, user, structure_id)
 
 
-def _archived(session: Session, structure_id: int) -> bool:
-    structure = session.get(Structure, structure_id)
-    return structure is not None and structure.archived_at is not None
+ACCESS_CACHE = "autodiag.accesses"
+"""`session.info` key of what each user may do to each structure, resolved once per transaction."""
+KEPT = "autodiag.kept"
+
+
+def accesses(session: Session, user: User, structure_id: int) -> frozenset[Access]:
+    """Everything `user` may do to the structure, resolved once per transaction: a request asks
+    several times (its object, may it write, may it submit) and the answer cannot change meanwhile."""
+    key = (user.id, user.role, user.is_active, structure_id)
+    cache: dict[Any, frozenset[Access]] = session.info.setdefault(ACCESS_CACHE, {})
+    if key not in cache:
+        query = (
+            select(Structure.archived_at, Membership.role)
+            .select_from(Structure)
+            .outerjoin(
+                Membership,
+                and_(col(Membership.structure_id) == col(Structure.id), col(Membership.user_id) == user.id),
+            )
+            .where(Structure.id == structure_id)
+        )
+        row = session.exec(query).first()
+        archived, role = (row[0] is not None, row[1]) if row else (False, None)
+        cache[key] = _resolve(session, user, structure_id, archived=archived, role=role)
+    return cache[key]
+
+
+def owned_assessment(session: Session, user: User, assessment_id: int) -> Assessment | None:
+    """The assessment with its structure (kept in the session) and, cached, what `user` may do to
+    it: one query where the assessment, the structure and the membership would take three."""
+    query = (
+        select(Assessment, Structure, Membership.role)
+        .join(Structure, col(Structure.id) == col(Assessment.structure_id))
+        .outerjoin(
+            Membership,
+            and_(col(Membership.structure_id) == col(Structure.id), col(Membership.user_id) == user.id),
+        )
+        .where(Assessment.id == assessment_id)
+    )
+    row = session.exec(query).first()
+    if row is None:
+        return None
+    assessment, structure, role = row
+    # The session holds its objects weakly: keep the structure for the request, which shows it.
+    session.info.setdefault(KEPT, []).append(structure)
+    cache: dict[Any, frozenset[Access]] = session.info.setdefault(ACCESS_CACHE, {})
+    archived = structure.archived_at is not None
+    resolved = _resolve(session, user, assessment.structure_id, archived=archived, role=role)
+    cache[(user.id, user.role, user.is_active, assessment.structure_id)] = resolved
+    return assessment
+
+
+def _resolve(
+    session: Session, user: User, structure_id: int, *, archived: bool, role: str | None
+) -> frozenset[Access]:
+    """The table of the module's docstring, for one user and one structure (`role`: their membership's)."""
+    if not user.is_active:
+        return frozenset()
+    if user.role == Role.ADMIN:
+        return frozenset(Access) - WRITES if archived else frozenset(Access)
+    found = set(MEMBER_ACCESS[MemberRole(role)]) if role else set()
+    if user.role == Role.TRAINER and _enrolled(session, user, structure_id):
+        found |= {Access.SUBMITTED, Access.READ, Access.REVIEW}
+    if user.role == Role.AUDITOR and structure_id in running_grants(session, auditor_id=pk(user)):
+        found.add(Access.SUBMITTED)
+    return frozenset(found - WRITES if archived else found)
+
+
+def _enrolled(session: Session, user: User, structure_id: int) -> bool:
+    enrolled = (
+        select(CohortStructure.id)
+        .join(CohortTrainer, col(CohortTrainer.cohort_id) == col(CohortStructure.cohort_id))
+        .where(CohortTrainer.user_id == user.id, CohortStructure.structure_id == structure_id)
+    )
+    return session.exec(enrolled.limit(1)).first() is not None
+
+
+@event.listens_for(OrmSession, "after_commit")
+@event.listens_for(OrmSession, "after_rollback")
+def _forget_accesses(session: OrmSession) -> None:
+    # Memberships, roles and grants may have changed with what was committed or rolled back.
+    session.info.pop(ACCESS_CACHE, None)
 
 
 def refusal(session: Session, user: User, structure_id: int) -> int:

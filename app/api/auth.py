@@ -9,7 +9,6 @@ invalid parameters reach the same handler, `json_error`, and read the same.
 from __future__ import annotations
 
 import math
-import threading
 import time
 from dataclasses import dataclass
 from typing import Annotated, Any
@@ -18,9 +17,11 @@ from fastapi import Depends, FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy import Engine, case, literal
+from sqlalchemy.dialects import postgresql, sqlite
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from app.accounts.models import ApiToken, Scope, User
+from app.accounts.models import ApiRateWindow, ApiToken, Scope, User
 from app.accounts.service import authenticate_token
 from app.api.models import ErrorResponse
 from app.db import SessionDep
@@ -91,27 +92,37 @@ READ_ONE = errors(401, 403, 404, 422, 429)
 
 
 class RateLimiter:
-    """A token bucket per API token: `per_minute` requests a minute, in bursts of as many.
+    """`per_minute` requests a minute per API token, counted in the database by every worker.
 
-    In-process: with several workers each counts on its own, so the real limit is per worker.
+    A fixed window: each token's row holds its current minute and the requests made in it, raised
+    by one atomic upsert per request (`INSERT … ON CONFLICT DO UPDATE … RETURNING`, in a
+    transaction of its own, so no request holds the count while it runs). Past the limit, the
+    wait is what remains of the minute. At a minute's turn a token may make up to twice the
+    limit within a few seconds, never more.
     """
 
     def __init__(self, per_minute: int) -> None:
-        self.capacity, self.rate = float(per_minute), per_minute / 60
-        self._buckets: dict[int, tuple[float, float]] = {}
-        self._lock = threading.Lock()
+        self.per_minute = per_minute
 
-    def wait(self, key: int) -> int:
-        """Take one request from the bucket of `key`: 0 if allowed, else the seconds to wait."""
-        with self._lock:
-            now = time.monotonic()
-            tokens, then = self._buckets.get(key, (self.capacity, now))
-            tokens = min(self.capacity, tokens + (now - then) * self.rate)
-            if tokens < 1:
-                self._buckets[key] = (tokens, now)
-                return max(1, math.ceil((1 - tokens) / self.rate))
-            self._buckets[key] = (tokens - 1, now)
+    def wait(self, engine: Engine, key: int, now: float | None = None) -> int:
+        """Count one request of token `key` in `engine`'s database: 0 if allowed, else the seconds to wait."""
+        now = time.time() if now is None else now
+        insert = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
+        window = int(now // 60 * 60)
+        table: Any = ApiRateWindow.__table__  # type: ignore[attr-defined]
+        counted = insert(table).values(token_id=key, window_start=window, requests=1)
+        upsert = counted.on_conflict_do_update(
+            index_elements=[table.c.token_id],
+            set_={
+                "window_start": window,
+                "requests": case((table.c.window_start == window, table.c.requests + 1), else_=literal(1)),
+            },
+        ).returning(table.c.requests)
+        with engine.begin() as connection:
+            requests = connection.execute(upsert).scalar_one()
+        if requests <= self.per_minute:
             return 0
+        return max(1, math.ceil(window + 60 - now))
 
 
 @dataclass(frozen=True)
@@ -134,7 +145,7 @@ def caller(
         message = MESSAGES[401] if credentials is None else "Unknown, expired or revoked API token."
         raise ApiError(401, message, headers={"WWW-Authenticate": "Bearer"})
     token, user = found
-    wait = request.app.state.rate_limiter.wait(token.id)
+    wait = request.app.state.rate_limiter.wait(request.app.state.engine, token.id)
     if wait:
         raise ApiError(429, headers={"Retry-After": str(wait)})
     return Caller(user, token)

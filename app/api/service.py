@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any, TypeVar
 
+from sqlalchemy.orm import defer
 from sqlmodel import Session, SQLModel, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
@@ -69,13 +70,22 @@ def visible_assessment(session: Session, *, user: User, assessment_id: int) -> A
 
 
 def snapshots_of(session: Session, *, assessment: Assessment, after: int, limit: int) -> list[SnapshotOut]:
-    query = select(Snapshot).where(Snapshot.assessment_id == assessment.id)
+    """A page of the assessment's snapshots; their canonical JSON (tens of KB each) stays unread."""
+    query = (
+        select(Snapshot)
+        .options(defer(Snapshot.canonical_json))  # type: ignore[arg-type]
+        .where(Snapshot.assessment_id == assessment.id)
+    )
     found = _after(session, query, Snapshot.id, after=after, limit=limit)
     return [views.snapshot_out(snapshot) for snapshot in found]
 
 
 def latest_snapshot(session: Session, *, assessment: Assessment) -> SnapshotOut | None:
-    query = select(Snapshot).where(Snapshot.assessment_id == assessment.id)
+    query = (
+        select(Snapshot)
+        .options(defer(Snapshot.canonical_json))  # type: ignore[arg-type]
+        .where(Snapshot.assessment_id == assessment.id)
+    )
     found = session.exec(query.order_by(col(Snapshot.revision).desc())).first()
     return None if found is None else views.snapshot_out(found)
 

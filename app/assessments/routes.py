@@ -104,14 +104,17 @@ def save_answer(
 ) -> Response:
     views.section_of(service.bound(catalog, assessment).questionnaire, criterion_id)
     outcome = views.Outcome(criterion_id, notices={"reponse": _("Réponse enregistrée.")})
+    loaded = None
     try:
         answer = form.checked()
-        service.save_answer(
+        loaded = service.answer_and_load(
             session, catalog=catalog, assessment=assessment, user=user, criterion_id=criterion_id, **answer
         )
     except ServiceError as error:
         outcome = views.Outcome.refused(criterion_id, error, region="reponse", posted=form.model_dump())
-    return views.after_write(request, session, catalog, assessment, outcome, part="answer", remarks=remarks)
+    return views.after_write(
+        request, session, catalog, assessment, outcome, part="answer", remarks=remarks, loaded=loaded
+    )
 
 
 @router.post("/autoevaluations/{assessment_id}/preuves")

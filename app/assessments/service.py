@@ -10,8 +10,10 @@ from dataclasses import dataclass
 from datetime import date
 from functools import partial
 from pathlib import Path
+from types import EllipsisType
 from typing import Any
 
+from sqlalchemy import and_
 from sqlalchemy import select as select_rows
 from sqlmodel import Session, col, select
 
@@ -43,6 +45,7 @@ from app.db import StaleWriteError, audit, guarded_write, pk, utcnow
 from app.errors import ServiceError
 from app.locale import N_
 from app.locale import gettext as _
+from app.observability import AUTOSAVE_CONFLICTS
 from app.scoring import models as scoring
 from app.scoring.service import score
 from app.structures.models import Structure
@@ -159,7 +162,14 @@ def answers_of(session: Session, assessment: Assessment) -> list[Answer]:
     return list(session.exec(select(Answer).where(Answer.assessment_id == assessment.id)))
 
 
-def save_answer(
+def save_answer(session: Session, **given: Any) -> AnswerRow:
+    """Write one answer if nobody changed it since `base_revision` (0: not answered yet); the
+    keywords of `answer_and_load`. Return the answer as stored."""
+    criterion_id: str = given["criterion_id"]
+    return answer_and_load(session, **given).answers[criterion_id]
+
+
+def answer_and_load(
     session: Session,
     *,
     catalog: Catalog,
@@ -171,19 +181,14 @@ def save_answer(
     not_applicable: bool,
     justification: str,
     comment: str,
-) -> Answer:
-    """Write one answer if nobody changed it since `base_revision` (0: not answered yet)."""
-    if criterion_id not in bound(catalog, assessment).questionnaire.criterion_ids:
-        message = _("Le critère %(criterion)s n'est pas posé dans ce questionnaire.")
-        raise AssessmentError(message % {"criterion": criterion_id})
-    if level is not None and level not in (0, 1, 2, 3):
-        raise AssessmentError(_("Le niveau doit être 0, 1, 2 ou 3."))
-    version = bound(catalog, assessment).criteria
-    if not_applicable and not version.allows_na(version.by_id[criterion_id]):
-        raise AssessmentError(_(NA_REFUSED), field="niveau")
+) -> Loaded:
+    """Write one answer if nobody changed it since `base_revision` (0: not answered yet); return the
+    assessment's answers and evidence as they are after it, read under the assessment's lock
+    before the write (the autosave shows them, and they need no reading again)."""
+    _check_answer(catalog, assessment, criterion_id, level=level, not_applicable=not_applicable)
     if max(len(justification), len(comment)) > TEXT_MAX:
         raise AssessmentError(_(TOO_LONG))
-    lock_draft(session, assessment)
+    answers, ids = locked_answers(session, assessment)
     values: dict[str, Any] = {
         "level": None if not_applicable else level,
         "not_applicable": not_applicable,
@@ -191,13 +196,22 @@ def save_answer(
         "comment": comment.strip(),
         "carried_over": False,
     }
-    saved, before = write(
-        session,
-        assessment=assessment,
-        criterion_id=criterion_id,
-        values=values | {"updated_by": pk(user)},
-        base_revision=base_revision,
-    )
+    stored = answers.get(criterion_id)
+    current = None
+    if stored is not None:  # the row read under the lock stands for the ORM object: no second read
+        current = Answer(id=ids[criterion_id], assessment_id=pk(assessment), updated_by=0, **stored._asdict())
+    try:
+        saved, before = write(
+            session,
+            assessment=assessment,
+            criterion_id=criterion_id,
+            values=values | {"updated_by": pk(user)},
+            base_revision=base_revision,
+            current=current,
+        )
+    except StaleAnswerError:
+        AUTOSAVE_CONFLICTS.inc()
+        raise
     audit(
         session,
         actor_id=user.id,
@@ -207,17 +221,57 @@ def save_answer(
         before=before,
         after={"criterion": criterion_id, **values},
     )
-    session.expire(saved)  # its new revision was written around the ORM: read it again when asked
+    links = load_links(session, assessment)
     commit_keeping_loaded(session)
-    return saved
+    answers[criterion_id] = AnswerRow(criterion_id, **values, revision=base_revision + 1)
+    return Loaded(answers, links)
+
+
+def _check_answer(
+    catalog: Catalog, assessment: Assessment, criterion_id: str, *, level: int | None, not_applicable: bool
+) -> None:
+    context = bound(catalog, assessment)
+    if criterion_id not in context.questionnaire.criterion_ids:
+        message = _("Le critère %(criterion)s n'est pas posé dans ce questionnaire.")
+        raise AssessmentError(message % {"criterion": criterion_id})
+    if level is not None and level not in (0, 1, 2, 3):
+        raise AssessmentError(_("Le niveau doit être 0, 1, 2 ou 3."))
+    version = context.criteria
+    if not_applicable and not version.allows_na(version.by_id[criterion_id]):
+        raise AssessmentError(_(NA_REFUSED), field="niveau")
+
+
+def locked_answers(session: Session, assessment: Assessment) -> tuple[dict[str, AnswerRow], dict[str, int]]:
+    """Lock the assessment as `lock_draft` does and read its answers (with their ids) in the same query."""
+    query = (
+        select_rows(Assessment.status, col(Answer.id), *ANSWER_COLUMNS)  # type: ignore[call-overload]
+        .select_from(Assessment)
+        .outerjoin(Answer, col(Answer.assessment_id) == col(Assessment.id))
+        .where(col(Assessment.id) == assessment.id)
+        .with_for_update(of=Assessment)
+    )
+    rows = session.execute(query).all()
+    if not rows or rows[0][0] != AssessmentStatus.DRAFT:
+        session.expire(assessment)  # the page that says so shows it as it is now
+        raise SubmittedError()
+    answers = {row[2]: AnswerRow(*row[2:]) for row in rows if row[1] is not None}
+    return answers, {row[2]: row[1] for row in rows if row[1] is not None}
 
 
 def write(
-    session: Session, *, assessment: Assessment, criterion_id: str, values: dict[str, Any], base_revision: int
+    session: Session,
+    *,
+    assessment: Assessment,
+    criterion_id: str,
+    values: dict[str, Any],
+    base_revision: int,
+    current: Answer | EllipsisType | None = ...,
 ) -> tuple[Answer, dict[str, Any] | None]:
     """Create or update the answer unless it changed since `base_revision` (`StaleAnswerError`);
-    return it with its values before. No commit: the caller's use case owns it."""
-    current = _answer(session, assessment, criterion_id)
+    return it with its values before. No commit: the caller's use case owns it. `current`, when
+    the caller read it already (None: no answer yet), saves reading it again."""
+    if isinstance(current, EllipsisType):
+        current = _answer(session, assessment, criterion_id)
     before = None if current is None else {field: getattr(current, field) for field in ANSWER_FIELDS}
     new = Answer(assessment_id=pk(assessment), criterion_id=criterion_id, **values)
     reread = partial(_answer, session, assessment, criterion_id)
@@ -298,6 +352,11 @@ def add_evidence(
 def load(session: Session, assessment: Assessment) -> Loaded:
     """Read the answers and evidence of `assessment` in two queries."""
     answers = session.execute(select_rows(*ANSWER_COLUMNS).where(col(Answer.assessment_id) == assessment.id))
+    return Loaded({row.criterion_id: AnswerRow(*row) for row in answers}, load_links(session, assessment))
+
+
+def load_links(session: Session, assessment: Assessment) -> dict[str, list[tuple[LinkRow, PieceRow]]]:
+    """The evidence supporting each criterion of `assessment`, by title, in one query."""
     rows = session.execute(
         select_rows(*LINK_COLUMNS, *PIECE_COLUMNS)
         .join(Evidence)
@@ -309,12 +368,45 @@ def load(session: Session, assessment: Assessment) -> Loaded:
     for row in rows:
         link, piece = LinkRow(*row[:split]), PieceRow(*row[split:])
         links.setdefault(link.criterion_id, []).append((link, piece))
-    return Loaded({row.criterion_id: AnswerRow(*row) for row in answers}, links)
+    return links
 
 
 def scoring_inputs(session: Session, assessment: Assessment) -> dict[str, scoring.Answer]:
-    """The assessment's answers and evidence as the scoring core takes them."""
-    return load(session, assessment).inputs()
+    """The assessment's answers and evidence as the scoring core takes them: only the fields it
+    reads, and only the evidence of answered criteria (the only evidence scoring looks at)."""
+    answers = session.execute(
+        select_rows(*SCORED_ANSWER).where(col(Answer.assessment_id) == assessment.id)
+    ).all()
+    answered = and_(
+        col(Answer.assessment_id) == col(EvidenceLink.assessment_id),
+        col(Answer.criterion_id) == col(EvidenceLink.criterion_id),
+    )
+    pieces = session.execute(
+        select_rows(col(EvidenceLink.criterion_id), col(EvidenceLink.covers), *SCORED_PIECE)
+        .join(Evidence)
+        .join(Answer, answered)
+        .where(col(EvidenceLink.assessment_id) == assessment.id)
+        .order_by(col(Evidence.title), col(Evidence.id))
+    )
+    evidence: dict[str, list[scoring.Evidence]] = {}
+    for criterion_id, covers, title, document_date in pieces:
+        covered = frozenset(filter(None, covers.split(",")))
+        evidence.setdefault(criterion_id, []).append(scoring.Evidence(title, covered, document_date))
+    return {
+        criterion_id: scoring.Answer(
+            level, not_applicable, justification, tuple(evidence.get(criterion_id, ()))
+        )
+        for criterion_id, level, not_applicable, justification in answers
+    }
+
+
+SCORED_ANSWER = (
+    col(Answer.criterion_id),
+    col(Answer.level),
+    col(Answer.not_applicable),
+    col(Answer.justification),
+)
+SCORED_PIECE = (col(Evidence.title), col(Evidence.document_date))
 
 
 def evaluate(

@@ -13,7 +13,7 @@ from fastapi.responses import RedirectResponse
 from sqlmodel import Session
 
 from app.assessments import carry, evidence, navigation, service, snapshot, workbook_changes, workbook_import
-from app.assessments.models import SUBMITTED, Answer, Assessment, AssessmentStatus
+from app.assessments.models import SUBMITTED, Answer, Assessment, AssessmentStatus, Loaded
 from app.catalog.models import CriteriaVersion, Question, Questionnaire, Section
 from app.catalog.service import Catalog
 from app.errors import ServiceError
@@ -105,16 +105,18 @@ def context(
     may_write: bool,
     remarks: Remarks | None,
     evidence_list: bool = True,
+    loaded: Loaded | None = None,
     **extra: Any,
 ) -> dict[str, Any]:
     """What the assessment pages show: questions, answers, evidence, live results per section.
 
     `may_write`: the reader may change the assessment (then a draft shows its forms);
-    `remarks` None and `evidence_list` False leave out what a reply to a write does not show.
+    `remarks` None and `evidence_list` False leave out what a reply to a write does not show;
+    `loaded`: the answers and evidence, when the write read them already.
     """
     structure = service.structure_of(session, assessment)
     bound = service.bound(catalog, assessment)
-    loaded = service.load(session, assessment)
+    loaded = loaded or service.load(session, assessment)
     result = service.evaluate_loaded(
         catalog=catalog, assessment=assessment, structure=structure, inputs=loaded.inputs()
     )
@@ -203,6 +205,7 @@ def after_write(
     *,
     part: str,
     remarks: Remarks,
+    loaded: Loaded | None = None,
 ) -> Response:
     """Back to the question after a write (303) unless htmx asks for it, or something went wrong.
 
@@ -226,6 +229,7 @@ def after_write(
         outcome=outcome,
         part=part if fragment else None,  # the whole page shows whole questions
         question=_question(found, outcome.criterion),
+        loaded=loaded,
     )
     shown = navigation.page_holding(found, outcome.criterion)
     page |= paging(page, found, shown, after=outcome.criterion if fragment else None)

@@ -86,8 +86,29 @@ class _UniqueKeyLoader(_SAFE_LOADER):  # type: ignore[misc,valid-type]
         return mapping
 
 
+_LOADED: dict[tuple[Path, str], Catalog] = {}
+"""Catalogs already loaded in this process, by folder and the SHA-256 of all their files."""
+
+
 def load_catalog(root: Path) -> Catalog:
-    """Load and cross-check every file under `root`, or raise CatalogError listing all problems."""
+    """Load and cross-check every file under `root`, or raise CatalogError listing all problems.
+
+    Parsed once per process for the same files (`autodiag serve` checks the catalog, then the app
+    it serves loads it): a second call with every file unchanged returns the same catalog.
+    """
+    files = sorted(
+        path for kind in ("criteria", "questionnaires") for path in (root / kind).rglob("*") if path.is_file()
+    )
+    fingerprint = hashlib.sha256()
+    for path in files:
+        fingerprint.update(f"{path}\0{sha256(path.read_bytes())}\0".encode())
+    key = (root, fingerprint.hexdigest())
+    if key not in _LOADED:
+        _LOADED[key] = _load_catalog(root)
+    return _LOADED[key]
+
+
+def _load_catalog(root: Path) -> Catalog:
     problems: list[Problem] = []
     unreadable: set[str] = set()
     criteria = _load_kind(root, "criteria", CriteriaVersion, problems, unreadable)
