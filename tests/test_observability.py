@@ -99,7 +99,7 @@ def test_static_files_have_versioned_addresses_cached_for_good(app: FastAPI) -> 
     client = TestClient(app)
     page = client.get("/connexion").text
     addresses = re.findall(r'(?:href|src)="(/static/[^"]+)"', page)
-    assert len(addresses) == 3  # icon, stylesheet, htmx
+    assert len(addresses) == 4  # icon, stylesheet, htmx, autodiag.js
     for address in addresses:
         assert re.search(r"\?v=[0-9a-f]{12}$", address)
         assert client.get(address).headers["cache-control"] == IMMUTABLE
@@ -112,7 +112,7 @@ def test_static_files_have_versioned_addresses_cached_for_good(app: FastAPI) -> 
 def test_a_static_file_changed_on_disk_gets_a_new_address(tmp_path: Path, database_url: str) -> None:
     static = tmp_path / "static"
     static.mkdir()
-    for name in ("app.css", "favicon.svg", "htmx-2.0.11.min.js"):
+    for name in ("app.css", "favicon.svg", "htmx-2.0.11.min.js", "autodiag.js"):
         (static / name).write_text("/* v1 */", encoding="utf-8")
     settings = Settings(database_url=database_url, data_dir=tmp_path, environment="test", static_dir=static)
     application = create_app(settings)
