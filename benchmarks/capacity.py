@@ -111,7 +111,7 @@ def _count(response: httpx.Response, due: float, tally: Tally) -> None:
 
 async def step(url: str, pid: int, people: list[tuple[int, int, int]], seconds: float) -> dict[str, float]:
     tally, limits = Tally(), httpx.Limits(max_connections=None, max_keepalive_connections=None)
-    clients = [director_client(url, user, version, limits=limits) for user, version, _ in people]
+    clients = [director_client(url, user, secret, limits=limits) for user, secret, _ in people]
     cpu, began = cpu_seconds(pid), time.perf_counter() + 1.0
     try:
         await asyncio.gather(

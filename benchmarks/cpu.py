@@ -26,6 +26,7 @@ from pathlib import Path
 import httpx2 as httpx
 from sqlmodel import Session, select
 
+from app.accounts import sessions
 from app.accounts.models import Role, User
 from app.accounts.service import create_token
 from app.assessments.models import (
@@ -78,7 +79,7 @@ def demo_ids(database_url: str) -> dict[str, int]:
         _, secret = create_token(session, user=auditor, name="benchmark", scopes=["read:assessments"], days=1)
         ids = {
             "user": director.id,
-            "version": director.session_version,
+            "session": sessions.open_session(session, user=director, user_agent="benchmark"),
             "draft": draft.id,
             "submitted": submitted.id,
         }  # type: ignore[union-attr]
@@ -127,7 +128,7 @@ def add_snapshots(database_url: str, assessment_id: int, total: int) -> None:
 
 def measure(url: str, pid: int, ids: dict[str, int], database_url: str, count: int) -> dict[str, float]:
     csrf = "benchmark-csrf"
-    cookies = {"autodiag_session": session_cookie(ids["user"], ids["version"], csrf)}
+    cookies = {"autodiag_session": session_cookie(ids["session"], csrf)}
     gzip = {"Accept-Encoding": "gzip"}
     figures: dict[str, float] = {}
     with httpx.Client(base_url=url, cookies=cookies, headers=gzip, timeout=60) as client:

@@ -23,10 +23,12 @@ import httpx2 as httpx
 from itsdangerous import TimestampSigner
 from sqlmodel import Session
 
+from app.accounts import sessions
 from app.accounts.models import Role, User
 from app.assessments import service as assessments
 from app.catalog.loader import load_catalog
 from app.db import make_engine
+from app.deps import SESSION_KEY
 from app.structures.models import Membership, Structure
 from app.web import CSRF_KEY, SESSION_COOKIE
 
@@ -118,16 +120,17 @@ def cpu_seconds(pid: int) -> float:
     return total + sum(cpu_seconds(int(child)) for child in children)
 
 
-def session_cookie(user_id: int, session_version: int, csrf: str) -> str:
-    """The signed session cookie a sign-in would set (Starlette's format), without Argon2 each time."""
-    data = base64.b64encode(
-        json.dumps({"user_id": user_id, "session_version": session_version, CSRF_KEY: csrf}).encode()
-    )
+def session_cookie(secret: str, csrf: str) -> str:
+    """The signed session cookie a sign-in would set (Starlette's format), without Argon2 each time.
+
+    `secret` is a session opened on the server (`sessions.open_session`), as signing in does.
+    """
+    data = base64.b64encode(json.dumps({SESSION_KEY: secret, CSRF_KEY: csrf}).encode())
     return TimestampSigner(SECRET).sign(data).decode()
 
 
-def make_directors(database_url: str, count: int, questionnaire: str = "full") -> list[tuple[int, int, int]]:
-    """`count` directors, each with a structure and a draft assessment: (user id, version, assessment id).
+def make_directors(database_url: str, count: int, questionnaire: str = "full") -> list[tuple[int, str, int]]:
+    """`count` directors, each with a structure, a draft and an open session: (user id, secret, assessment id).
 
     Accounts get an unusable password hash: they never sign in (`session_cookie` stands for it).
     """
@@ -150,14 +153,15 @@ def make_directors(database_url: str, count: int, questionnaire: str = "full") -
             assessment = assessments.start(
                 session, catalog=catalog, structure=structure, user=user, questionnaire_ref=questionnaire
             )
-            made.append((user.id, user.session_version, assessment.id))
+            secret = sessions.open_session(session, user=user, user_agent="benchmark")
+            made.append((user.id, secret, assessment.id))
     engine.dispose()
     return made  # type: ignore[return-value]
 
 
-def director_client(url: str, user_id: int, version: int, **options: object) -> httpx.AsyncClient:
+def director_client(url: str, user_id: int, secret: str, **options: object) -> httpx.AsyncClient:
     csrf = f"csrf-{user_id}"
-    cookies = {SESSION_COOKIE: session_cookie(user_id, version, csrf)}
+    cookies = {SESSION_COOKIE: session_cookie(secret, csrf)}
     headers = {"HX-Request": "true", "X-CSRF-Token": csrf, "Accept-Encoding": "gzip"}
     return httpx.AsyncClient(base_url=url, cookies=cookies, headers=headers, timeout=60, **options)  # type: ignore[arg-type]
 
