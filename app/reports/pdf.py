@@ -1,6 +1,6 @@
 """PDF documents: a page's HTML, rendered from the site's own templates, printed by WeasyPrint.
 
-Nothing is ever fetched from the network: the one URL fetcher serves the app's static files
+Nothing is ever fetched from the network: the one URL fetcher (`printing.StaticFetcher`) serves the app's static files
 (stylesheets, pictures) from disk and refuses everything else, so a report renders the same offline,
 and no user text (an evidence link, a comment) can make the server reach another site. Fonts come from
 the system (Debian's DejaVu, named in `report.css`) through fontconfig, not from a URL.
@@ -8,21 +8,13 @@ the system (Debian's DejaVu, named in `report.css`) through fontconfig, not from
 
 from __future__ import annotations
 
-import functools
 import logging
-import mimetypes
 import re
-from importlib.resources import files
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlsplit
 
 from fastapi import Request, Response
 from fastapi.templating import Jinja2Templates
-from weasyprint import CSS, HTML
-from weasyprint import css as weasyprint_css
-from weasyprint.html import UA_COUNTER_STYLE
-from weasyprint.urls import URLFetcher, URLFetcherResponse
 
 from app.assessments.evidence import content_disposition
 from app.locale import current_language
@@ -45,36 +37,6 @@ class RefusedURLError(ValueError):
     """A document asked for something other than one of the app's static files."""
 
 
-class StaticFetcher(URLFetcher):  # type: ignore[misc]
-    """Serve `BASE_URL/static/<path>` from `static_dir`; refuse any other URL, data: URLs aside."""
-
-    def __init__(self, static_dir: Path) -> None:
-        super().__init__(timeout=1, allowed_protocols=("https", "data"))
-        self.static_dir = static_dir.resolve()
-
-    def fetch(self, url: str, headers: Any = None) -> URLFetcherResponse:
-        if url.startswith("data:"):  # inline data never leaves the process
-            return super().fetch(url, headers)
-        return URLFetcherResponse(url, self.read(url), {"Content-Type": _mime_type(url)})
-
-    def read(self, url: str) -> bytes:
-        """The bytes of the static file `url` names, or RefusedURLError."""
-        parts = urlsplit(url)
-        base = urlsplit(BASE_URL)
-        if (parts.scheme, parts.netloc) != (base.scheme, base.netloc) or not parts.path.startswith(
-            STATIC_PREFIX
-        ):
-            raise RefusedURLError(f"not one of the app's static files: {url}")
-        path = (self.static_dir / unquote(parts.path.removeprefix(STATIC_PREFIX))).resolve()
-        if not path.is_relative_to(self.static_dir) or not path.is_file():
-            raise RefusedURLError(f"no such static file: {url}")
-        return path.read_bytes()
-
-
-def _mime_type(url: str) -> str:
-    return mimetypes.guess_type(urlsplit(url).path)[0] or "application/octet-stream"
-
-
 def html_of(request: Request, template: str, context: dict[str, Any]) -> str:
     """The HTML of `template` as the page would render it, in the request's language."""
     templates: Jinja2Templates = request.app.state.templates
@@ -88,40 +50,17 @@ def french_spacing(html: str) -> str:
 
 
 def print_pdf(html: str, *, static_dir: Path) -> bytes:
-    """Print `html` (its links relative to the site's root) with `report.css` to PDF bytes, offline."""
+    """Print `html` (its links relative to the site's root) with `report.css` to PDF bytes, offline.
+
+    WeasyPrint is imported here, at the first document, not at start-up: importing it costs about
+    1.5 s of CPU, a third of a worker's start, for a feature most requests never use.
+    """
+    from app.reports.printing import PrintedHTML, StaticFetcher, stylesheet
+
     fetcher = StaticFetcher(static_dir)
     document = PrintedHTML(string=html, base_url=BASE_URL, url_fetcher=fetcher)
-    pdf: bytes = document.write_pdf(stylesheets=[_stylesheet(fetcher.static_dir)])
+    pdf: bytes = document.write_pdf(stylesheets=[stylesheet(fetcher.static_dir)])
     return pdf
-
-
-def _user_agent_stylesheet() -> CSS:
-    """WeasyPrint's HTML stylesheet without the rules that give every element six pseudo-elements.
-
-    `::marker`, `::footnote-*` and `::note-*` apply to every element there: their computed styles were
-    a tenth of a report's styling time, for documents that have no footnotes and whose only markers
-    are list items'.
-    """
-    text = (files(weasyprint_css) / "html5_ua.css").read_text("utf-8")
-    text = re.sub(r"^::(footnote|note)-[^\n]*$", "", text, flags=re.MULTILINE)
-    return CSS(string=text.replace("\n::marker {", "\nli::marker {"), counter_style=UA_COUNTER_STYLE)
-
-
-class PrintedHTML(HTML):  # type: ignore[misc]
-    """A document styled by the trimmed user-agent stylesheet, parsed once per process."""
-
-    def _ua_stylesheets(self, forms: bool = False) -> list[CSS]:  # noqa: ARG002 (no form fields printed)
-        return [USER_AGENT]
-
-
-@functools.cache
-def _stylesheet(static_dir: Path) -> CSS:
-    """`report.css`, parsed once per process rather than once per document."""
-    text = (static_dir / STYLESHEET).read_text("utf-8")
-    return CSS(string=text, base_url=f"{BASE_URL}static/", url_fetcher=StaticFetcher(static_dir))
-
-
-USER_AGENT = _user_agent_stylesheet()
 
 
 def pdf_response(request: Request, template: str, context: dict[str, Any], *, filename: str) -> Response:

@@ -9,7 +9,8 @@ import pypdf
 import pytest
 
 from app.config import PROJECT_ROOT
-from app.reports.pdf import BASE_URL, RefusedURLError, StaticFetcher, print_pdf
+from app.reports.pdf import BASE_URL, RefusedURLError, print_pdf
+from app.reports.printing import StaticFetcher
 from tests.reports.documents import pdf_pages
 
 STATIC = PROJECT_ROOT / "app" / "static"
