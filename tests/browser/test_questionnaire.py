@@ -20,7 +20,7 @@ from playwright.sync_api import Browser, Page, Response, expect
 from sqlmodel import Session, select
 
 from app.assessments.models import Answer
-from tests.browser.test_director import EMAIL, PASSWORD, describe, heading, question, sign_in
+from tests.browser.test_director import EMAIL, FULL_NAME, PASSWORD, describe, heading, question, sign_in
 
 SIZES = {"1366": {"width": 1366, "height": 900}, "390": {"width": 390, "height": 844}}
 Axe = Callable[[Page], list[dict[str, Any]]]
@@ -52,7 +52,7 @@ def continue_questionnaire(page: Page) -> str:
     """From « Mes structures », « Continuer le questionnaire »: the criterion of the question it opens."""
     page.goto("/structures")
     page.get_by_role("link", name="Médiation Horizon", exact=True).click()
-    page.get_by_role("link", name="Questionnaire complet", exact=True).click()
+    page.get_by_role("link", name=FULL_NAME).click()
     page.get_by_role("link", name="Continuer le questionnaire").click()
     expect(page).to_have_url(re.compile(r"#q-[A-Z]+-\d+$"))
     found = re.search(r"#q-([A-Z]+-\d+)$", page.url)
@@ -173,8 +173,8 @@ def test_a_long_section_is_read_page_by_page_up_to_the_next_unanswered_question(
 def test_the_na_justification_appears_only_with_na(page: Page, axe: Axe) -> None:
     page.goto("/structures")
     page.get_by_role("link", name="Médiation Horizon", exact=True).click()
-    page.get_by_role("link", name="Questionnaire complet", exact=True).click()
-    expect(heading(page)).to_have_text("Autoévaluation : Questionnaire complet")
+    page.get_by_role("link", name=FULL_NAME).click()
+    expect(heading(page)).to_have_text(FULL_NAME)
     assessment = re.search(r"/autoevaluations/\d+", page.url).group(0)  # type: ignore[union-attr]
     page.goto(f"{assessment}/questions/PRO-16")  # N/A is offered on this one
     card = question(page, "PRO-16")
@@ -226,7 +226,7 @@ def test_the_director_journey_with_the_keyboard_only(page: Page, axe: Axe) -> No
     tab_to(page, "Médiation Horizon")
     page.keyboard.press("Enter")
     expect(heading(page)).to_have_text("Médiation Horizon")
-    tab_to(page, "Questionnaire complet")
+    tab_to(page, FULL_NAME)
     page.keyboard.press("Enter")
     tab_to(page, "Continuer le questionnaire")
     page.keyboard.press("Enter")
