@@ -80,13 +80,13 @@ def received_link(inbox: Inbox, to: str, link: re.Pattern[str] = LINK) -> str:
 
 def sign_in(page: Page, email: str, password: str) -> None:
     page.goto("/connexion")
-    page.get_by_label("Adresse électronique").fill(email)
+    page.locator("main").get_by_label("Adresse électronique").fill(email)
     page.get_by_label("Mot de passe").fill(password)
     page.get_by_role("button", name="Se connecter").click()
 
 
 def invite(page: Page, email: str, role: str) -> None:
-    page.get_by_label("Adresse électronique").fill(email)
+    page.locator("main").get_by_label("Adresse électronique").fill(email)
     page.get_by_label("Rôle", exact=True).select_option(label=role)
     page.get_by_role("button", name="Inviter", exact=True).click()
     expect(page.get_by_role("status")).to_contain_text("C'est fait")
