@@ -44,5 +44,5 @@ report-deps:  # LibreOffice Calc, poppler and fonts, each only if missing
 		--no-install-recommends libreoffice-calc-nogui poppler-utils fonts-dejavu-core fonts-dejavu-extra; }
 
 test: lint browser-deps report-deps  # the whole suite, with the coverage floor on the catalog and scoring code
-	$(UV) run pytest --cov --cov-report=
+	$(UV) run pytest --cov --cov-report= --durations=25
 	$(UV) run coverage report --include="$(COVERED)" --fail-under=90

@@ -19,6 +19,9 @@ from app.cohorts.dashboard import dashboard
 from app.cohorts.models import Cohort
 from app.structures.models import Structure
 
+# The demo is seeded on the embedded default (SQLite); its inserts are plain ORM writes.
+pytestmark = pytest.mark.sqlite_only
+
 
 @pytest.fixture
 def signer(tmp_path: Path) -> Signer:

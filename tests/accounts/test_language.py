@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 
+import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
@@ -13,6 +14,9 @@ from app.accounts.service import create_user
 from app.db import AuditEntry
 from app.locale import LANGUAGE_COOKIE
 from tests.accounts.test_routes import EMAIL, PASSWORD, csrf_from, sign_in
+
+# The interface language: rendering and a cookie, nothing that differs between databases.
+pytestmark = pytest.mark.sqlite_only
 
 
 def switch(client: TestClient, language: str, *, suivant: str = "/referentiels") -> object:

@@ -24,6 +24,9 @@ from app.mail.sender import send_pending
 from app.mail.service import enqueue
 from tests.smtp import Inbox, free_port
 
+# TLS with the SMTP server: the outbox queries are tested on both databases in test_sender.py.
+pytestmark = pytest.mark.sqlite_only
+
 CONTEXT = {"name": "Camille", "path": "/mot-de-passe/reinitialiser/abc"}
 
 
