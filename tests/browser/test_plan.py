@@ -70,6 +70,8 @@ def test_the_action_plan_saves_each_field_filters_and_fits_the_screen(
     assert saved.value.status == 200
     row = page.locator(f"#action-{criterion}")
     expect(row.get_by_role("status")).to_have_text("Enregistré")
+    # htmx wires the swapped-in row's triggers once it has settled (20 ms): a change before is missed.
+    expect(row).not_to_have_class(re.compile(r"\bhtmx-(added|settling)\b"))
     with page.expect_response(is_plan_post) as saved:
         row.get_by_label(f"Statut de l'action {criterion}").select_option(label="En cours")
     assert saved.value.status == 200
