@@ -28,7 +28,7 @@ from sqlmodel import Session, select
 
 from app.accounts import sessions
 from app.accounts.models import Role, User
-from app.accounts.service import create_token
+from app.accounts.tokens import create_token
 from app.assessments.models import (
     Answer,
     Assessment,

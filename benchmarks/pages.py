@@ -28,7 +28,7 @@ from sqlmodel import Session, select
 
 from app import demo
 from app.accounts.models import Role, User
-from app.accounts.service import create_token
+from app.accounts.tokens import create_token
 from app.config import Settings
 from app.main import create_app
 

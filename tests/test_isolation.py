@@ -28,7 +28,8 @@ from starlette.datastructures import UploadFile
 from app import deps
 from app.accounts import sessions
 from app.accounts.models import Role, UserSession
-from app.accounts.service import create_token, create_user
+from app.accounts.service import create_user
+from app.accounts.tokens import create_token
 from app.assessments import evidence, service, workbook_changes, workbook_export
 from app.assessments.models import ActionItem, Answer
 from app.cohorts.models import Cohort, CohortStructure, CohortTrainer

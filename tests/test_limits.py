@@ -34,7 +34,8 @@ from starlette.types import Receive, Scope, Send
 from app import cli
 from app.accounts.models import Role, User
 from app.accounts.models import Scope as TokenScope
-from app.accounts.service import create_token, create_user
+from app.accounts.service import create_user
+from app.accounts.tokens import create_token
 from app.assessments import evidence, service
 from app.config import PROJECT_ROOT, Settings
 from app.limits import ConcurrencyGuard

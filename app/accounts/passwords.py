@@ -21,13 +21,13 @@ from app.accounts.service import (
     LoginError,
     decoy_hash,
     hash_password,
-    hash_token,
     password_problems,
     record_attempt,
     throttle_wait,
     verify_password,
 )
 from app.accounts.sessions import end_sessions
+from app.accounts.tokens import hash_token
 from app.db import audit, pk, utcnow
 from app.errors import ServiceError
 from app.locale import N_, ngettext

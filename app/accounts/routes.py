@@ -7,8 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, HTTPException, Request, Response
 from fastapi.responses import JSONResponse, RedirectResponse
 
-from app.accounts import service as accounts
-from app.accounts import sessions
+from app.accounts import sessions, tokens
 from app.accounts.models import ApiToken, LanguageForm, Scope, SignInForm, TokenForm, User
 from app.accounts.service import LoginError, authenticate, save_language
 from app.config import settings
@@ -126,7 +125,7 @@ def token_create(
     kept nowhere. The page is marked `no-store` so no cache keeps it either.
     """
     try:
-        token, secret = accounts.create_token(
+        token, secret = tokens.create_token(
             session, user=user, name=form.name, scopes=form.scopes, days=form.day_count()
         )
     except ServiceError as error:
@@ -143,13 +142,13 @@ def token_revoke(session: SessionDep, user: CurrentUser, token_id: int) -> Respo
     token = session.get(ApiToken, token_id)
     if token is None or token.user_id != user.id:
         raise HTTPException(404, _(NOT_YOURS))
-    accounts.revoke_token(session, token=token, actor=user)
+    tokens.revoke_token(session, token=token, actor=user)
     return RedirectResponse("/compte/jetons", status_code=303)
 
 
 def _tokens_context(session: SessionDep, user: User) -> dict[str, Any]:
     return {
-        "tokens": accounts.tokens_of(session, user=user),
+        "tokens": tokens.tokens_of(session, user=user),
         "now": utcnow(),
         "scopes": list(Scope),
         "durations": TOKEN_DAYS,

@@ -16,7 +16,7 @@ from sqlalchemy import delete, update
 from sqlmodel import Session, col, select
 
 from app.accounts.models import User, UserSession
-from app.accounts.service import LAST_USE_PRECISION, hash_token
+from app.accounts.tokens import LAST_USE_PRECISION, hash_token
 from app.db import audit, pk, utcnow
 from app.locale import gettext as _
 

@@ -1,4 +1,4 @@
-"""Who calls the API (a personal token, `accounts.service.authenticate_token`), scopes, rate limits, JSON errors.
+"""Who calls the API (a personal token, `accounts.tokens.authenticate_token`), scopes, rate limits, JSON errors.
 
 Checks run in this order: a valid token (else 401), the token's rate (else 429), the scope the
 operation needs (else 403); only then are the parameters read (422) and the object looked up (404).
@@ -22,7 +22,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.accounts.models import ApiRateWindow, ApiToken, Scope, User
-from app.accounts.service import authenticate_token
+from app.accounts.tokens import authenticate_token
 from app.api.models import ErrorResponse
 from app.db import SessionDep
 from app.errors import ServiceError

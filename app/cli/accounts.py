@@ -10,7 +10,8 @@ import typer
 from sqlmodel import Session, select
 
 from app.accounts.models import ApiToken, Role, Scope, User
-from app.accounts.service import create_token, create_user, revoke_token, tokens_of
+from app.accounts.service import create_user
+from app.accounts.tokens import create_token, revoke_token, tokens_of
 from app.admin.service import set_active
 from app.cli.console import database, fail
 from app.db import utcnow

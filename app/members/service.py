@@ -13,7 +13,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from app.accounts.models import Role, User
-from app.accounts.service import EMAIL, hash_password, hash_token, password_problems
+from app.accounts.service import EMAIL, hash_password, password_problems
+from app.accounts.tokens import hash_token
 from app.db import audit, pk, utcnow
 from app.errors import ServiceError
 from app.locale import N_, current_language

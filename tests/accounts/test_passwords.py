@@ -263,7 +263,7 @@ def test_ending_sessions_signs_out_at_the_next_request(app: FastAPI, client: Tes
 def test_a_deactivated_account_is_signed_out_and_its_tokens_refused(
     app: FastAPI, client: TestClient, user: User
 ) -> None:
-    from app.accounts.service import create_token
+    from app.accounts.tokens import create_token
 
     sign_in(client)
     with Session(app.state.engine) as session:

@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
 from app.accounts.models import Role, User
-from app.accounts.service import create_token
+from app.accounts.tokens import create_token
 from app.db import AuditEntry, utcnow
 from app.mail.models import OutboxMessage
 from app.structures.models import Structure

@@ -18,7 +18,8 @@ from fastapi import FastAPI
 from sqlmodel import Session
 
 from app.accounts.models import Role, Scope, User
-from app.accounts.service import create_token, create_user
+from app.accounts.service import create_user
+from app.accounts.tokens import create_token
 from app.assessments import evidence
 from app.assessments import service as assessments
 from app.assessments.snapshot import submit

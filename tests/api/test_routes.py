@@ -17,7 +17,7 @@ from sqlmodel import Session, col, func, select
 from starlette.datastructures import State
 
 from app.accounts.models import ApiToken, Role
-from app.accounts.service import hash_token
+from app.accounts.tokens import hash_token
 from app.api.auth import RateLimiter
 from app.api.routes import create_api
 from app.config import Settings
