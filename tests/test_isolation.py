@@ -30,7 +30,7 @@ from app.accounts import sessions
 from app.accounts.models import Role, UserSession
 from app.accounts.service import create_user
 from app.accounts.tokens import create_token
-from app.assessments import evidence, service, workbook_changes, workbook_export
+from app.assessments import evidence, files, service, workbook_changes, workbook_export
 from app.assessments.models import ActionItem, Answer
 from app.cohorts.models import Cohort, CohortStructure, CohortTrainer
 from app.config import secret_key
@@ -135,7 +135,7 @@ def world(app: FastAPI) -> dict[str, Any]:
             comment="",
         )
         pdf = (Path(__file__).parent / "fixtures" / "files" / "charte.pdf").read_bytes()
-        stored = evidence.store_file(app.state.settings.evidence_dir, io.BytesIO(pdf), max_bytes=len(pdf))
+        stored = files.store_file(app.state.settings.evidence_dir, io.BytesIO(pdf), max_bytes=len(pdf))
         piece = evidence.add(
             session, structure=structure, user=owner, title="Charte", stored=stored, filename="charte.pdf"
         )

@@ -36,7 +36,8 @@ from app.accounts.models import Role, User
 from app.accounts.models import Scope as TokenScope
 from app.accounts.service import create_user
 from app.accounts.tokens import create_token
-from app.assessments import evidence, service
+from app.assessments import files as file_store
+from app.assessments import service
 from app.config import PROJECT_ROOT, Settings
 from app.limits import ConcurrencyGuard
 from app.main import create_app
@@ -275,8 +276,8 @@ def office_document(entries: dict[str, bytes]) -> bytes:
 def test_an_office_document_unpacking_past_the_limits_is_refused_and_nothing_is_kept(
     app: FastAPI, director: TestClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(evidence, "MAX_OFFICE_UNPACKED", MiB)
-    monkeypatch.setattr(evidence, "MAX_OFFICE_ENTRIES", 10)
+    monkeypatch.setattr(file_store, "MAX_OFFICE_UNPACKED", MiB)
+    monkeypatch.setattr(file_store, "MAX_OFFICE_ENTRIES", 10)
     with Session(app.state.engine) as session:
         user = session.exec(query(User).where(User.email == "d@example.org")).one()
         structure = structures.create(session, name="S", city="Lille")

@@ -27,7 +27,7 @@ from app.api.models import (
     StructureOut,
     StructurePage,
 )
-from app.assessments import evidence as evidence_store
+from app.assessments import files as evidence_store
 from app.assessments.models import Assessment, Snapshot
 from app.db import SessionDep, pk
 from app.deps import CanonicalCatalogDep

@@ -13,7 +13,7 @@ from typing import Annotated
 from fastapi import APIRouter, Form, HTTPException, Request, Response
 from fastapi.responses import FileResponse, RedirectResponse
 
-from app.assessments import evidence, migration, navigation, service, snapshot, views
+from app.assessments import evidence, files, migration, navigation, service, snapshot, views
 from app.assessments.forms import AnswerForm, EvidenceForm, SubmitForm
 from app.assessments.models import EvidenceKind
 from app.db import SessionDep
@@ -178,11 +178,11 @@ def detach_evidence(
 
 @router.get("/preuves/{evidence_id}/fichier")
 def download_evidence(request: Request, piece: ReadableEvidence) -> Response:
-    path = evidence.file_path(request.app.state.settings.evidence_dir, piece.sha256 or "0" * 64)
+    path = files.file_path(request.app.state.settings.evidence_dir, piece.sha256 or "0" * 64)
     if piece.kind != EvidenceKind.FILE or not path.is_file():
         raise HTTPException(404, _("Cette preuve n'a pas de fichier à télécharger."))
     headers = {
-        "Content-Disposition": evidence.content_disposition(piece.filename),
+        "Content-Disposition": files.content_disposition(piece.filename),
         "X-Content-Type-Options": "nosniff",
         "Cache-Control": "private, no-store",
     }

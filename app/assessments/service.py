@@ -18,7 +18,7 @@ from sqlalchemy import select as select_rows
 from sqlmodel import Session, col, select
 
 from app.accounts.models import User
-from app.assessments import carry, drafts, evidence
+from app.assessments import carry, drafts, evidence, files
 from app.assessments.forms import EvidenceForm
 from app.assessments.models import (
     ANSWER_COLUMNS,
@@ -43,6 +43,7 @@ from app.catalog.models import CriteriaVersion, Questionnaire
 from app.catalog.service import Catalog
 from app.db import StaleWriteError, audit, guarded_write, pk, utcnow
 from app.errors import ServiceError
+from app.limits import UPLOAD_OVERHEAD
 from app.locale import N_
 from app.locale import gettext as _
 from app.observability import AUTOSAVE_CONFLICTS
@@ -325,15 +326,15 @@ def add_evidence(
     """Attach to one question of a draft the piece the form names: from the structure's library,
     uploaded, or cited. `announced_bytes`, the request's size, refuses a file already too large."""
     check_draft(assessment)
-    if announced_bytes is not None and announced_bytes > max_bytes + evidence.UPLOAD_OVERHEAD:
-        raise evidence.TooLargeError(evidence.too_large(max_bytes))
+    if announced_bytes is not None and announced_bytes > max_bytes + UPLOAD_OVERHEAD:
+        raise files.TooLargeError(files.too_large(max_bytes))
     criterion = bound(catalog, assessment).criteria.by_id[form.critere]
     if not set(form.couvre) <= {item.id for item in criterion.expected_evidence}:
-        raise evidence.EvidenceError(_("Cochez seulement des preuves attendues pour ce critère."))
+        raise files.EvidenceError(_("Cochez seulement des preuves attendues pour ce critère."))
     if form.preuve:
         piece = session.get(Evidence, int(form.preuve)) if form.preuve.isdecimal() else None
         if piece is None or piece.structure_id != assessment.structure_id:
-            raise evidence.EvidenceError(_("Choisissez un document de la bibliothèque de la structure."))
+            raise files.EvidenceError(_("Choisissez un document de la bibliothèque de la structure."))
     else:
         structure = structure_of(session, assessment)
         piece = evidence.add_posted(

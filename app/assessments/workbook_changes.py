@@ -35,13 +35,12 @@ from app.assessments.models import AnswerRow, Assessment
 from app.catalog.service import Catalog
 from app.db import audit, pk
 from app.errors import ServiceError
+from app.limits import UPLOAD_OVERHEAD
 from app.locale import gettext as _
 
 UPLOADS = "workbooks"
 KEPT_FOR = 2 * 60 * 60
 TOKEN = re.compile(r"[A-Za-z0-9_-]{32}")
-UPLOAD_OVERHEAD = 64 * 1024
-"""Room for the form's other fields before the request's `Content-Length` alone is refused."""
 
 
 class Kind(StrEnum):

@@ -27,7 +27,7 @@ from sqlalchemy import Engine, inspect, text
 from sqlalchemy.engine import URL, make_url
 from sqlmodel import Session, col, select
 
-from app.assessments.evidence import file_path
+from app.assessments.files import file_path
 from app.assessments.models import Evidence, EvidenceKind, Snapshot
 from app.assessments.snapshot import KEY_FILE, Signer, load_or_create_signer, verify
 from app.backup.archive import (

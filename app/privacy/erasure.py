@@ -18,7 +18,7 @@ from sqlmodel import Session, col, select
 
 from app.accounts.models import ApiToken, LoginAttempt, PasswordReset, Role, User
 from app.accounts.sessions import end_sessions
-from app.assessments.evidence import file_path
+from app.assessments.files import file_path
 from app.assessments.models import Assessment, Evidence, EvidenceKind
 from app.db import AuditEntry, audit, pk, utcnow
 from app.errors import ServiceError

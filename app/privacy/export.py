@@ -19,7 +19,7 @@ from typing import IO, Any
 from sqlmodel import Session, SQLModel, col, select
 
 from app.accounts.models import User
-from app.assessments.evidence import download_name, file_path
+from app.assessments.files import download_name, file_path
 from app.assessments.models import (
     ActionItem,
     Answer,

@@ -16,7 +16,7 @@ from typing import Any
 from fastapi import Request, Response
 from fastapi.templating import Jinja2Templates
 
-from app.assessments.evidence import content_disposition
+from app.assessments.files import content_disposition
 from app.locale import current_language
 
 BASE_URL = "https://autodiag.invalid/"

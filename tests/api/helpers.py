@@ -20,7 +20,7 @@ from sqlmodel import Session
 from app.accounts.models import Role, Scope, User
 from app.accounts.service import create_user
 from app.accounts.tokens import create_token
-from app.assessments import evidence
+from app.assessments import evidence, files
 from app.assessments import service as assessments
 from app.assessments.snapshot import submit
 from app.db import pk
@@ -58,7 +58,7 @@ def seed(app: FastAPI, *, grant: bool = True) -> World:
         for criterion_id in catalog.questionnaire("express").criterion_ids:
             answer(session, catalog, assessment=submitted, user=director, criterion_id=criterion_id, level=2)
         pdf = (FIXTURES / "charte.pdf").read_bytes()
-        stored = evidence.store_file(settings.evidence_dir, io.BytesIO(pdf), max_bytes=len(pdf))
+        stored = files.store_file(settings.evidence_dir, io.BytesIO(pdf), max_bytes=len(pdf))
         piece = evidence.add(
             session, structure=structure, user=director, title="Charte", stored=stored, filename="charte.pdf"
         )

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from sqlmodel import Session, select
 
-from app.assessments import evidence, service
+from app.assessments import evidence, files, service
 from app.assessments.models import Evidence, EvidenceLink
 from app.assessments.snapshot import load_or_create_signer, submit
 from app.catalog.service import Catalog
@@ -24,8 +24,8 @@ def stored_files(store: Path) -> list[Path]:
 
 
 def test_a_pdf_is_stored_once_by_its_sha256(tmp_path: Path) -> None:
-    first = evidence.store_file(tmp_path, io.BytesIO(PDF), max_bytes=1_000_000)
-    again = evidence.store_file(tmp_path, io.BytesIO(PDF), max_bytes=1_000_000)
+    first = files.store_file(tmp_path, io.BytesIO(PDF), max_bytes=1_000_000)
+    again = files.store_file(tmp_path, io.BytesIO(PDF), max_bytes=1_000_000)
     assert first == again
     assert (first.content_type, first.extension, first.size) == ("application/pdf", "pdf", len(PDF))
     assert first.sha256 == hashlib.sha256(PDF).hexdigest()
@@ -33,24 +33,22 @@ def test_a_pdf_is_stored_once_by_its_sha256(tmp_path: Path) -> None:
 
 
 def test_an_oversized_file_is_refused_and_nothing_is_left(tmp_path: Path) -> None:
-    with pytest.raises(evidence.TooLargeError) as refused:
-        evidence.store_file(tmp_path, io.BytesIO(PDF * 100), max_bytes=len(PDF) * 10)
+    with pytest.raises(files.TooLargeError) as refused:
+        files.store_file(tmp_path, io.BytesIO(PDF * 100), max_bytes=len(PDF) * 10)
     assert refused.value.status == 413
     assert stored_files(tmp_path) == []
 
 
 def test_a_disguised_file_is_refused_by_its_content_and_nothing_is_left(tmp_path: Path) -> None:
-    with pytest.raises(evidence.UnsupportedTypeError) as refused:
-        evidence.store_file(
-            tmp_path, io.BytesIO((FILES / "texte-deguise.pdf").read_bytes()), max_bytes=10_000
-        )
+    with pytest.raises(files.UnsupportedTypeError) as refused:
+        files.store_file(tmp_path, io.BytesIO((FILES / "texte-deguise.pdf").read_bytes()), max_bytes=10_000)
     assert refused.value.status == 415
     assert stored_files(tmp_path) == []
 
 
 def test_an_empty_file_is_refused(tmp_path: Path) -> None:
     with pytest.raises(evidence.EvidenceError, match="vide"):
-        evidence.store_file(tmp_path, io.BytesIO(b""), max_bytes=10)
+        files.store_file(tmp_path, io.BytesIO(b""), max_bytes=10)
 
 
 @pytest.mark.parametrize(
@@ -63,7 +61,7 @@ def test_an_empty_file_is_refused(tmp_path: Path) -> None:
     ],
 )
 def test_download_names_are_sanitised(name: str, extension: str, expected: str) -> None:
-    assert evidence.download_name(name, extension) == expected
+    assert files.download_name(name, extension) == expected
 
 
 def test_one_piece_supports_several_criteria_and_is_in_the_snapshot(
@@ -73,7 +71,7 @@ def test_one_piece_supports_several_criteria_and_is_in_the_snapshot(
     assessment = service.start(
         session, catalog=catalog, structure=structure, user=user, questionnaire_ref="express"
     )
-    stored = evidence.store_file(tmp_path / "store", io.BytesIO(PDF), max_bytes=1_000_000)
+    stored = files.store_file(tmp_path / "store", io.BytesIO(PDF), max_bytes=1_000_000)
     piece = evidence.add(
         session,
         structure=structure,

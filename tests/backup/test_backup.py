@@ -15,7 +15,7 @@ from sqlmodel import Session, col, select, update
 
 from app.accounts.models import Role
 from app.accounts.service import create_user
-from app.assessments import evidence, service, snapshot
+from app.assessments import evidence, files, service, snapshot
 from app.assessments.models import Answer, Assessment, Snapshot
 from app.backup.service import create_backup
 from app.cli import settings as cli_settings
@@ -42,7 +42,7 @@ def world(app: FastAPI, monkeypatch: pytest.MonkeyPatch, database_url: str, tmp_
         submitted = service.start(
             session, catalog=catalog, structure=structure, user=owner, questionnaire_ref="full"
         )
-        stored = evidence.store_file(settings.evidence_dir, io.BytesIO(PDF.read_bytes()), max_bytes=10**6)
+        stored = files.store_file(settings.evidence_dir, io.BytesIO(PDF.read_bytes()), max_bytes=10**6)
         piece = evidence.add(
             session, structure=structure, user=owner, title="Charte", stored=stored, filename="c.pdf"
         )

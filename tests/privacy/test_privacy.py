@@ -20,7 +20,7 @@ from sqlmodel import Session, func, select
 
 from app.accounts.models import Role, User, UserSession
 from app.accounts.service import create_user
-from app.assessments import evidence, service, snapshot
+from app.assessments import evidence, files, service, snapshot
 from app.assessments.models import Answer, Assessment, Evidence, Snapshot
 from app.db import AuditEntry, pk
 from app.structures import service as structures
@@ -41,7 +41,7 @@ def submitted_structure(
     assessment = service.start(
         session, catalog=catalog, structure=structure, user=director, questionnaire_ref="full"
     )
-    stored = evidence.store_file(settings.evidence_dir, io.BytesIO(content), max_bytes=10**6)
+    stored = files.store_file(settings.evidence_dir, io.BytesIO(content), max_bytes=10**6)
     piece = evidence.add(
         session, structure=structure, user=director, title="Charte", stored=stored, filename="charte.pdf"
     )
@@ -90,7 +90,7 @@ def world(app: FastAPI) -> dict[str, Any]:
         b = submitted_structure(
             app, session, name="Médiation B", director=person["dominique@b.org"], content=PDF
         )
-        shared = evidence.store_file(app.state.settings.evidence_dir, io.BytesIO(PDF), max_bytes=10**6)
+        shared = files.store_file(app.state.settings.evidence_dir, io.BytesIO(PDF), max_bytes=10**6)
         structure_a = session.get(Structure, a["structure"])
         evidence.add(
             session,
