@@ -12,11 +12,11 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime
 from functools import partial
 from typing import Annotated, Any, TypeVar, cast
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlsplit
 
 from fastapi import Depends, HTTPException, Request, Response
 from fastapi.responses import RedirectResponse
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from app.accounts import sessions
 from app.accounts.models import User
@@ -31,12 +31,12 @@ from app.accounts.permissions import (
     reading_evidence,
     refusal,
     runs_cohorts,
-    structure_ids,
 )
 from app.assessments.models import Assessment, AssessmentStatus, Evidence, EvidenceLink
 from app.catalog.service import Catalog
 from app.cohorts.models import Cohort
 from app.db import SessionDep
+from app.landing import sign_in_url
 from app.locale import N_, current_language
 from app.locale import gettext as _
 from app.reviews import results as review_results
@@ -103,52 +103,6 @@ async def sign_in_redirect(request: Request, _error: Exception) -> Response:
         return Response(status_code=401, headers={"HX-Redirect": target})
     query = request.url.query
     return RedirectResponse(sign_in_url(request.url.path + (f"?{query}" if query else "")), status_code=303)
-
-
-def sign_in_url(next_path: str) -> str:
-    return "/connexion?" + urlencode({"suivant": local_path(next_path)})
-
-
-def local_path(value: str | None) -> str:
-    """`value` when it is a path on this site, else "/": `suivant` never leads to another site.
-
-    Browsers read `//host`, `/\\host` and paths with tabs or line breaks in them as other sites.
-    """
-    if (
-        not value
-        or not value.startswith("/")
-        or value.startswith("//")
-        or "\\" in value
-        or any(ord(char) < 32 or ord(char) == 127 for char in value)
-    ):
-        return "/"
-    return value
-
-
-def landing_path(session: Session, user: User, asked: str = "/") -> str:
-    """Where `user` lands after signing in: the page asked for, else where their work is.
-
-    Administrators on `/admin`, trainers on their cohorts, a member of one structure on it (or on its
-    only draft), everyone else (auditors, members of several structures) on the structures list.
-    """
-    if asked != "/":
-        return asked
-    if administers(user):
-        return "/admin"
-    if runs_cohorts(user):
-        return "/cohortes"
-    structures = select(Structure.id).where(
-        col(Structure.id).in_(structure_ids(session, user, Access.READ) or set()),
-        col(Structure.archived_at).is_(None),
-    )
-    mine = list(session.exec(structures.limit(2)))
-    if len(mine) != 1:
-        return "/structures"
-    drafts = select(Assessment.id).where(
-        Assessment.structure_id == mine[0], Assessment.status == AssessmentStatus.DRAFT
-    )
-    found = list(session.exec(drafts.limit(2)))
-    return f"/autoevaluations/{found[0]}" if len(found) == 1 else f"/structures/{mine[0]}"
 
 
 def get_catalog(request: Request) -> Catalog:

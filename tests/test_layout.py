@@ -1,6 +1,6 @@
 """The map of the code holds: domains import only the domains below them, routes never import routes.
 
-`app/deps.py` (the dependencies routes share), `app/main.py`, `app/cli/`, `app/demo.py` and
+`app/deps.py` (the dependencies routes share), `app/landing.py`, `app/main.py`, `app/cli/`, `app/demo.py` and
 `app/models.py` sit above every domain; `config`, `db`, `errors`, `locale` and `web` below them all.
 """
 

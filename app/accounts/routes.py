@@ -12,8 +12,9 @@ from app.accounts.models import ApiToken, LanguageForm, Scope, SignInForm, Token
 from app.accounts.service import LoginError, authenticate, save_language
 from app.config import settings
 from app.db import SessionDep, utcnow
-from app.deps import CurrentUser, OptionalUser, landing_path, local_path, start_session
+from app.deps import CurrentUser, OptionalUser, start_session
 from app.errors import ServiceError
+from app.landing import landing_path, local_path
 from app.locale import LANGUAGE_COOKIE, LANGUAGE_COOKIE_MAX_AGE, LANGUAGES, N_
 from app.locale import gettext as _
 from app.web import csrf_token, render

@@ -30,9 +30,9 @@ from app.deps import (
     Submittable,
     Writable,
     WritableEvidence,
-    local_path,
 )
 from app.errors import ServiceError
+from app.landing import local_path
 from app.locale import gettext as _
 from app.web import render
 
