@@ -21,7 +21,7 @@ from sqlmodel import Session, select
 
 from app.accounts.models import Role, User
 from app.accounts.service import create_user
-from app.assessments import evidence, service, snapshot
+from app.assessments import answering, evidence, service, snapshot
 from app.assessments.models import Assessment, Evidence
 from app.assessments.snapshot import Signer
 from app.catalog.models import Criterion
@@ -105,7 +105,7 @@ def _submitted_express(
         text = answer.justification if answer is not None else ""
         not_applicable = answer is not None and answer.not_applicable
         level = 1 if answer is None or answer.level is None else max(answer.level - 1, 0)
-        service.save_answer(
+        answering.save_answer(
             session,
             catalog=catalog,
             assessment=assessment,
@@ -143,7 +143,7 @@ def _half_filled_assessment(
     current = replace(example, version=version, answers={k: v for k, v in carried.items() if k in asked})
     pieces = _library(session, structure=structure, director=director, example=example)
     for criterion_id, answer in current.answers.items():
-        service.save_answer(
+        answering.save_answer(
             session,
             catalog=catalog,
             assessment=assessment,
@@ -251,7 +251,7 @@ def _other_structure(
     draw = random.Random(name)  # noqa: S311 (demo data, not a secret)
     for criterion_id in catalog.questionnaire(questionnaire).criterion_ids:
         level = draw.choices(range(4), weights=weights)[0]
-        service.save_answer(
+        answering.save_answer(
             session,
             catalog=catalog,
             assessment=assessment,

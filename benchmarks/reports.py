@@ -32,7 +32,7 @@ from sqlmodel import Session
 
 from app.accounts.models import Role
 from app.accounts.service import create_user
-from app.assessments import evidence, snapshot
+from app.assessments import answering, evidence, snapshot
 from app.assessments import service as assessments
 from app.config import Settings
 from app.main import create_app
@@ -60,7 +60,7 @@ def seed(folder: Path) -> int:
         )
         ids = catalog.questionnaire("full").criterion_ids
         for index, criterion_id in enumerate(ids):
-            assessments.save_answer(
+            answering.save_answer(
                 session,
                 catalog=catalog,
                 assessment=found,

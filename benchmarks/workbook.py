@@ -29,7 +29,7 @@ from sqlmodel import Session
 
 from app.accounts.models import Role
 from app.accounts.service import create_user
-from app.assessments import service, workbook
+from app.assessments import answering, service, workbook
 from app.config import Settings
 from app.main import create_app
 from app.structures import service as structures
@@ -67,7 +67,7 @@ def seeded() -> tuple[TestClient, int, int]:
             session, catalog=catalog, structure=structure, user=user, questionnaire_ref="full"
         )
         for number, criterion_id in enumerate(catalog.questionnaire("full").criterion_ids):
-            service.save_answer(
+            answering.save_answer(
                 session,
                 catalog=catalog,
                 assessment=assessment,

@@ -30,7 +30,7 @@ from app.accounts import sessions
 from app.accounts.models import Role, UserSession
 from app.accounts.service import create_user
 from app.accounts.tokens import create_token
-from app.assessments import evidence, files, service, workbook_changes, workbook_export
+from app.assessments import answering, evidence, files, service, workbook_changes, workbook_export
 from app.assessments.models import ActionItem, Answer
 from app.cohorts.models import Cohort, CohortStructure, CohortTrainer
 from app.config import secret_key
@@ -122,7 +122,7 @@ def world(app: FastAPI) -> dict[str, Any]:
         assessment = service.start(
             session, catalog=catalog, structure=structure, user=owner, questionnaire_ref="full"
         )
-        service.save_answer(
+        answering.save_answer(
             session,
             catalog=catalog,
             assessment=assessment,

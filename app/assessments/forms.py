@@ -56,7 +56,7 @@ class AnswerForm(BaseModel):
     revision: str = ""
 
     def checked(self) -> dict[str, Any]:
-        """The answer as `service.save_answer` takes it; refuse (422) what cannot be saved as typed,
+        """The answer as `answering.save_answer` takes it; refuse (422) what cannot be saved as typed,
         with a message by field (« reponse »: the whole form)."""
         problems = {}
         if self.niveau not in ("", "na", *LEVELS):

@@ -13,7 +13,7 @@ from typing import Annotated
 from fastapi import APIRouter, Form, HTTPException, Request, Response
 from fastapi.responses import FileResponse, RedirectResponse
 
-from app.assessments import evidence, files, migration, navigation, service, snapshot, views
+from app.assessments import answering, evidence, files, migration, navigation, service, snapshot, views
 from app.assessments.forms import AnswerForm, EvidenceForm, SubmitForm
 from app.assessments.models import EvidenceKind
 from app.db import SessionDep
@@ -107,7 +107,7 @@ def save_answer(
     loaded = None
     try:
         answer = form.checked()
-        loaded = service.answer_and_load(
+        loaded = answering.answer_and_load(
             session, catalog=catalog, assessment=assessment, user=user, criterion_id=criterion_id, **answer
         )
     except ServiceError as error:

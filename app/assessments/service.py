@@ -1,16 +1,15 @@
-"""Assessments: start, answer (with revisions), attach evidence from the form, score.
+"""Assessments: start, attach evidence from the form, load and score.
 
-Submission, and the review before it, are in `snapshot.py`; evidence files and records in
-`evidence.py`. A refused change raises a `ServiceError` carrying its HTTP status.
+Writing an answer is in `answering.py`; submission, and the review before it, in `snapshot.py`;
+evidence records in `evidence.py` and their files in `files.py`. A refused change raises a
+`ServiceError` carrying its HTTP status.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from functools import partial
 from pathlib import Path
-from types import EllipsisType
 from typing import Any
 
 from sqlalchemy import and_
@@ -25,8 +24,6 @@ from app.assessments.models import (
     LINK_COLUMNS,
     PIECE_COLUMNS,
     SUBMITTED,
-    TEXT_MAX,
-    TOO_LONG,
     Answer,
     AnswerRow,
     Assessment,
@@ -41,18 +38,14 @@ from app.assessments.models import (
 from app.assessments.renewal import Renewal, keep_current
 from app.catalog.models import CriteriaVersion, Questionnaire
 from app.catalog.service import Catalog
-from app.db import StaleWriteError, audit, guarded_write, pk, utcnow
+from app.db import audit, pk, utcnow
 from app.errors import ServiceError
 from app.limits import UPLOAD_OVERHEAD
 from app.locale import N_
 from app.locale import gettext as _
-from app.observability import AUTOSAVE_CONFLICTS
 from app.scoring import models as scoring
 from app.scoring.service import score
 from app.structures.models import Structure
-
-ANSWER_FIELDS = ("level", "not_applicable", "justification", "comment", "carried_over", "revision")
-
 
 NA_REFUSED = N_(
     "Ce critère ne peut pas être déclaré non applicable : seul le profil de la structure peut l'écarter. "
@@ -163,133 +156,6 @@ def answers_of(session: Session, assessment: Assessment) -> list[Answer]:
     return list(session.exec(select(Answer).where(Answer.assessment_id == assessment.id)))
 
 
-def save_answer(session: Session, **given: Any) -> AnswerRow:
-    """Write one answer if nobody changed it since `base_revision` (0: not answered yet); the
-    keywords of `answer_and_load`. Return the answer as stored."""
-    criterion_id: str = given["criterion_id"]
-    return answer_and_load(session, **given).answers[criterion_id]
-
-
-def answer_and_load(
-    session: Session,
-    *,
-    catalog: Catalog,
-    assessment: Assessment,
-    user: User,
-    criterion_id: str,
-    base_revision: int,
-    level: int | None,
-    not_applicable: bool,
-    justification: str,
-    comment: str,
-) -> Loaded:
-    """Write one answer if nobody changed it since `base_revision` (0: not answered yet); return the
-    assessment's answers and evidence as they are after it, read under the assessment's lock
-    before the write (the autosave shows them, and they need no reading again)."""
-    _check_answer(catalog, assessment, criterion_id, level=level, not_applicable=not_applicable)
-    if max(len(justification), len(comment)) > TEXT_MAX:
-        raise AssessmentError(_(TOO_LONG))
-    answers, ids = locked_answers(session, assessment)
-    values: dict[str, Any] = {
-        "level": None if not_applicable else level,
-        "not_applicable": not_applicable,
-        "justification": justification.strip(),
-        "comment": comment.strip(),
-        "carried_over": False,
-    }
-    stored = answers.get(criterion_id)
-    current = None
-    if stored is not None:  # the row read under the lock stands for the ORM object: no second read
-        current = Answer(id=ids[criterion_id], assessment_id=pk(assessment), updated_by=0, **stored._asdict())
-    try:
-        saved, before = write(
-            session,
-            assessment=assessment,
-            criterion_id=criterion_id,
-            values=values | {"updated_by": pk(user)},
-            base_revision=base_revision,
-            current=current,
-        )
-    except StaleAnswerError:
-        AUTOSAVE_CONFLICTS.inc()
-        raise
-    audit(
-        session,
-        actor_id=user.id,
-        action="answer.save",
-        obj=saved,
-        structure_id=assessment.structure_id,
-        before=before,
-        after={"criterion": criterion_id, **values},
-    )
-    links = load_links(session, assessment)
-    commit_keeping_loaded(session)
-    answers[criterion_id] = AnswerRow(criterion_id, **values, revision=base_revision + 1)
-    return Loaded(answers, links)
-
-
-def _check_answer(
-    catalog: Catalog, assessment: Assessment, criterion_id: str, *, level: int | None, not_applicable: bool
-) -> None:
-    context = bound(catalog, assessment)
-    if criterion_id not in context.questionnaire.criterion_ids:
-        message = _("Le critère %(criterion)s n'est pas posé dans ce questionnaire.")
-        raise AssessmentError(message % {"criterion": criterion_id})
-    if level is not None and level not in (0, 1, 2, 3):
-        raise AssessmentError(_("Le niveau doit être 0, 1, 2 ou 3."))
-    version = context.criteria
-    if not_applicable and not version.allows_na(version.by_id[criterion_id]):
-        raise AssessmentError(_(NA_REFUSED), field="niveau")
-
-
-def locked_answers(session: Session, assessment: Assessment) -> tuple[dict[str, AnswerRow], dict[str, int]]:
-    """Lock the assessment as `lock_draft` does and read its answers (with their ids) in the same query."""
-    query = (
-        select_rows(Assessment.status, col(Answer.id), *ANSWER_COLUMNS)  # type: ignore[call-overload]
-        .select_from(Assessment)
-        .outerjoin(Answer, col(Answer.assessment_id) == col(Assessment.id))
-        .where(col(Assessment.id) == assessment.id)
-        .with_for_update(of=Assessment)
-    )
-    rows = session.execute(query).all()
-    if not rows or rows[0][0] != AssessmentStatus.DRAFT:
-        session.expire(assessment)  # the page that says so shows it as it is now
-        raise SubmittedError()
-    answers = {row[2]: AnswerRow(*row[2:]) for row in rows if row[1] is not None}
-    return answers, {row[2]: row[1] for row in rows if row[1] is not None}
-
-
-def write(
-    session: Session,
-    *,
-    assessment: Assessment,
-    criterion_id: str,
-    values: dict[str, Any],
-    base_revision: int,
-    current: Answer | EllipsisType | None = ...,
-) -> tuple[Answer, dict[str, Any] | None]:
-    """Create or update the answer unless it changed since `base_revision` (`StaleAnswerError`);
-    return it with its values before. No commit: the caller's use case owns it. `current`, when
-    the caller read it already (None: no answer yet), saves reading it again."""
-    if isinstance(current, EllipsisType):
-        current = _answer(session, assessment, criterion_id)
-    before = None if current is None else {field: getattr(current, field) for field in ANSWER_FIELDS}
-    new = Answer(assessment_id=pk(assessment), criterion_id=criterion_id, **values)
-    reread = partial(_answer, session, assessment, criterion_id)
-    try:
-        saved = guarded_write(
-            session, current, new, base_revision=base_revision, values=values, reread=reread
-        )
-    except StaleWriteError as stale:
-        raise StaleAnswerError(stale.current if isinstance(stale.current, Answer) else None) from None
-    return saved, before
-
-
-def _answer(session: Session, assessment: Assessment, criterion_id: str) -> Answer | None:
-    query = select(Answer).where(Answer.assessment_id == assessment.id, Answer.criterion_id == criterion_id)
-    return session.exec(query.execution_options(populate_existing=True)).first()
-
-
 def lock_draft(session: Session, assessment: Assessment) -> None:
     """Lock the assessment's row until the commit (where the database can); refuse if it was submitted.
 
@@ -300,16 +166,6 @@ def lock_draft(session: Session, assessment: Assessment) -> None:
     if session.exec(query).one() != AssessmentStatus.DRAFT:
         session.expire(assessment)  # the page that says so shows it as it is now
         raise SubmittedError()
-
-
-def commit_keeping_loaded(session: Session) -> None:
-    """Commit without expiring what the session holds: the request goes on to show the assessment
-    it wrote to, which the write did not change, and need not read it (and its user) again."""
-    expiring, session.expire_on_commit = session.expire_on_commit, False
-    try:
-        session.commit()
-    finally:
-        session.expire_on_commit = expiring
 
 
 def add_evidence(

@@ -30,7 +30,7 @@ from sqlmodel import Session
 from starlette.datastructures import UploadFile
 
 from app.accounts.models import User
-from app.assessments import service, workbook_import, workbook_rows
+from app.assessments import answering, service, workbook_import, workbook_rows
 from app.assessments.models import AnswerRow, Assessment
 from app.catalog.service import Catalog
 from app.db import audit, pk
@@ -219,7 +219,7 @@ def _apply(session: Session, *, assessment: Assessment, user: User, changes: lis
     service.lock_draft(session, assessment)
     for change in changes:
         try:
-            saved, before = service.write(
+            saved, before = answering.write(
                 session,
                 assessment=assessment,
                 criterion_id=change.criterion_id,

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from sqlmodel import Session, select
 
-from app.assessments import evidence, files, service
+from app.assessments import answering, evidence, files, service
 from app.assessments.models import Evidence, EvidenceLink
 from app.assessments.snapshot import load_or_create_signer, submit
 from app.catalog.service import Catalog
@@ -90,7 +90,7 @@ def test_one_piece_supports_several_criteria_and_is_in_the_snapshot(
             covers=["adoption-charte-reference", "charte", "charte-signee"] if criterion == "DEO-01" else [],
             user=user,
         )
-    service.save_answer(
+    answering.save_answer(
         session,
         catalog=catalog,
         assessment=assessment,

@@ -23,7 +23,7 @@ from sqlmodel import Session, select
 
 from app.accounts.models import Role, User
 from app.accounts.service import create_user
-from app.assessments import evidence, service, snapshot
+from app.assessments import answering, evidence, service, snapshot
 from app.assessments.models import Answer, Assessment, AssessmentStatus, EvidenceLink, Snapshot
 from app.db import AuditEntry, pk
 from app.structures.models import Structure
@@ -101,7 +101,7 @@ def on_old_version(app: FastAPI, structure_id: int, *, submitted: bool = False) 
             session, catalog=catalog, structure=found, user=user, questionnaire_ref="mini-full@1.0.0"
         )
         for criterion_id, level in ANSWERS.items():
-            service.save_answer(
+            answering.save_answer(
                 session,
                 catalog=catalog,
                 assessment=started,

@@ -7,7 +7,7 @@ import json
 import pytest
 from sqlmodel import Session, select
 
-from app.assessments import service
+from app.assessments import answering, service
 from app.assessments import snapshot as submission
 from app.assessments.models import Answer, Assessment, AssessmentStatus
 from app.assessments.snapshot import canonical_bytes, load_or_create_signer, verify
@@ -32,7 +32,7 @@ def answer(
 ) -> Answer:
     fields = {"base_revision": 0, "level": None, "not_applicable": False, "justification": "", "comment": ""}
     fields.update(values)
-    return service.save_answer(
+    return answering.save_answer(
         session,
         catalog=catalog,
         assessment=assessment,

@@ -15,7 +15,7 @@ from sqlmodel import Session, col, select, update
 
 from app.accounts.models import Role
 from app.accounts.service import create_user
-from app.assessments import evidence, files, service, snapshot
+from app.assessments import answering, evidence, files, service, snapshot
 from app.assessments.models import Answer, Assessment, Snapshot
 from app.backup.service import create_backup
 from app.cli import settings as cli_settings
@@ -77,7 +77,7 @@ def world(app: FastAPI, monkeypatch: pytest.MonkeyPatch, database_url: str, tmp_
 def save(
     session: Session, app: FastAPI, assessment: Assessment, user: Any, criterion: str, base: int
 ) -> Answer:
-    return service.save_answer(
+    return answering.save_answer(
         session,
         catalog=app.state.catalog,
         assessment=assessment,

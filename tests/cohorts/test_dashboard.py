@@ -14,7 +14,7 @@ import pytest
 from sqlmodel import Session
 
 from app.accounts.models import Role, User
-from app.assessments import evidence, service
+from app.assessments import answering, evidence, service
 from app.assessments.models import Assessment
 from app.assessments.snapshot import Signer, load_or_create_signer, submit
 from app.catalog.service import Catalog
@@ -42,7 +42,7 @@ def answered(
         session, catalog=catalog, structure=structure, user=user, questionnaire_ref="mini-full"
     )
     for criterion_id, level in levels.items():
-        service.save_answer(
+        answering.save_answer(
             session,
             catalog=catalog,
             assessment=assessment,

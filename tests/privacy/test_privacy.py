@@ -20,7 +20,7 @@ from sqlmodel import Session, func, select
 
 from app.accounts.models import Role, User, UserSession
 from app.accounts.service import create_user
-from app.assessments import evidence, files, service, snapshot
+from app.assessments import answering, evidence, files, service, snapshot
 from app.assessments.models import Answer, Assessment, Evidence, Snapshot
 from app.db import AuditEntry, pk
 from app.structures import service as structures
@@ -45,7 +45,7 @@ def submitted_structure(
     piece = evidence.add(
         session, structure=structure, user=director, title="Charte", stored=stored, filename="charte.pdf"
     )
-    service.save_answer(
+    answering.save_answer(
         session,
         catalog=catalog,
         assessment=assessment,

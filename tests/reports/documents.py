@@ -13,7 +13,7 @@ from fastapi import FastAPI
 from sqlmodel import Session
 
 from app.accounts.models import User
-from app.assessments import evidence, snapshot
+from app.assessments import answering, evidence, snapshot
 from app.assessments import service as assessments
 from app.assessments.models import Assessment
 from app.config import PROJECT_ROOT
@@ -49,7 +49,7 @@ def full_assessment(app: FastAPI, *, user: User, structure: Structure, submit: b
                 criterion_id=criterion_id,
                 level=3 - index % 4,
             )
-        assessments.save_answer(
+        answering.save_answer(
             session,
             catalog=catalog,
             assessment=assessment,

@@ -8,8 +8,8 @@ from sqlmodel import Session, func, select
 
 from app.accounts.models import Role, User
 from app.accounts.service import create_user
+from app.assessments import answering, snapshot
 from app.assessments import service as assessments
-from app.assessments import snapshot
 from app.assessments.models import Assessment
 from app.assessments.snapshot import load_or_create_signer
 from app.catalog.service import Catalog
@@ -80,7 +80,7 @@ def answer(
     base_revision: int = 0,
 ) -> None:
     """Answer one criterion at `level`, with no comment and no evidence."""
-    assessments.save_answer(
+    answering.save_answer(
         session,
         catalog=catalog,
         assessment=assessment,
