@@ -4,6 +4,7 @@ import itertools
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -12,6 +13,7 @@ from fastapi import FastAPI
 from sqlalchemy import Engine
 from sqlmodel import Session
 
+from app import main, web
 from app.accounts import service as accounts
 from app.catalog.loader import load_catalog
 from app.catalog.models import CriteriaVersion
@@ -19,6 +21,7 @@ from app.catalog.service import Catalog
 from app.config import PROJECT_ROOT, Settings
 from app.db import make_engine, upgrade
 from app.main import create_app
+from tests.compiled_templates import SharedCompiledTemplates
 from tests.postgres import PostgresServer
 from tests.smtp import Inbox, free_port
 
@@ -54,6 +57,36 @@ def cheap_password_hashes() -> Iterator[None]:
     """
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(accounts, "_hasher", PasswordHasher.from_parameters(profiles.CHEAPEST))
+        yield
+
+
+@pytest.fixture(scope="session", autouse=True)
+def app_start_up_once() -> Iterator[None]:
+    """Share between the tests' apps what every app makes the same way from the same files.
+
+    Each test creates its own app, and the app's set-up (its templates compiled, the catalog's
+    translation files read) then cost more than many tests themselves. The compiled templates are
+    shared through a Jinja bytecode cache (`tests.compiled_templates`). The translated catalogs are
+    kept per catalog object: `load_catalog` returns the same object only while every file under the
+    catalog's folder is unchanged, translation files included, and catalogs are frozen.
+    """
+    compiled = SharedCompiledTemplates()
+    translated: dict[int, tuple[Catalog, dict[str, Catalog]]] = {}
+
+    class Templates(web.Jinja2Templates):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self.env.bytecode_cache = compiled
+
+    def by_language(catalog: Catalog) -> dict[str, Catalog]:
+        if id(catalog) not in translated:  # the catalog is kept with its languages, so its id stays its own
+            translated[id(catalog)] = (catalog, original_by_language(catalog))
+        return dict(translated[id(catalog)][1])  # a test changing its app's mapping changes only that
+
+    original_by_language = main.by_language
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(web, "Jinja2Templates", Templates)
+        patch.setattr(main, "by_language", by_language)
         yield
 
 
