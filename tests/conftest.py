@@ -1,8 +1,9 @@
 from __future__ import annotations
 
+import inspect
 import itertools
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -10,10 +11,11 @@ import pytest
 from aiosmtpd.controller import Controller
 from argon2 import PasswordHasher, profiles
 from fastapi import FastAPI
+from fastapi.dependencies import utils as fastapi_dependencies
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from app import main, web
+from app import db, main, web
 from app.accounts import service as accounts
 from app.catalog.loader import load_catalog
 from app.catalog.models import CriteriaVersion
@@ -87,7 +89,27 @@ def app_start_up_once() -> Iterator[None]:
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(web, "Jinja2Templates", Templates)
         patch.setattr(main, "by_language", by_language)
+        patch.setattr(fastapi_dependencies, "get_typed_signature", _signature_read_once())
         yield
+
+
+def _signature_read_once() -> Callable[[Callable[..., Any]], inspect.Signature]:
+    """FastAPI's `get_typed_signature`, kept per function.
+
+    FastAPI analyses a router's routes and their dependencies in each app, at its first request,
+    and reading the signatures (string annotations resolved in the module's globals) was a quarter
+    of the CPU time of a test's requests. The signature of a function is its own, and the modules' globals it names are set once
+    they are imported; each function is kept with its signature so its id stays its own.
+    """
+    original = fastapi_dependencies.get_typed_signature
+    signatures: dict[int, tuple[Callable[..., Any], inspect.Signature]] = {}
+
+    def get_typed_signature(call: Callable[..., Any]) -> inspect.Signature:
+        if id(call) not in signatures:
+            signatures[id(call)] = (call, original(call))
+        return signatures[id(call)][1]
+
+    return get_typed_signature
 
 
 @pytest.fixture
@@ -164,8 +186,15 @@ def app(database_url: str, tmp_path: Path) -> Iterator[FastAPI]:
 
     Closing matters on PostgreSQL: every test has its own database, and connections left in the
     pools of earlier tests' apps would exhaust the server's `max_connections`.
+
+    The database is a copy of the migrated template: the app's migration at start-up would find
+    nothing to do, and loading Alembic and every migration script to find that out was half of
+    `create_app`. It is skipped here; the start-up migration is tested where the database is new
+    (`tests/test_startup.py`, and the tests that call `create_app` themselves).
     """
-    application = create_app(Settings(database_url=database_url, data_dir=tmp_path, environment="test"))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(db, "upgrade", lambda _engine: None)
+        application = create_app(Settings(database_url=database_url, data_dir=tmp_path, environment="test"))
     yield application
     application.state.engine.dispose()
 
