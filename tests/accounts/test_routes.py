@@ -186,7 +186,10 @@ def test_the_csrf_token_may_come_in_the_htmx_header_set_on_body(app: FastAPI, cl
     assert signed_in_name(client) is None
 
 
-@pytest.mark.parametrize("token", [None, "", "forged-token", "é"])
+# The PostgreSQL run keeps the first case: the others only vary what the CSRF check parses.
+@pytest.mark.parametrize(
+    "token", [None, *(pytest.param(t, marks=pytest.mark.sqlite_only) for t in ("", "forged-token", "é"))]
+)
 def test_a_missing_or_forged_csrf_token_is_403_and_changes_nothing(
     app: FastAPI, client: TestClient, token: str | None
 ) -> None:
@@ -210,9 +213,16 @@ def test_signing_in_issues_a_new_csrf_token(app: FastAPI, client: TestClient) ->
     assert client.post("/deconnexion", data={"csrf_token": before}).status_code == 403
 
 
+# The PostgreSQL run keeps the first case: the others only vary the address `suivant` parses.
 @pytest.mark.parametrize(
     "target",
-    ["https://evil.example", "//evil.example", "/\\evil.example", "/\t/evil.example", "referentiels"],
+    [
+        "https://evil.example",
+        *(
+            pytest.param(target, marks=pytest.mark.sqlite_only)
+            for target in ("//evil.example", "/\\evil.example", "/\t/evil.example", "referentiels")
+        ),
+    ],
 )
 def test_suivant_leading_off_the_site_is_ignored(app: FastAPI, client: TestClient, target: str) -> None:
     make_user(app)
