@@ -70,7 +70,8 @@ def app_start_up_once() -> Iterator[None]:
     translation files read) then cost more than many tests themselves. The compiled templates are
     shared through a Jinja bytecode cache (`tests.compiled_templates`). The translated catalogs are
     kept per catalog object: `load_catalog` returns the same object only while every file under the
-    catalog's folder is unchanged, translation files included, and catalogs are frozen.
+    catalog's folder is unchanged, translation files included, and catalogs are frozen. FastAPI
+    reads each route function's signature once (`_signature_read_once`).
     """
     compiled = SharedCompiledTemplates()
     translated: dict[int, tuple[Catalog, dict[str, Catalog]]] = {}
@@ -98,8 +99,9 @@ def _signature_read_once() -> Callable[[Callable[..., Any]], inspect.Signature]:
 
     FastAPI analyses a router's routes and their dependencies in each app, at its first request,
     and reading the signatures (string annotations resolved in the module's globals) was a quarter
-    of the CPU time of a test's requests. The signature of a function is its own, and the modules' globals it names are set once
-    they are imported; each function is kept with its signature so its id stays its own.
+    of the CPU time of a test's requests. A function's signature is its own, and the globals its
+    annotations name are set once its module is imported; each function is kept with its signature,
+    so its id stays its own.
     """
     original = fastapi_dependencies.get_typed_signature
     signatures: dict[int, tuple[Callable[..., Any], inspect.Signature]] = {}
