@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import fcntl
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
+import anyio
 from fastapi import Depends, Request
-from sqlalchemy import JSON, Engine, event, text, update
+from fastapi.concurrency import run_in_threadpool
+from sqlalchemy import JSON, Engine, event, insert, text, update
 from sqlalchemy import Enum as SAEnum
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
@@ -99,9 +101,21 @@ def upgrade(engine: Engine) -> None:
     command.upgrade(alembic_config(engine), "head")
 
 
-def get_session(request: Request) -> Iterator[Session]:
-    with Session(request.app.state.engine) as session:
+async def get_session(request: Request) -> AsyncIterator[Session]:
+    """A session for the request, opened on the event loop: making one touches no connection.
+
+    A sync dependency would cost two trips to the thread pool (to open, to close). Closing gives a
+    connection back to the pool (a rollback, I/O), so it goes to a thread only when one is held.
+    """
+    session = Session(request.app.state.engine)
+    try:
         yield session
+    finally:
+        if session.in_transaction():
+            with anyio.CancelScope(shield=True):  # a request cancelled meanwhile still gives it back
+                await run_in_threadpool(session.close)
+        else:
+            session.close()
 
 
 # Closed as soon as the route returns, before the response is sent: a slow client downloading a
@@ -152,6 +166,34 @@ def audit(
             after=_plain(after),
         )
     )
+
+
+def audit_each(
+    session: Session,
+    *,
+    actor_id: int | None,
+    action: str,
+    entries: Sequence[tuple[SQLModel, int | None, dict[str, Any]]],
+) -> None:
+    """Add one audit entry per (object, structure id, after) in one INSERT, without ORM objects to
+    flush: what an API read records, on every request."""
+    at = utcnow()
+    rows = [
+        {
+            "at": at,
+            "actor_id": actor_id,
+            "action": action,
+            "object_type": type(obj).__tablename__,
+            "object_id": str(getattr(obj, "id", "")),
+            "structure_id": structure_id,
+            "before": None,
+            "after": _plain(after),
+            "erased_at": None,
+        }
+        for obj, structure_id, after in entries
+    ]
+    if rows:
+        session.execute(insert(AuditEntry.__table__), rows)  # type: ignore[attr-defined]
 
 
 def _plain(values: dict[str, Any] | None) -> dict[str, Any] | None:

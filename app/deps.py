@@ -15,6 +15,7 @@ from typing import Annotated, Any, TypeVar, cast
 from urllib.parse import urlsplit
 
 from fastapi import Depends, HTTPException, Request, Response
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse
 from sqlmodel import Session
 
@@ -47,14 +48,18 @@ SESSION_KEY = "session"
 """The cookie's key for the session's secret (`app.accounts.sessions`)."""
 
 
-def optional_user(request: Request, session: SessionDep) -> User | None:
+async def optional_user(request: Request, session: SessionDep) -> User | None:
     """The signed-in user while the session is open and the account active, else None.
 
     Kept on `request.state` for templates, with the session row (`user_session`) for the account page.
-    A session ended on the server (sign-out, password change or reset, deactivation) finds no row.
+    A session ended on the server (sign-out, password change or reset, deactivation) finds no row:
+    it is looked up on every request, never remembered. Only that look-up goes to a thread, so an
+    anonymous request goes to none.
     """
     secret = request.session.get(SESSION_KEY)
-    found = sessions.resolve(session, secret=secret) if isinstance(secret, str) else None
+    found = (
+        await run_in_threadpool(sessions.resolve, session, secret=secret) if isinstance(secret, str) else None
+    )
     request.state.user_session = found[0] if found else None
     request.state.user = found[1] if found else None
     return request.state.user  # type: ignore[no-any-return]
@@ -81,7 +86,7 @@ class SignInRequiredError(Exception):
     """An anonymous request to a page that needs a signed-in user."""
 
 
-def current_user(user: OptionalUser) -> User:
+async def current_user(user: OptionalUser) -> User:
     """The signed-in user; an anonymous visitor is sent to the sign-in page (`sign_in_redirect`)."""
     if user is None:
         raise SignInRequiredError
@@ -105,13 +110,13 @@ async def sign_in_redirect(request: Request, _error: Exception) -> Response:
     return RedirectResponse(sign_in_url(request.url.path + (f"?{query}" if query else "")), status_code=303)
 
 
-def get_catalog(request: Request) -> Catalog:
+async def get_catalog(request: Request) -> Catalog:
     """The catalog loaded and validated at start-up, its texts in the request's language."""
     catalogs: dict[str, Catalog] = request.app.state.catalogs
     return catalogs.get(current_language()) or request.app.state.catalog
 
 
-def get_canonical_catalog(request: Request) -> Catalog:
+async def get_canonical_catalog(request: Request) -> Catalog:
     """The catalog as its files say, in French: what snapshots sign and the API serves."""
     catalog: Catalog = request.app.state.catalog
     return catalog
@@ -217,7 +222,7 @@ def writable_evidence(session: SessionDep, user: CurrentUser, evidence_id: int) 
     return _owned(session, user, Evidence, evidence_id, Access.ANSWER)
 
 
-def today() -> date:
+async def today() -> date:
     """The UTC calendar day pages count days from; tests override this dependency to fix the clock."""
     return datetime.now(UTC).date()
 
@@ -256,7 +261,7 @@ MaySubmit = Annotated[bool, Depends(may_submit)]
 ADMIN_ONLY = N_("Cette page n'existe pas ou ne vous est pas accessible.")
 
 
-def administrator(user: CurrentUser) -> User:
+async def administrator(user: CurrentUser) -> User:
     """The signed-in administrator; anyone else gets 404, as if the administration did not exist."""
     if not administers(user):
         raise HTTPException(404, _(ADMIN_ONLY))
@@ -277,7 +282,7 @@ def assessment_link(session: SessionDep, assessment: Writable, link_id: int) -> 
 AssessmentLink = Annotated[EvidenceLink, Depends(assessment_link)]
 
 
-def review_remarks(session: SessionDep) -> Callable[[Assessment], review_results.Summary | None]:
+async def review_remarks(session: SessionDep) -> Callable[[Assessment], review_results.Summary | None]:
     """The trainer's remarks on a draft returned for changes, which the questionnaire pages show.
 
     Given to the assessments domain as a dependency: the reviews domain sits above it.
@@ -288,7 +293,7 @@ def review_remarks(session: SessionDep) -> Callable[[Assessment], review_results
 ReviewRemarks = Annotated[Callable[[Assessment], review_results.Summary | None], Depends(review_remarks)]
 
 
-def cohort_runner(user: CurrentUser) -> User:
+async def cohort_runner(user: CurrentUser) -> User:
     """A trainer or an administrator; anybody else finds no cohort pages at all."""
     if not runs_cohorts(user):
         raise HTTPException(404, _("Cette page n'existe pas ou ne vous est pas accessible."))

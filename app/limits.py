@@ -1,6 +1,6 @@
 """Refuse early and shed load: body size limits, the CSRF header gate, the concurrency guard, path ids.
 
-Plain ASGI middlewares (see `app.web.SecurityHeaders` for why not `BaseHTTPMiddleware`), in the
+Plain ASGI middlewares (see `app.web.LocaleAndHeaders` for why not `BaseHTTPMiddleware`), in the
 order `create_app` stacks them: the body limit refuses an oversized request before anything reads
 it, the guard answers 503 past capacity instead of letting requests queue for a database
 connection, and the CSRF gate (inside the session middleware) refuses a state-changing request
@@ -220,6 +220,17 @@ async def ids_in_range(request: Request) -> None:
             raise HTTPException(404, _(NO_SUCH_PAGE))
 
 
+_INTEGER_PARAMS: dict[int, tuple[APIRoute, tuple[str, ...]]] = {}
+"""Each route's integer path parameters, found once: a route's dependencies never change once built.
+Keyed by the route's identity (routes do not hash); the entry holds the route, so the id stays its own."""
+
+
 def _integer_path_params(route: APIRoute) -> tuple[str, ...]:
-    params = (p for d in _all(route.dependant) for p in d.path_params)
-    return tuple({p.name for p in params if p.field_info.annotation is int})
+    found = _INTEGER_PARAMS.get(id(route))
+    if found is None or found[0] is not route:
+        params = (p for d in _all(route.dependant) for p in d.path_params)
+        found = _INTEGER_PARAMS[id(route)] = (
+            route,
+            tuple({p.name for p in params if p.field_info.annotation is int}),
+        )
+    return found[1]

@@ -9,6 +9,7 @@ from typing import Any
 from anyio import to_thread
 from fastapi import Depends, FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
+from fastapi.routing import APIRoute
 from sqlmodel import Session
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware import Middleware
@@ -49,13 +50,35 @@ from app.scoring.views import gap_action, reason
 from app.structures.routes import router as structures_router
 from app.web import (
     NOT_COMPRESSED,
-    LocaleMiddleware,
-    SecurityHeaders,
+    LocaleAndHeaders,
     VersionedStaticFiles,
     check_csrf,
     make_templates,
     session_middleware,
 )
+
+WEB_ROUTERS = (
+    assessments_router,
+    reports_router,
+    catalog_router,
+    accounts_router,
+    account_router,
+    structures_router,
+    workbook_router,
+    versions_router,
+    documents_router,
+    cohorts_router,
+    cycle_router,
+    reviews_router,
+    members_router,
+    admin_router,
+    admin_structures_router,
+    privacy_router,
+    well_known,
+)
+"""The pages' routers, those asked most first (questionnaire and autosave, results): a request is
+matched against each route in turn. No two of them have paths one address could match
+(tests/test_layout.py checks it), so their order changes no answer."""
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -84,39 +107,25 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         question_part=cards.question_part,
     )
     app.state.signer = load_or_create_signer(settings.data_dir, settings.snapshot_signing_key)
+    # Routes are tried in order, each included router route by route: the cheapest answers and the
+    # API (its own application, under a prefix no web page uses) before the pages (`WEB_ROUTERS`).
+    # /healthz is built apart so that it has none of the app-wide dependencies.
+    app.router.routes.append(APIRoute("/healthz", _healthz, include_in_schema=False))
     app.mount("/static", VersionedStaticFiles(directory=settings.static_dir), name="static")
-    for router in (
-        catalog_router,
-        accounts_router,
-        account_router,
-        structures_router,
-        assessments_router,
-        workbook_router,
-        versions_router,
-        reports_router,
-        documents_router,
-        cohorts_router,
-        cycle_router,
-        reviews_router,
-        members_router,
-        admin_router,
-        admin_structures_router,
-        privacy_router,
-        well_known,
-    ):
-        app.include_router(router)
     app.mount("/api/v1", create_api(app.state))
+    for router in WEB_ROUTERS:
+        app.include_router(router)
     app.state.upload_routes = upload_routes(app.routes)
     app.add_exception_handler(StarletteHTTPException, _http_error)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, invalid_request)  # type: ignore[arg-type]
     app.add_exception_handler(ServiceError, service_error)  # type: ignore[arg-type]
     app.add_exception_handler(SignInRequiredError, sign_in_redirect)
-
-    @app.get("/healthz", include_in_schema=False)
-    def healthz() -> dict[str, object]:
-        return {"status": "ok", "criteria_versions": sorted(app.state.catalog.criteria)}
-
     return app
+
+
+async def _healthz(request: Request) -> dict[str, object]:
+    """Built without the app-wide dependencies: it needs no session, no user, no thread."""
+    return {"status": "ok", "criteria_versions": sorted(request.app.state.catalog.criteria)}
 
 
 def _middleware(settings: Settings) -> list[Middleware]:
@@ -130,8 +139,7 @@ def _middleware(settings: Settings) -> list[Middleware]:
     return [
         Middleware(RequestObserver),
         Middleware(GZipMiddleware, minimum_size=1024, compresslevel=5, exclude_content_types=NOT_COMPRESSED),
-        Middleware(SecurityHeaders),
-        Middleware(LocaleMiddleware),
+        Middleware(LocaleAndHeaders),
         Middleware(BodyLimit, small=settings.max_body_bytes, upload=settings.max_upload_bytes),
         Middleware(ConcurrencyGuard, **guard),
         session_middleware(settings),

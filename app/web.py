@@ -14,7 +14,7 @@ from fastapi.templating import Jinja2Templates
 from jinja2 import pass_context
 from jinja2.runtime import Context
 from markupsafe import Markup
-from starlette.datastructures import Headers, MutableHeaders
+from starlette.datastructures import Headers
 from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import cookie_parser
@@ -159,8 +159,14 @@ def render(
     return response
 
 
-class LocaleMiddleware:
-    """Set the request's language from its cookie and `Accept-Language` (a plain ASGI middleware)."""
+class LocaleAndHeaders:
+    """Run the request in its language (its cookie, then `Accept-Language`) and add
+    `SECURITY_HEADERS`, and `NO_STORE` outside /static/, to responses that do not set them.
+
+    One plain ASGI middleware for both: Starlette's `BaseHTTPMiddleware` runs each request through a
+    task group and memory streams, which cost more than some whole pages of this app, and each
+    layer of middleware costs every request a little.
+    """
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -171,34 +177,25 @@ class LocaleMiddleware:
             return
         headers = Headers(scope=scope)
         cookie = cookie_parser(headers.get("cookie", "")).get(locale.LANGUAGE_COOKIE)
-        with locale.language(locale.negotiate(cookie, headers.get("accept-language"))):
-            await self.app(scope, receive, send)
-
-
-class SecurityHeaders:
-    """Add `SECURITY_HEADERS`, and `NO_STORE` outside /static/, to responses that do not set them.
-
-    A plain ASGI middleware: Starlette's `BaseHTTPMiddleware` runs each request through a task
-    group and memory streams, which cost more than some whole pages of this app.
-    """
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        extra = {} if scope["path"].startswith("/static/") else NO_STORE
+        extra = _STATIC_HEADERS if scope["path"].startswith("/static/") else _PAGE_HEADERS
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
-                for name, value in (SECURITY_HEADERS | extra).items():
-                    headers.setdefault(name, value)
+                raw = list(message.get("headers", ()))
+                present = {name.lower() for name, _value in raw}
+                message["headers"] = raw + [pair for pair in extra if pair[0] not in present]
             await send(message)
 
-        await self.app(scope, receive, send_with_headers)
+        with locale.language(locale.negotiate(cookie, headers.get("accept-language"))):
+            await self.app(scope, receive, send_with_headers)
+
+
+def _raw(headers: dict[str, str]) -> list[tuple[bytes, bytes]]:
+    return [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in headers.items()]
+
+
+_STATIC_HEADERS = _raw(SECURITY_HEADERS)
+_PAGE_HEADERS = _raw(SECURITY_HEADERS | NO_STORE)
 
 
 # Sessions: a signed cookie holding the CSRF token and the signed-in user's id, nothing else.

@@ -7,9 +7,14 @@
 from __future__ import annotations
 
 import ast
+import itertools
+import re
 from pathlib import Path
 
+from fastapi.routing import APIRoute
+
 from app.config import PROJECT_ROOT
+from app.main import WEB_ROUTERS
 
 APP = PROJECT_ROOT / "app"
 ORDER = (
@@ -90,3 +95,36 @@ def test_routes_never_import_other_routes() -> None:
         and module.split(".")[1] != path.parent.name
     ]
     assert found == []
+
+
+def _segment_pattern(template: str) -> re.Pattern[str]:
+    return re.compile(re.sub(r"\\\{[^}]*\\\}", "[^/]+", re.escape(template)))
+
+
+def could_share_an_address(path: str, other: str) -> bool:
+    """Whether some address matches both route templates (`{name}` matches any one segment)."""
+    if ":path}" in path or ":path}" in other:
+        return True
+    ours, theirs = path.strip("/").split("/"), other.strip("/").split("/")
+    return len(ours) == len(theirs) and all(
+        _segment_pattern(a).fullmatch(b) or _segment_pattern(b).fullmatch(a) or ("{" in a and "{" in b)
+        for a, b in zip(ours, theirs, strict=True)
+    )
+
+
+def test_no_two_web_routers_answer_the_same_address() -> None:
+    """`app.main.WEB_ROUTERS` is ordered by traffic: that is safe while no address could match two."""
+    paths = [
+        (number, route.path)
+        for number, router in enumerate(WEB_ROUTERS)
+        for route in router.routes
+        if isinstance(route, APIRoute)
+    ]
+    assert could_share_an_address("/structures/{structure_id}", "/structures/nouvelle")  # the check works
+    assert not could_share_an_address("/structures/{structure_id}", "/structures/{structure_id}/profil")
+    shared = [
+        (path, other)
+        for (number, path), (other_number, other) in itertools.combinations(paths, 2)
+        if number != other_number and could_share_an_address(path, other)
+    ]
+    assert shared == []

@@ -12,7 +12,7 @@ import re
 import secrets
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, update
+from sqlalchemy import bindparam, delete, update
 from sqlmodel import Session, col, select
 
 from app.accounts.models import User, UserSession
@@ -43,13 +43,18 @@ def open_session(session: Session, *, user: User, user_agent: str) -> str:
     return secret
 
 
+_BY_SECRET = (
+    select(UserSession, User)
+    .join(User, col(User.id) == col(UserSession.user_id))
+    .where(col(UserSession.token_hash) == bindparam("token_hash"))
+)
+"""Built once: every request runs it, and building a statement (and its cache key) costs more than
+SQLite takes to answer it."""
+
+
 def resolve(session: Session, *, secret: str) -> tuple[UserSession, User] | None:
     """The open, unexpired session with this secret and its active account; its last use noted."""
-    found = session.exec(
-        select(UserSession, User)
-        .join(User, col(User.id) == col(UserSession.user_id))
-        .where(UserSession.token_hash == hash_token(secret))
-    ).first()
+    found = session.exec(_BY_SECRET, params={"token_hash": hash_token(secret)}).first()
     now = utcnow()
     if found is None or found[0].expires_at <= now or not found[1].is_active:
         return None

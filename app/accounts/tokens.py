@@ -7,7 +7,7 @@ import secrets
 from collections.abc import Iterable
 from datetime import timedelta
 
-from sqlalchemy import or_, update
+from sqlalchemy import bindparam, or_, update
 from sqlmodel import Session, col, select
 
 from app.accounts.models import ApiToken, Scope, User
@@ -81,13 +81,17 @@ def revoke_token(session: Session, *, token: ApiToken, actor: User) -> None:
     session.commit()
 
 
+_BY_SECRET = (
+    select(ApiToken, User)
+    .join(User, col(User.id) == col(ApiToken.user_id))
+    .where(col(ApiToken.token_hash) == bindparam("token_hash"))
+)
+"""Built once, as `app.accounts.sessions` does: every API request runs it."""
+
+
 def authenticate_token(session: Session, *, secret: str) -> tuple[ApiToken, User] | None:
     """The token with this secret and its user, if the token is active and the account too."""
-    found = session.exec(
-        select(ApiToken, User)
-        .join(User, col(User.id) == col(ApiToken.user_id))
-        .where(ApiToken.token_hash == hash_token(secret))
-    ).first()
+    found = session.exec(_BY_SECRET, params={"token_hash": hash_token(secret)}).first()
     now = utcnow()
     if found is None or found[0].state(now) != "active" or not found[1].is_active:
         return None

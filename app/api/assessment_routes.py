@@ -7,6 +7,7 @@ it did not exist) and records an auditor's reads under a grant (`service.record_
 from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse
 from sqlmodel import Session, SQLModel
 
@@ -182,7 +183,7 @@ def evidence_file(
     summary="The signed snapshots of an assessment, one per submitted revision, by id",
     responses=READ_ONE,
 )
-def snapshots(
+async def snapshots(
     request: Request,
     *,
     session: SessionDep,
@@ -191,8 +192,17 @@ def snapshots(
     limit: Limit = 50,
     after: After = 0,
 ) -> SnapshotPage:
-    found = visible_assessment(request, session, caller, assessment_id)
-    rows = service.snapshots_of(session, assessment=found, after=after, limit=limit + 1)
+    # The reads in one thread; the page is then checked against its model here, not in another one.
+    return await run_in_threadpool(
+        _snapshot_page, request, session, caller=caller, assessment_id=assessment_id, limit=limit, after=after
+    )
+
+
+def _snapshot_page(
+    request: Request, session: Session, *, caller: Caller, assessment_id: int, limit: int, after: int
+) -> SnapshotPage:
+    visible_assessment(request, session, caller, assessment_id)
+    rows = service.snapshots_of(session, assessment_id=assessment_id, after=after, limit=limit + 1)
     return SnapshotPage.of(request, rows, limit=limit, key="id")
 
 
@@ -206,7 +216,7 @@ def latest_snapshot(
     request: Request, session: SessionDep, caller: AssessmentReader, assessment_id: Id
 ) -> SnapshotOut:
     found = visible_assessment(request, session, caller, assessment_id)
-    snapshot = service.latest_snapshot(session, assessment=found)
+    snapshot = service.latest_snapshot(session, assessment_id=pk(found))
     if snapshot is None:
         raise ApiError(404, "This assessment has no snapshot.")
     return snapshot

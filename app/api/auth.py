@@ -17,7 +17,7 @@ from fastapi import Depends, FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy import Engine, case, literal
+from sqlalchemy import Engine, bindparam, case, literal
 from sqlalchemy.dialects import postgresql, sqlite
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -103,26 +103,35 @@ class RateLimiter:
 
     def __init__(self, per_minute: int) -> None:
         self.per_minute = per_minute
+        self.upserts = {name: _upsert(insert) for name, insert in UPSERTS.items()}
 
     def wait(self, engine: Engine, key: int, now: float | None = None) -> int:
         """Count one request of token `key` in `engine`'s database: 0 if allowed, else the seconds to wait."""
         now = time.time() if now is None else now
-        insert = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
         window = int(now // 60 * 60)
-        table: Any = ApiRateWindow.__table__  # type: ignore[attr-defined]
-        counted = insert(table).values(token_id=key, window_start=window, requests=1)
-        upsert = counted.on_conflict_do_update(
-            index_elements=[table.c.token_id],
-            set_={
-                "window_start": window,
-                "requests": case((table.c.window_start == window, table.c.requests + 1), else_=literal(1)),
-            },
-        ).returning(table.c.requests)
+        upsert = self.upserts["postgresql" if engine.dialect.name == "postgresql" else "sqlite"]
         with engine.begin() as connection:
-            requests = connection.execute(upsert).scalar_one()
+            requests = connection.execute(upsert, {"token_id": key, "window": window}).scalar_one()
         if requests <= self.per_minute:
             return 0
         return max(1, math.ceil(window + 60 - now))
+
+
+UPSERTS = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
+
+
+def _upsert(insert: Any) -> Any:
+    """The count's upsert, built once per dialect (building it cost more than running it)."""
+    table: Any = ApiRateWindow.__table__  # type: ignore[attr-defined]
+    window = bindparam("window", type_=table.c.window_start.type)
+    counted = insert(table).values(token_id=bindparam("token_id"), window_start=window, requests=1)
+    return counted.on_conflict_do_update(
+        index_elements=[table.c.token_id],
+        set_={
+            "window_start": window,
+            "requests": case((table.c.window_start == window, table.c.requests + 1), else_=literal(1)),
+        },
+    ).returning(table.c.requests)
 
 
 @dataclass(frozen=True)
@@ -152,7 +161,7 @@ def caller(
 
 
 def requires(scope: Scope) -> Any:
-    def scoped(found: Annotated[Caller, Depends(caller)]) -> Caller:
+    async def scoped(found: Annotated[Caller, Depends(caller)]) -> Caller:  # no I/O: no thread
         if scope.value not in found.token.scope_set:
             raise ApiError(403, f"This token lacks the scope `{scope.value}`.")
         return found

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any, TypeVar
 
-from sqlalchemy.orm import defer
+from sqlalchemy import select as select_columns
 from sqlmodel import Session, SQLModel, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
@@ -30,7 +30,7 @@ from app.api.models import (
 from app.assessments import service as assessments
 from app.assessments.models import Assessment, AssessmentStatus, Evidence, EvidenceLink, Snapshot
 from app.catalog.service import Catalog
-from app.db import audit, pk, utcnow
+from app.db import audit_each, pk, utcnow
 from app.scoring.answers import parse_text, resolve, scored
 from app.structures.models import Structure
 
@@ -69,25 +69,34 @@ def visible_assessment(session: Session, *, user: User, assessment_id: int) -> A
     return found if can(session, user, Access.SUBMITTED, found.structure_id) else None
 
 
-def snapshots_of(session: Session, *, assessment: Assessment, after: int, limit: int) -> list[SnapshotOut]:
-    """A page of the assessment's snapshots; their canonical JSON (tens of KB each) stays unread."""
-    query = (
-        select(Snapshot)
-        .options(defer(Snapshot.canonical_json))  # type: ignore[arg-type]
-        .where(Snapshot.assessment_id == assessment.id)
+SNAPSHOT_LISTED = tuple(
+    col(column)
+    for column in (
+        Snapshot.id,
+        Snapshot.assessment_id,
+        Snapshot.revision,
+        Snapshot.sha256,
+        Snapshot.signature,
+        Snapshot.key_id,
+        Snapshot.created_at,
     )
-    found = _after(session, query, Snapshot.id, after=after, limit=limit)
-    return [views.snapshot_out(snapshot) for snapshot in found]
+)
+"""What a listing shows of a snapshot: read as plain rows, not ORM objects, and never the canonical
+JSON (tens of KB each), which only `/snapshots/{id}/content` serves."""
 
 
-def latest_snapshot(session: Session, *, assessment: Assessment) -> SnapshotOut | None:
-    query = (
-        select(Snapshot)
-        .options(defer(Snapshot.canonical_json))  # type: ignore[arg-type]
-        .where(Snapshot.assessment_id == assessment.id)
+def snapshots_of(session: Session, *, assessment_id: int, after: int, limit: int) -> list[SnapshotOut]:
+    """A page of the snapshots of the assessment `assessment_id`, by id."""
+    query = select_columns(*SNAPSHOT_LISTED).where(
+        col(Snapshot.assessment_id) == assessment_id, col(Snapshot.id) > after
     )
-    found = session.exec(query.order_by(col(Snapshot.revision).desc())).first()
-    return None if found is None else views.snapshot_out(found)
+    return views.snapshots_out(session.execute(query.order_by(col(Snapshot.id)).limit(limit)).mappings())
+
+
+def latest_snapshot(session: Session, *, assessment_id: int) -> SnapshotOut | None:
+    query = select_columns(*SNAPSHOT_LISTED).where(col(Snapshot.assessment_id) == assessment_id)
+    found = session.execute(query.order_by(col(Snapshot.revision).desc()).limit(1)).mappings().first()
+    return None if found is None else views.snapshots_out([found])[0]
 
 
 def visible_snapshot(session: Session, *, user: User, snapshot_id: int) -> tuple[Snapshot, Assessment] | None:
@@ -136,9 +145,11 @@ def record_reads(
     if user.role != Role.AUDITOR or not read:
         return
     grants = running_grants(session, auditor_id=pk(user))
-    for obj, structure_id in read:
-        after: dict[str, Any] = {"grant": grants.get(structure_id), "token": token.id, "path": path}
-        audit(session, actor_id=user.id, action="api.read", obj=obj, structure_id=structure_id, after=after)
+    entries = [
+        (obj, structure_id, {"grant": grants.get(structure_id), "token": token.id, "path": path})
+        for obj, structure_id in read
+    ]
+    audit_each(session, actor_id=user.id, action="api.read", entries=entries)
     session.commit()
 
 

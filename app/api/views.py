@@ -7,6 +7,10 @@ their findings), are in `app/api/service.py`.
 from __future__ import annotations
 
 import base64
+from collections.abc import Iterable
+
+from pydantic import TypeAdapter
+from sqlalchemy import RowMapping
 
 from app.api.models import (
     PREFIX,
@@ -22,7 +26,7 @@ from app.api.models import (
     VersionDetailOut,
     VersionOut,
 )
-from app.assessments.models import Assessment, Evidence, EvidenceKind, Snapshot
+from app.assessments.models import Assessment, Evidence, EvidenceKind
 from app.assessments.snapshot import Signer
 from app.catalog.models import CriteriaVersion, Questionnaire
 from app.catalog.service import Catalog
@@ -127,16 +131,13 @@ def evidence_out(piece: Evidence, *, criteria: list[str], assessment_id: int) ->
     )
 
 
-def snapshot_out(snapshot: Snapshot) -> SnapshotOut:
-    return SnapshotOut(
-        id=pk(snapshot),
-        assessment_id=snapshot.assessment_id,
-        revision=snapshot.revision,
-        sha256=snapshot.sha256,
-        signature=snapshot.signature,
-        key_id=snapshot.key_id,
-        created_at=snapshot.created_at,
-        content_url=f"{PREFIX}/snapshots/{snapshot.id}/content",
+SNAPSHOTS = TypeAdapter(list[SnapshotOut])
+
+
+def snapshots_out(rows: Iterable[RowMapping]) -> list[SnapshotOut]:
+    """Snapshots as listed, from the columns `service.SNAPSHOT_LISTED` reads: validated in one call."""
+    return SNAPSHOTS.validate_python(
+        [{**row, "content_url": f"{PREFIX}/snapshots/{row['id']}/content"} for row in rows]
     )
 
 

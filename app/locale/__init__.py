@@ -9,7 +9,7 @@ language is used, so there is no `.mo` to build or to let go stale.
 
 A request's language is, in order: the `autodiag_langue` cookie (set by the header's switch, and
 from the account's saved choice at sign-in), then `Accept-Language`, then French. It is held in a
-context variable set by `app.web.LocaleMiddleware`, so templates, macros and services read the same one
+context variable set by `app.web.LocaleAndHeaders`, so templates, macros and services read the same one
 without passing it around; worker threads inherit it.
 """
 
