@@ -64,10 +64,31 @@ def _user_agent_stylesheet() -> CSS:
 
 
 class PrintedHTML(HTML):  # type: ignore[misc]
-    """A document styled by the trimmed user-agent stylesheet, parsed once per process."""
+    """A document styled by the trimmed user-agent stylesheet, parsed once per process, without the
+    `id`s nothing in it links to (`drop_unlinked_ids`)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        drop_unlinked_ids(self.etree_element)
 
     def _ua_stylesheets(self, forms: bool = False) -> list[CSS]:  # noqa: ARG002 (no form fields printed)
         return [USER_AGENT]
+
+
+def drop_unlinked_ids(root: Any) -> None:
+    """Remove the `id` of every HTML element that no `href="#…"` of the document points to.
+
+    WeasyPrint turns each `id` into an anchor, an extra declaration that makes the element's computed
+    style its own: the style, and every descendant's, is computed afresh instead of shared with its
+    siblings'. The page's ids (one per gap, one per action row) only serve its links and htmx, which
+    paper does without; they were a sixth of a report's rendering work. SVG elements (their ids may
+    name gradients or shapes) keep theirs.
+    """
+    linked = {href[1:] for element in root.iter() if (href := element.get("href", "")).startswith("#")}
+    for element in root.iter():
+        if isinstance(element.tag, str) and not element.tag.startswith("{"):
+            if (name := element.get("id")) is not None and name not in linked:
+                del element.attrib["id"]
 
 
 @functools.cache
