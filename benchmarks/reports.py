@@ -4,7 +4,7 @@
 
 A fresh SQLite database (migrated like production) in a temporary folder holds one structure and
 a submitted assessment of the full questionnaire: every question answered, evidence on a few, the
-action plan established. One request at a time through TestClient, signed in as its director:
+action plan as suggested (one row per gap, built on every read). One request at a time through TestClient, signed in as its director:
 the results page (the baseline), the PDF report, the XLSX workbook, the CSV of the gaps. Medians of
 wall-clock and CPU time (`time.process_time`). The PDF's peak memory is measured in a child process
 that renders it once: its maximum resident set (`ru_maxrss`, the whole process: Python, the app,
@@ -36,7 +36,6 @@ from app.assessments import answering, evidence, snapshot
 from app.assessments import service as assessments
 from app.config import Settings
 from app.main import create_app
-from app.reports import service as reports
 from app.structures import service as structures
 
 EMAIL, PASSWORD = "directrice@bench.example.org", "une phrase de passe solide"
@@ -77,8 +76,6 @@ def seed(folder: Path) -> int:
             evidence.attach(
                 session, assessment=found, evidence=piece, criterion_id=criterion_id, covers=[], user=user
             )
-        result = assessments.evaluate(session, catalog=catalog, assessment=found, structure=structure)
-        reports.ensure_action_plan(session, assessment=found, result=result, user=user)
         snapshot.submit(
             session,
             catalog=catalog,
