@@ -86,9 +86,9 @@ def drop_unlinked_ids(root: Any) -> None:
     """
     linked = {href[1:] for element in root.iter() if (href := element.get("href", "")).startswith("#")}
     for element in root.iter():
-        if isinstance(element.tag, str) and not element.tag.startswith("{"):
-            if (name := element.get("id")) is not None and name not in linked:
-                del element.attrib["id"]
+        html = isinstance(element.tag, str) and not element.tag.startswith("{")  # not SVG, not a comment
+        if html and (name := element.get("id")) is not None and name not in linked:
+            del element.attrib["id"]
 
 
 @functools.cache
