@@ -70,6 +70,7 @@ class PrintedHTML(HTML):  # type: ignore[misc]
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         drop_unlinked_ids(self.etree_element)
+        unwrap_times(self.etree_element)
 
     def _ua_stylesheets(self, forms: bool = False) -> list[CSS]:  # noqa: ARG002 (no form fields printed)
         return [USER_AGENT]
@@ -89,6 +90,28 @@ def drop_unlinked_ids(root: Any) -> None:
         html = isinstance(element.tag, str) and not element.tag.startswith("{")  # not SVG, not a comment
         if html and (name := element.get("id")) is not None and name not in linked:
             del element.attrib["id"]
+
+
+def unwrap_times(root: Any) -> None:
+    """Replace each `<time>` (a date for machines; paper shows only its text) by its text.
+
+    An inline element is a box of its own on every line it touches, with its own strut and text
+    box; a full report has one per gap and per action.
+    """
+    for parent in root.iter():
+        for child in list(parent):
+            if child.tag == "time" and len(child) == 0:
+                _replace_by_text(parent, child, (child.text or "") + (child.tail or ""))
+
+
+def _replace_by_text(parent: Any, child: Any, text: str) -> None:
+    index = list(parent).index(child)
+    if index:
+        previous = parent[index - 1]
+        previous.tail = (previous.tail or "") + text
+    else:
+        parent.text = (parent.text or "") + text
+    parent.remove(child)
 
 
 @functools.cache
