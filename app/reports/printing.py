@@ -1,4 +1,5 @@
-"""WeasyPrint's side of printing: the offline URL fetcher and the stylesheets, parsed once per process.
+"""WeasyPrint's side of printing: the offline URL fetcher, the stylesheets (parsed once per process) and
+the document's tree lightened for paper (ids nothing links to, `<time>` wrappers).
 
 Imported by `pdf.print_pdf` at the first document only (WeasyPrint is slow to import).
 """
