@@ -1,4 +1,5 @@
-"""WeasyPrint's side of printing: the offline URL fetcher and the stylesheets, parsed once per process.
+"""WeasyPrint's side of printing: the offline URL fetcher, the stylesheets (parsed once per process) and
+the document's tree lightened for paper (ids nothing links to, `<time>` wrappers).
 
 Imported by `pdf.print_pdf` at the first document only (WeasyPrint is slow to import).
 """
@@ -64,10 +65,54 @@ def _user_agent_stylesheet() -> CSS:
 
 
 class PrintedHTML(HTML):  # type: ignore[misc]
-    """A document styled by the trimmed user-agent stylesheet, parsed once per process."""
+    """A document styled by the trimmed user-agent stylesheet, parsed once per process, without the
+    `id`s nothing in it links to (`drop_unlinked_ids`)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        drop_unlinked_ids(self.etree_element)
+        unwrap_times(self.etree_element)
 
     def _ua_stylesheets(self, forms: bool = False) -> list[CSS]:  # noqa: ARG002 (no form fields printed)
         return [USER_AGENT]
+
+
+def drop_unlinked_ids(root: Any) -> None:
+    """Remove the `id` of every HTML element that no `href="#…"` of the document points to.
+
+    WeasyPrint turns each `id` into an anchor, an extra declaration that makes the element's computed
+    style its own: the style, and every descendant's, is computed afresh instead of shared with its
+    siblings'. The page's ids (one per gap, one per action row) only serve its links and htmx, which
+    paper does without; they were a sixth of a report's rendering work. SVG elements (their ids may
+    name gradients or shapes) keep theirs.
+    """
+    linked = {href[1:] for element in root.iter() if (href := element.get("href", "")).startswith("#")}
+    for element in root.iter():
+        html = isinstance(element.tag, str) and not element.tag.startswith("{")  # not SVG, not a comment
+        if html and (name := element.get("id")) is not None and name not in linked:
+            del element.attrib["id"]
+
+
+def unwrap_times(root: Any) -> None:
+    """Replace each `<time>` (a date for machines; paper shows only its text) by its text.
+
+    An inline element is a box of its own on every line it touches, with its own strut and text
+    box; a full report has one per gap and per action.
+    """
+    for parent in root.iter():
+        for child in list(parent):
+            if child.tag == "time" and len(child) == 0:
+                _replace_by_text(parent, child, (child.text or "") + (child.tail or ""))
+
+
+def _replace_by_text(parent: Any, child: Any, text: str) -> None:
+    index = list(parent).index(child)
+    if index:
+        previous = parent[index - 1]
+        previous.tail = (previous.tail or "") + text
+    else:
+        parent.text = (parent.text or "") + text
+    parent.remove(child)
 
 
 @functools.cache
