@@ -10,6 +10,7 @@ from functools import partial
 from types import EllipsisType
 from typing import Any
 
+from sqlalchemy import bindparam
 from sqlalchemy import select as select_rows
 from sqlmodel import Session, col, select
 
@@ -142,16 +143,19 @@ def _check_answer(
         raise AssessmentError(_(NA_REFUSED), field="niveau")
 
 
+LOCKED_ANSWERS = (
+    select_rows(Assessment.status, col(Answer.id), *ANSWER_COLUMNS)  # type: ignore[call-overload]
+    .select_from(Assessment)
+    .outerjoin(Answer, col(Answer.assessment_id) == col(Assessment.id))
+    .where(col(Assessment.id) == bindparam("assessment_id"))
+    .with_for_update(of=Assessment)
+)
+"""Built once, as `service.ANSWERS_OF`: every autosave runs it."""
+
+
 def locked_answers(session: Session, assessment: Assessment) -> tuple[dict[str, AnswerRow], dict[str, int]]:
     """Lock the assessment as `lock_draft` does and read its answers (with their ids) in the same query."""
-    query = (
-        select_rows(Assessment.status, col(Answer.id), *ANSWER_COLUMNS)  # type: ignore[call-overload]
-        .select_from(Assessment)
-        .outerjoin(Answer, col(Answer.assessment_id) == col(Assessment.id))
-        .where(col(Assessment.id) == assessment.id)
-        .with_for_update(of=Assessment)
-    )
-    rows = session.execute(query).all()
+    rows = session.execute(LOCKED_ANSWERS, {"assessment_id": assessment.id}).all()
     if not rows or rows[0][0] != AssessmentStatus.DRAFT:
         session.expire(assessment)  # the page that says so shows it as it is now
         raise SubmittedError()

@@ -7,6 +7,8 @@ from collections.abc import Collection
 from datetime import date
 from pathlib import Path
 
+from sqlalchemy import bindparam
+from sqlalchemy import select as select_rows
 from sqlmodel import Session, col, select
 
 from app.accounts.models import User
@@ -197,13 +199,17 @@ def library(session: Session, *, structure_id: int) -> list[Evidence]:
     return list(session.exec(query.order_by(col(Evidence.title), col(Evidence.id))))
 
 
+RELIED_ON = (
+    select_rows(col(EvidenceLink.evidence_id))
+    .join(Assessment)
+    .where(
+        col(Assessment.status) == AssessmentStatus.SUBMITTED,
+        col(EvidenceLink.evidence_id).in_(bindparam("evidence_ids", expanding=True)),
+    )
+)
+"""Built once: the section page asks it on every view, and building it cost more than running it."""
+
+
 def relied_on(session: Session, evidence_ids: Collection[int]) -> set[int]:
     """The pieces among `evidence_ids` that a submitted assessment relies on (they cannot be deleted)."""
-    query = (
-        select(EvidenceLink.evidence_id)
-        .join(Assessment)
-        .where(
-            Assessment.status == AssessmentStatus.SUBMITTED, col(EvidenceLink.evidence_id).in_(evidence_ids)
-        )
-    )
-    return set(session.exec(query))
+    return set(session.execute(RELIED_ON, {"evidence_ids": list(evidence_ids)}).scalars())

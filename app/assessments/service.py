@@ -12,7 +12,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import and_
+from sqlalchemy import and_, bindparam
 from sqlalchemy import select as select_rows
 from sqlmodel import Session, col, select
 
@@ -206,23 +206,49 @@ def add_evidence(
     )
 
 
+# The queries every questionnaire page runs, built once: building a select (coercing its columns,
+# joins and conditions) cost more than running it on SQLite. The assessment is a bound parameter.
+ANSWERS_OF = select_rows(*ANSWER_COLUMNS).where(col(Answer.assessment_id) == bindparam("assessment_id"))
+LINKS_OF = (
+    select_rows(*LINK_COLUMNS, *PIECE_COLUMNS)
+    .join(Evidence)
+    .where(col(EvidenceLink.assessment_id) == bindparam("assessment_id"))
+    .order_by(col(Evidence.title), col(Evidence.id))
+)
+SCORED_ANSWERS_OF = select_rows(
+    col(Answer.criterion_id), col(Answer.level), col(Answer.not_applicable), col(Answer.justification)
+).where(col(Answer.assessment_id) == bindparam("assessment_id"))
+SCORED_PIECES_OF = (
+    select_rows(
+        col(EvidenceLink.criterion_id),
+        col(EvidenceLink.covers),
+        col(Evidence.title),
+        col(Evidence.document_date),
+    )
+    .join(Evidence)
+    .join(
+        Answer,  # only the evidence of answered criteria: the only evidence scoring looks at
+        and_(
+            col(Answer.assessment_id) == col(EvidenceLink.assessment_id),
+            col(Answer.criterion_id) == col(EvidenceLink.criterion_id),
+        ),
+    )
+    .where(col(EvidenceLink.assessment_id) == bindparam("assessment_id"))
+    .order_by(col(Evidence.title), col(Evidence.id))
+)
+
+
 def load(session: Session, assessment: Assessment) -> Loaded:
     """Read the answers and evidence of `assessment` in two queries."""
-    answers = session.execute(select_rows(*ANSWER_COLUMNS).where(col(Answer.assessment_id) == assessment.id))
+    answers = session.execute(ANSWERS_OF, {"assessment_id": assessment.id})
     return Loaded({row.criterion_id: AnswerRow(*row) for row in answers}, load_links(session, assessment))
 
 
 def load_links(session: Session, assessment: Assessment) -> dict[str, list[tuple[LinkRow, PieceRow]]]:
     """The evidence supporting each criterion of `assessment`, by title, in one query."""
-    rows = session.execute(
-        select_rows(*LINK_COLUMNS, *PIECE_COLUMNS)
-        .join(Evidence)
-        .where(col(EvidenceLink.assessment_id) == assessment.id)
-        .order_by(col(Evidence.title), col(Evidence.id))
-    )
     links: dict[str, list[tuple[LinkRow, PieceRow]]] = {}
     split = len(LINK_COLUMNS)
-    for row in rows:
+    for row in session.execute(LINKS_OF, {"assessment_id": assessment.id}):
         link, piece = LinkRow(*row[:split]), PieceRow(*row[split:])
         links.setdefault(link.criterion_id, []).append((link, piece))
     return links
@@ -231,22 +257,10 @@ def load_links(session: Session, assessment: Assessment) -> dict[str, list[tuple
 def scoring_inputs(session: Session, assessment: Assessment) -> dict[str, scoring.Answer]:
     """The assessment's answers and evidence as the scoring core takes them: only the fields it
     reads, and only the evidence of answered criteria (the only evidence scoring looks at)."""
-    answers = session.execute(
-        select_rows(*SCORED_ANSWER).where(col(Answer.assessment_id) == assessment.id)
-    ).all()
-    answered = and_(
-        col(Answer.assessment_id) == col(EvidenceLink.assessment_id),
-        col(Answer.criterion_id) == col(EvidenceLink.criterion_id),
-    )
-    pieces = session.execute(
-        select_rows(col(EvidenceLink.criterion_id), col(EvidenceLink.covers), *SCORED_PIECE)
-        .join(Evidence)
-        .join(Answer, answered)
-        .where(col(EvidenceLink.assessment_id) == assessment.id)
-        .order_by(col(Evidence.title), col(Evidence.id))
-    )
+    bound_id = {"assessment_id": assessment.id}
+    answers = session.execute(SCORED_ANSWERS_OF, bound_id).all()
     evidence: dict[str, list[scoring.Evidence]] = {}
-    for criterion_id, covers, title, document_date in pieces:
+    for criterion_id, covers, title, document_date in session.execute(SCORED_PIECES_OF, bound_id):
         covered = frozenset(filter(None, covers.split(",")))
         evidence.setdefault(criterion_id, []).append(scoring.Evidence(title, covered, document_date))
     return {
@@ -255,15 +269,6 @@ def scoring_inputs(session: Session, assessment: Assessment) -> dict[str, scorin
         )
         for criterion_id, level, not_applicable, justification in answers
     }
-
-
-SCORED_ANSWER = (
-    col(Answer.criterion_id),
-    col(Answer.level),
-    col(Answer.not_applicable),
-    col(Answer.justification),
-)
-SCORED_PIECE = (col(Evidence.title), col(Evidence.document_date))
 
 
 def evaluate(

@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import date
-from functools import cache
+from functools import cache, lru_cache
 from gettext import NullTranslations
 from pathlib import Path
 
@@ -132,7 +132,11 @@ def format_score(value: float | None) -> str:
 
 def format_date(value: date) -> str:
     """A date written out: « 1er mars 2027 » in French, « March 1, 2027 » in English."""
-    code = _language.get()
+    return _written_date(_language.get(), value)
+
+
+@lru_cache(maxsize=4096)  # a results page writes a few dates dozens of times; Babel's formatting is slow
+def _written_date(code: str, value: date) -> str:
     written = babel_format_date(value, format="long", locale=code)
     if code == "fr" and value.day == 1:
         written = "1er" + written[1:]
