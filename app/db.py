@@ -18,6 +18,7 @@ from sqlalchemy import JSON, Engine, event, insert, text, update
 from sqlalchemy import Enum as SAEnum
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Field, Session, SQLModel, col, create_engine
 
 from app.config import Settings
@@ -280,12 +281,18 @@ def guarded_write(
         return new
     model = type(current)
     table: Any = model
+    written = {**values, "revision": base_revision + 1, "updated_at": utcnow()}
+    # No ORM synchronisation: its evaluator cost more than the UPDATE itself. The row's new values
+    # are set on `current` as loaded ones, so nothing is flushed again.
     done = session.execute(
         update(model)
         .where(col(table.id) == pk(current), col(table.revision) == base_revision)
-        .values(**values, revision=table.revision + 1, updated_at=utcnow())
+        .values(**written)
+        .execution_options(synchronize_session=False)
     )
     if done.rowcount != 1:  # type: ignore[attr-defined]
         session.rollback()
         raise StaleWriteError(reread())
+    for name, value in written.items():
+        set_committed_value(current, name, value)
     return current
