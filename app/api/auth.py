@@ -18,7 +18,6 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import Engine, case, literal
-from sqlalchemy.dialects import postgresql, sqlite
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.accounts.models import ApiRateWindow, ApiToken, Scope, User
@@ -107,7 +106,12 @@ class RateLimiter:
     def wait(self, engine: Engine, key: int, now: float | None = None) -> int:
         """Count one request of token `key` in `engine`'s database: 0 if allowed, else the seconds to wait."""
         now = time.time() if now is None else now
-        insert = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
+        # Imported here: the PostgreSQL dialect package costs start-up time on SQLite deployments,
+        # and whichever dialect the engine uses is already loaded.
+        if engine.dialect.name == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert
+        else:
+            from sqlalchemy.dialects.sqlite import insert
         window = int(now // 60 * 60)
         table: Any = ApiRateWindow.__table__  # type: ignore[attr-defined]
         counted = insert(table).values(token_id=key, window_start=window, requests=1)
