@@ -103,6 +103,11 @@ class Plan(NamedTuple):
     version: CriteriaVersion
     items: tuple[Item, ...]
     deadlines: dict[Finding, int]
+    ref: str
+    """The version's `ref`, and below its scoring rules, read once rather than per assessment."""
+    scoring_version: str
+    folded: bool
+    """Scoring v1's counts: unanswered criteria folded into majors and minors as at level 0."""
 
 
 _PLANS: dict[int, Plan] = {}
@@ -121,11 +126,13 @@ def plan(version: CriteriaVersion) -> Plan:
         ranks = _ranks(version)
         items = tuple(_prepare(version, index, c, ranks[index]) for index, c in enumerate(version.active))
         deadlines = {Finding(name): days for name, days in version.scoring.deadlines_days}
-        cached = _PLANS[id(version)] = Plan(version, items, deadlines)
+        folded = version.scoring.counts == "unanswered_folded"
+        cached = Plan(version, items, deadlines, version.ref, version.scoring.version, folded)
         for item in items:
             assert item.fixed is not None
             for result in (*item.fixed[:4], *item.fixed.bare):
                 _hold(cached, item, result)
+        _PLANS[id(version)] = cached
     return cached
 
 

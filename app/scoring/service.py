@@ -55,14 +55,14 @@ def score(
     asked = prepared.items if scope is None else [item for item in prepared.items if item.id in scope]
     results = [_judge(prepared, item, profile, answers.get(item.id), reference_date) for item in asked]
     tally = _tally(prepared, asked, results)
-    folded = version.scoring.counts == "unanswered_folded"
+    folded = prepared.folded
     majors = tally.majors if folded else tally.found_majors
     minors = tally.gaps - tally.majors if folded else tally.found_minors
     areas = _area_scores(version, *tally.areas)
     gaps = _gaps(tally.ranked)
     return Result(
-        criteria_ref=version.ref,
-        scoring_version=version.scoring.version,
+        criteria_ref=prepared.ref,
+        scoring_version=prepared.scoring_version,
         partial=scope is not None,
         verdict=_verdict(version, tally, partial=scope is not None),
         majors=majors,
