@@ -36,15 +36,13 @@ def months_before(day: date, months: int) -> date:
 
 def proof(item: Item, evidence: Sequence[Evidence], reference: date | None) -> Proof:
     """The items the pieces validly cover; without a reference date nothing expires."""
-    if reference is None or not item.validity:
-        return Proof(frozenset(_covered(item, evidence)))
     covered: set[str] = set()
     expired: dict[str, date] = {}
     undated: set[str] = set()
     for piece in evidence:
         for eid in _covered(item, (piece,)):
             months = item.validity.get(eid)
-            if months is None:
+            if months is None or reference is None:
                 covered.add(eid)
             elif piece.document_date is None:
                 undated.add(eid)

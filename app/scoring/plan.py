@@ -1,9 +1,10 @@
 """A criteria version prepared for scoring, once: what each criterion's answer will be judged by.
 
 Scoring an assessment then only looks things up: whether the criterion applies to the profile
-(its condition compiled to a function), the result each answer without evidence gives (built once,
-shared by every assessment: results are immutable), which titles cover which expected evidence,
-the deadline of each kind of gap, and where each possible gap ranks among all the others.
+(its condition compiled to a function), which titles cover which expected evidence, the result an
+answer without evidence, or covering a given set of expected items, gives (built once, then shared
+by every assessment: results are immutable), the gap each such result makes, and where each
+possible gap ranks among all the others.
 """
 
 from __future__ import annotations
