@@ -108,6 +108,7 @@ class RateLimiter:
         now = time.time() if now is None else now
         # Imported here: the PostgreSQL dialect package costs start-up time on SQLite deployments,
         # and whichever dialect the engine uses is already loaded.
+        insert: Any  # either dialect's INSERT … ON CONFLICT
         if engine.dialect.name == "postgresql":
             from sqlalchemy.dialects.postgresql import insert
         else:
