@@ -12,7 +12,6 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
-from zxcvbn import zxcvbn
 
 from app.accounts.models import LoginAttempt, Role, User
 from app.db import audit, utcnow
@@ -90,6 +89,8 @@ def password_problems(password: str, *, email: str, name: str) -> str | None:
     words = [part for part in re.split(r"[\W_]+", f"{name} {email}".lower()) if len(part) > 2]
     personal = [name.lower(), email.lower(), email.lower().partition("@")[0], *words]
     # zxcvbn's time grows with the length; the first 100 characters tell enough.
+    from zxcvbn import zxcvbn  # its dictionaries load on the first password checked, not at start-up
+
     estimate = zxcvbn(password[:ZXCVBN_LENGTH], user_inputs=personal)
     if estimate["score"] >= MIN_PASSWORD_SCORE:
         return None

@@ -18,7 +18,6 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import Engine, bindparam, case, literal
-from sqlalchemy.dialects import postgresql, sqlite
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.accounts.models import ApiRateWindow, ApiToken, Scope, User
@@ -103,13 +102,16 @@ class RateLimiter:
 
     def __init__(self, per_minute: int) -> None:
         self.per_minute = per_minute
-        self.upserts = {name: _upsert(insert) for name, insert in UPSERTS.items()}
+        self.upserts: dict[str, Any] = {}
 
     def wait(self, engine: Engine, key: int, now: float | None = None) -> int:
         """Count one request of token `key` in `engine`'s database: 0 if allowed, else the seconds to wait."""
         now = time.time() if now is None else now
         window = int(now // 60 * 60)
-        upsert = self.upserts["postgresql" if engine.dialect.name == "postgresql" else "sqlite"]
+        dialect = "postgresql" if engine.dialect.name == "postgresql" else "sqlite"
+        upsert = self.upserts.get(dialect)
+        if upsert is None:
+            upsert = self.upserts.setdefault(dialect, _upsert(dialect))
         with engine.begin() as connection:
             requests = connection.execute(upsert, {"token_id": key, "window": window}).scalar_one()
         if requests <= self.per_minute:
@@ -117,11 +119,16 @@ class RateLimiter:
         return max(1, math.ceil(window + 60 - now))
 
 
-UPSERTS = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
+def _upsert(dialect: str) -> Any:
+    """The count's upsert, built once per dialect (building it cost more than running it).
 
-
-def _upsert(insert: Any) -> Any:
-    """The count's upsert, built once per dialect (building it cost more than running it)."""
+    The dialect is imported here: the PostgreSQL dialect package costs start-up time on SQLite
+    deployments, and whichever dialect the engine uses is already loaded."""
+    insert: Any  # either dialect's INSERT … ON CONFLICT
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
     table: Any = ApiRateWindow.__table__  # type: ignore[attr-defined]
     window = bindparam("window", type_=table.c.window_start.type)
     counted = insert(table).values(token_id=bindparam("token_id"), window_start=window, requests=1)

@@ -5,12 +5,8 @@ from __future__ import annotations
 import io
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from openpyxl import Workbook
-from openpyxl.styles import Alignment, Font, PatternFill, Protection
-from openpyxl.worksheet.datavalidation import DataValidation
-from openpyxl.worksheet.worksheet import Worksheet
 from sqlmodel import Session
 
 from app.assessments import service
@@ -41,6 +37,10 @@ from app.catalog.service import Catalog
 from app.locale import gettext as _
 from app.scoring.plan import holds
 from app.structures.models import Structure
+
+if TYPE_CHECKING:  # openpyxl is imported where a workbook is built: it costs start-up time
+    from openpyxl.worksheet.datavalidation import DataValidation
+    from openpyxl.worksheet.worksheet import Worksheet
 
 
 @dataclass(frozen=True)
@@ -78,6 +78,8 @@ def export(session: Session, *, catalog: Catalog, assessment: Assessment, key: s
 
 def build(export: Export) -> bytes:
     """The workbook's bytes: instructions, the questionnaire, the lists and the signature."""
+    from openpyxl import Workbook
+
     book = Workbook()
     instructions = book.active
     assert instructions is not None
@@ -99,6 +101,8 @@ def build(export: Export) -> bytes:
 
 
 def _questions(sheet: Worksheet, export: Export) -> None:
+    from openpyxl.styles import Alignment, Font, PatternFill, Protection
+
     headers = (
         _("Section"),
         _("Critère"),
@@ -226,6 +230,8 @@ def _level_dropdowns(
 
 
 def _level_validation(choices: str, error: str) -> DataValidation:
+    from openpyxl.worksheet.datavalidation import DataValidation
+
     return DataValidation(
         type="list",
         formula1=choices,
@@ -277,6 +283,8 @@ def _signature(sheet: Worksheet, export: Export) -> None:
 
 
 def _instructions(sheet: Worksheet, export: Export) -> None:
+    from openpyxl.styles import Alignment, Font
+
     bound = export.bound
     lines = [
         (_("Classeur hors ligne de l'autoévaluation"), True),

@@ -15,8 +15,6 @@ import zipfile
 from collections.abc import Sequence
 from typing import Any, BinaryIO
 
-from openpyxl import load_workbook
-
 from app.assessments import workbook, workbook_rows
 from app.assessments.models import Assessment
 from app.errors import ServiceError
@@ -112,6 +110,8 @@ def read(
     `refuses_na`: the criteria the version lets only the profile set aside (never « Non applicable »)."""
     check_archive(data)
     try:
+        from openpyxl import load_workbook  # imported on use: openpyxl costs start-up time
+
         book = load_workbook(io.BytesIO(data), read_only=True, data_only=False, keep_links=False)
     except Exception:  # openpyxl raises many kinds of errors on a malformed file: all mean the same here
         raise not_a_workbook() from None

@@ -12,8 +12,6 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from openpyxl.worksheet.formula import ArrayFormula, DataTableFormula
-
 from app.assessments import workbook
 from app.assessments.models import TEXT_MAX
 from app.assessments.service import NA_REFUSED
@@ -114,6 +112,8 @@ class Reader:
         )
 
     def _formula(self, line: int, cells: tuple[Any, ...]) -> bool:
+        from openpyxl.worksheet.formula import ArrayFormula, DataTableFormula  # kept out of start-up
+
         for index in (*workbook.EDITABLE, *SIGNED):
             cell = cells[index]
             if getattr(cell, "data_type", None) == "f" or isinstance(

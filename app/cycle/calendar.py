@@ -12,7 +12,6 @@ import secrets
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from icalendar import Calendar, Event
 from sqlmodel import Session, col, select
 
 from app.accounts.models import User
@@ -172,6 +171,8 @@ def _workshops(session: Session, user: User, structures: dict[int, Structure]) -
 
 def ical(dated: list[Dated], *, base_url: str, stamp: datetime) -> bytes:
     """The events as an iCalendar document; `stamp` is when it was made (DTSTAMP)."""
+    from icalendar import Calendar, Event  # only feeds need it: kept out of start-up
+
     calendar = Calendar()
     calendar.add("prodid", "-//Autodiag Mediation//Calendar//FR")
     calendar.add("version", "2.0")

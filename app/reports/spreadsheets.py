@@ -12,14 +12,14 @@ import csv
 import io
 from collections.abc import Sequence
 from datetime import date, datetime
-
-from openpyxl import Workbook
-from openpyxl.cell.cell import Cell as SheetCell
-from openpyxl.styles import Alignment, Font
-from openpyxl.utils import get_column_letter
-from openpyxl.worksheet.worksheet import Worksheet
+from typing import TYPE_CHECKING
 
 from app.reports.tables import Cell, Table
+
+if TYPE_CHECKING:  # openpyxl is imported where a workbook is written: it costs start-up time
+    from openpyxl.cell.cell import Cell as SheetCell
+    from openpyxl.styles import Alignment
+    from openpyxl.worksheet.worksheet import Worksheet
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CSV = "text/csv; charset=utf-8"
@@ -27,12 +27,12 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 """What a spreadsheet may read as the start of a formula (OWASP's CSV injection list)."""
 FORMATS = {int: "0", float: "0.0", date: "dd/mm/yyyy"}
 SHEET_NAME_MAX = 31
-HEADER = Font(bold=True)
-WRAPPED = Alignment(wrap_text=True, vertical="top")
 
 
 def workbook(tables: Sequence[Table]) -> bytes:
     """The tables as the sheets of one XLSX workbook, in order."""
+    from openpyxl import Workbook
+
     book = Workbook()
     book.remove(book.active)  # type: ignore[arg-type]
     for table in tables:
@@ -43,14 +43,19 @@ def workbook(tables: Sequence[Table]) -> bytes:
 
 
 def _write_sheet(sheet: Worksheet, table: Table) -> None:
+    from openpyxl.cell.cell import Cell as SheetCell
+    from openpyxl.styles import Alignment, Font
+    from openpyxl.utils import get_column_letter
+
     sheet.append(table.headers)
+    header, wrapped = Font(bold=True), Alignment(wrap_text=True, vertical="top")
     for cell in sheet[1]:
-        cell.font = HEADER
+        cell.font = header
     for row_number, row in enumerate(table.rows, start=2):
         for column_number, value in enumerate(row, start=1):
             cell = sheet.cell(row=row_number, column=column_number)
             assert isinstance(cell, SheetCell)  # a new sheet merges no cells
-            _set(cell, value)
+            _set(cell, value, wrapped)
     for index, column in enumerate(table.columns, start=1):
         sheet.column_dimensions[get_column_letter(index)].width = column.width
     sheet.freeze_panes = "A2"
@@ -58,7 +63,7 @@ def _write_sheet(sheet: Worksheet, table: Table) -> None:
     sheet.auto_filter.ref = f"A1:{last}"
 
 
-def _set(cell: SheetCell, value: Cell) -> None:
+def _set(cell: SheetCell, value: Cell, wrapped: Alignment) -> None:
     """Write one value with its type's format; text stays text, whatever it starts with."""
     if isinstance(value, datetime):
         value = value.date()
@@ -66,7 +71,7 @@ def _set(cell: SheetCell, value: Cell) -> None:
     if isinstance(value, str):
         cell.data_type = "s"  # openpyxl reads a leading "=" as a formula otherwise
         if len(value) > 60 or "\n" in value:
-            cell.alignment = WRAPPED
+            cell.alignment = wrapped
         return
     number_format = next((f for kind, f in FORMATS.items() if isinstance(value, kind)), None)
     if number_format and not isinstance(value, bool):

@@ -9,6 +9,7 @@ only a piece dated no earlier than that many months before the reference date (Â
 from __future__ import annotations
 
 import calendar
+from collections.abc import Sequence
 from datetime import date
 from typing import NamedTuple
 
@@ -33,21 +34,13 @@ def months_before(day: date, months: int) -> date:
     return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
 
 
-def _items_of(item: Item, piece: Evidence) -> set[str]:
-    found = set(piece.covers)
-    match = item.by_title.get(piece.title.strip().casefold())
-    if match is not None:
-        found.add(match)
-    return found
-
-
-def proof(item: Item, answer: Answer, reference: date | None) -> Proof:
-    """The items the answer's evidence validly covers; without a reference date nothing expires."""
+def proof(item: Item, evidence: Sequence[Evidence], reference: date | None) -> Proof:
+    """The items the pieces validly cover; without a reference date nothing expires."""
     covered: set[str] = set()
     expired: dict[str, date] = {}
     undated: set[str] = set()
-    for piece in answer.evidence:
-        for eid in _items_of(item, piece):
+    for piece in evidence:
+        for eid in _covered(item, (piece,)):
             months = item.validity.get(eid)
             if months is None or reference is None:
                 covered.add(eid)
@@ -64,17 +57,29 @@ def proof(item: Item, answer: Answer, reference: date | None) -> Proof:
     )
 
 
-def shortfall(
-    item: Item, answer: Answer, reference: date | None
-) -> tuple[Reason, Params, tuple[str, ...]] | None:
-    """Why a target-level answer is not proven under scoring v2 (reason, params, missing labels), or None."""
-    found = proof(item, answer, reference)
-    labels = dict(item.pairs)
-    missing = tuple(labels[eid] for eid, _ in item.pairs if eid in item.required and eid not in found.covered)
+def _covered(item: Item, evidence: Sequence[Evidence]) -> set[str]:
+    """The items the pieces name in `covers` or by title, dates aside."""
+    found: set[str] = set()
+    for piece in evidence:
+        if piece.covers:
+            found |= piece.covers
+        match = item.by_title.get(piece.title.strip().casefold())
+        if match is not None:
+            found.add(match)
+    return found
+
+
+def shortfall(item: Item, answer: Answer, found: Proof) -> tuple[Reason, Params, tuple[str, ...]] | None:
+    """Why a target-level answer is not proven under scoring v2 (reason, params, missing labels), or None.
+
+    `found` is the proof of the answer's evidence (`proof`), worked out once per answer.
+    """
+    missing = tuple([label for eid, label in item.pairs if eid in item.required and eid not in found.covered])
     if answer.evidence and not missing:
         return None
     assert answer.level is not None
     params: dict[str, str | int] = {"level": answer.level, "cap": item.cap}
+    labels = dict(item.pairs)
     if found.expired:
         eid, day = found.expired[0]
         params |= {"item": labels[eid], "date": day.isoformat(), "months": item.validity[eid]}
@@ -82,14 +87,6 @@ def shortfall(
     if found.undated:
         eid = found.undated[0]
         return Reason.UNDATED_EVIDENCE, params | {"item": labels[eid], "months": item.validity[eid]}, missing
-    if not answer.evidence or not (found.covered & set(item.required)):
+    if not answer.evidence or found.covered.isdisjoint(item.required):
         return Reason.UNPROVEN, params, missing or item.labels
     return Reason.PARTLY_PROVEN, params | {"missing": " ; ".join(missing)}, missing
-
-
-def uncovered(item: Item, answer: Answer, reference: date | None) -> tuple[str, ...]:
-    """Expected evidence, by label, that no valid piece covers (every item when nothing is attached)."""
-    if not answer.evidence:
-        return item.labels
-    covered = proof(item, answer, reference).covered
-    return tuple(label for eid, label in item.pairs if eid not in covered)
