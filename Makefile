@@ -5,9 +5,12 @@ COVERED := app/catalog/*,app/scoring/*
 
 .PHONY: setup serve test lint browser-deps report-deps messages
 
-setup:  # install uv (pinned) if missing, then exactly the locked dependencies
+# Bytecode compiled once here: where PYTHONDONTWRITEBYTECODE is set, every Python process (each
+# test server, worker and CLI run) would otherwise compile everything it imports again.
+setup:  # install uv (pinned) if missing, then exactly the locked dependencies, compiled
 	@python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
-	$(UV) sync --frozen
+	$(UV) sync --frozen --compile-bytecode
+	$(UV) run python -m compileall -q app benchmarks tests
 
 serve: setup  # seed the demo (once) and serve the app on http://127.0.0.1:8000
 	$(UV) run autodiag demo
