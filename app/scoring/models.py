@@ -167,6 +167,11 @@ class Answer:
     justification: str = ""
     evidence: tuple[Evidence, ...] = ()
 
+    def __post_init__(self) -> None:
+        # The scoring plan's tables are indexed by level: a level outside 0–3 must not reach them.
+        if self.level is not None and not 0 <= self.level <= 3:
+            raise ValueError(f"an answer's level is 0 to 3, not {self.level}")
+
 
 class CriterionResult(NamedTuple):
     """One criterion's outcome (a named tuple: thousands are built per second)."""

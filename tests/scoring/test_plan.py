@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -75,3 +76,9 @@ def test_area_scores_of_all_results_are_the_assessment_area_scores(
     result = score(version, profile=profile, answers=answers, reference_date=date(2026, 6, 30))
     weights = {c.id: c.weight for c in version.active}
     assert area_scores(version, [(weights[r.criterion], r) for r in result.criteria]) == result.areas
+
+
+@pytest.mark.parametrize("level", [-1, 4])
+def test_an_answer_level_outside_0_to_3_is_refused(level: int) -> None:
+    with pytest.raises(ValueError, match=f"not {level}"):
+        Answer(level=level)
