@@ -32,6 +32,7 @@ from app.assessments.workbook import (
     row_mac,
     text_of,
 )
+from app.assessments.workbook_instructions import write_instructions
 from app.catalog.models import CriteriaVersion, Criterion, Question, Section
 from app.catalog.service import Catalog
 from app.locale import gettext as _
@@ -84,7 +85,7 @@ def build(export: Export) -> bytes:
     instructions = book.active
     assert instructions is not None
     instructions.title = INSTRUCTIONS_SHEET
-    _instructions(instructions, export)
+    write_instructions(instructions, structure=export.structure, bound=export.bound)
     questions = book.create_sheet(QUESTIONS_SHEET)
     lists = book.create_sheet(LISTS_SHEET)
     for number, choice in enumerate(level_choices(export.bound.criteria), start=1):
@@ -280,79 +281,3 @@ def _signature(sheet: Worksheet, export: Export) -> None:
     for name, value in metadata(export, datetime.now(UTC)).items():
         sheet.append([name, value])
     sheet.protection.sheet = True
-
-
-def _instructions(sheet: Worksheet, export: Export) -> None:
-    from openpyxl.styles import Alignment, Font
-
-    bound = export.bound
-    lines = [
-        (_("Classeur hors ligne de l'autoévaluation"), True),
-        (_("Structure : %(name)s") % {"name": export.structure.name}, False),
-        (
-            _("Questionnaire : %(title)s (%(ref)s)")
-            % {"title": bound.questionnaire.title, "ref": bound.questionnaire.ref},
-            False,
-        ),
-        (
-            _("Grille de critères : %(title)s, version %(version)s")
-            % {"title": bound.criteria.title, "version": bound.criteria.version},
-            False,
-        ),
-        ("", False),
-        (_("Comment le remplir"), True),
-        (
-            _("1. Dans la feuille « Questionnaire », une ligne par question qui concerne votre structure."),
-            False,
-        ),
-        (_("2. Colonne « Niveau » : choisissez 0, 1, 2 ou 3 dans la liste, ou « Non applicable »."), False),
-        (_("3. « Non applicable » demande une justification dans la colonne suivante."), False),
-        (
-            _("4. La colonne « Commentaire » est libre : ce qui existe, ce qui manque, qui s'en occupe."),
-            False,
-        ),
-        (
-            _(
-                "5. Les autres colonnes sont en lecture seule. N'ajoutez, ne supprimez et ne déplacez ni ligne ni colonne."
-            ),
-            False,
-        ),
-        (
-            _(
-                "6. Une réponse reprise de l'autoévaluation précédente est à reconfirmer : choisissez son niveau pour la confirmer."
-            ),
-            False,
-        ),
-        (_("7. Saisissez des valeurs, pas des formules."), False),
-        ("", False),
-        (_("Le renvoyer"), True),
-        (
-            _(
-                "Enregistrez le classeur au format .xlsx (Excel ou LibreOffice), puis déposez-le sur la page « Classeur hors ligne » de l'autoévaluation."
-            ),
-            False,
-        ),
-        (
-            _(
-                "Un aperçu liste ce qui va changer avant que rien ne soit enregistré. Si une réponse a été modifiée sur le site depuis le téléchargement, l'aperçu le signale : vous choisissez, question par question, de garder la version du site ou celle du classeur."
-            ),
-            False,
-        ),
-        (
-            _("Les preuves (documents) se joignent sur le site : le classeur les montre sans les modifier."),
-            False,
-        ),
-        (
-            _(
-                "Ce classeur ne vaut que pour cette autoévaluation : un classeur d'une autre autoévaluation, ou d'une autre version du questionnaire, est refusé."
-            ),
-            False,
-        ),
-    ]
-    for text, bold in lines:
-        sheet.append([text or None])
-        if bold:
-            sheet.cell(sheet.max_row, 1).font = Font(bold=True, size=13)
-    sheet.column_dimensions["A"].width = 120
-    for row in sheet.iter_rows():
-        row[0].alignment = Alignment(wrap_text=True, vertical="top")
