@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from functools import partial
 from types import EllipsisType
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 from sqlalchemy import bindparam
 from sqlalchemy import select as select_rows
@@ -41,6 +41,15 @@ from app.observability import AUTOSAVE_CONFLICTS
 ANSWER_FIELDS = ("level", "not_applicable", "justification", "comment", "carried_over", "revision")
 
 
+class Written(TypedDict):
+    """One answer as its author writes it, whichever way (page, workbook, demo)."""
+
+    level: int | None
+    not_applicable: bool
+    justification: str
+    comment: str
+
+
 def save_answer(
     session: Session,
     *,
@@ -49,10 +58,7 @@ def save_answer(
     user: User,
     criterion_id: str,
     base_revision: int,
-    level: int | None,
-    not_applicable: bool,
-    justification: str,
-    comment: str,
+    **written: Unpack[Written],
 ) -> AnswerRow:
     """Write one answer if nobody changed it since `base_revision` (0: not answered yet); return
     the answer as stored (`answer_and_load` also returns the rest of the assessment)."""
@@ -63,10 +69,7 @@ def save_answer(
         user=user,
         criterion_id=criterion_id,
         base_revision=base_revision,
-        level=level,
-        not_applicable=not_applicable,
-        justification=justification,
-        comment=comment,
+        **written,
     )
     return loaded.answers[criterion_id]
 
@@ -79,14 +82,13 @@ def answer_and_load(
     user: User,
     criterion_id: str,
     base_revision: int,
-    level: int | None,
-    not_applicable: bool,
-    justification: str,
-    comment: str,
+    **written: Unpack[Written],
 ) -> Loaded:
     """Write one answer if nobody changed it since `base_revision` (0: not answered yet); return the
     assessment's answers and evidence as they are after it, read under the assessment's lock
     before the write (the autosave shows them, and they need no reading again)."""
+    level, not_applicable = written["level"], written["not_applicable"]
+    justification, comment = written["justification"], written["comment"]
     _check_answer(catalog, assessment, criterion_id, level=level, not_applicable=not_applicable)
     if max(len(justification), len(comment)) > TEXT_MAX:
         raise AssessmentError(_(TOO_LONG))
