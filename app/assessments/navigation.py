@@ -12,7 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from app.catalog.models import Question, Questionnaire, Section
-from app.scoring.models import CriterionResult, Finding
+from app.scoring.codes import Finding
+from app.scoring.models import CriterionResult
 
 PAGE_SIZE = 8
 

@@ -36,6 +36,7 @@ from app.catalog.service import Catalog
 from app.db import audit, pk, utcnow
 from app.locale import gettext as _
 from app.locale import ngettext
+from app.scoring import codes
 from app.scoring import models as scoring
 from app.structures.models import Structure
 
@@ -139,12 +140,12 @@ def unconfirmed_gaps(left: int) -> str:
 def review_of(result: scoring.Result, *, to_reconfirm: list[str]) -> Review:
     """The review of an assessment scored as `result`, whose `to_reconfirm` answers wait for the director."""
     unjustified = [
-        r.criterion for r in result.criteria if r.reason_code is scoring.Reason.UNJUSTIFIED_NOT_APPLICABLE
+        r.criterion for r in result.criteria if r.reason_code is codes.Reason.UNJUSTIFIED_NOT_APPLICABLE
     ]
     unanswered = [
         r.criterion
         for r in result.criteria
-        if r.finding is scoring.Finding.NON_RENSEIGNE and r.criterion not in unjustified
+        if r.finding is codes.Finding.NON_RENSEIGNE and r.criterion not in unjustified
     ]
     unproven = [r.criterion for r in result.criteria if r.capped]
     return Review(unanswered, unjustified, unproven, to_reconfirm)

@@ -26,7 +26,8 @@ from app.db import pk
 from app.errors import ServiceError
 from app.locale import gettext as _
 from app.reviews.results import ReviewState, review_states
-from app.scoring.models import GAP_FINDINGS, Finding, Gap, Result
+from app.scoring.codes import GAP_FINDINGS, Finding
+from app.scoring.models import Gap, Result
 from app.structures.models import Structure
 
 TOP = 5

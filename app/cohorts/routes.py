@@ -20,7 +20,7 @@ from app.cohorts.models import Cohort, CohortForm
 from app.db import SessionDep, pk
 from app.deps import CatalogDep, Runner, VisibleCohort
 from app.errors import ServiceError
-from app.scoring.models import GAP_FINDINGS
+from app.scoring.codes import GAP_FINDINGS
 from app.web import render
 
 router = APIRouter()

@@ -8,7 +8,7 @@ from __future__ import annotations
 from app.cohorts.dashboard import Dashboard
 from app.locale import gettext as _
 from app.reports.tables import Cell, Column, Table
-from app.scoring.models import GAP_FINDINGS
+from app.scoring.codes import GAP_FINDINGS
 
 
 def cohort_tables(board: Dashboard) -> list[Table]:

@@ -21,7 +21,8 @@ from app.errors import ServiceError
 from app.locale import N_
 from app.locale import gettext as _
 from app.reports.service import due_date
-from app.scoring.models import Action, Gap, Result
+from app.scoring.codes import Action
+from app.scoring.models import Gap, Result
 
 STATUS_LABELS = {
     ActionStatus.TODO: N_("À faire"),

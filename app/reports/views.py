@@ -21,7 +21,8 @@ from app.db import utcnow
 from app.locale import gettext as _
 from app.reports import plan, service
 from app.reports.charts import history_chart, radar
-from app.scoring.models import CriterionResult, Finding, Result
+from app.scoring.codes import Finding
+from app.scoring.models import CriterionResult, Result
 from app.structures.models import Structure
 
 

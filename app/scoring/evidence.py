@@ -13,7 +13,8 @@ from collections.abc import Sequence
 from datetime import date
 from typing import NamedTuple
 
-from app.scoring.models import Answer, Evidence, Params, Reason
+from app.scoring.codes import Params, Reason
+from app.scoring.models import Answer, Evidence
 from app.scoring.plan import Item
 
 

@@ -14,7 +14,8 @@ from typing import NamedTuple
 
 from app.catalog.checks import successors
 from app.catalog.models import CriteriaVersion
-from app.scoring.models import N_, Answer
+from app.scoring.codes import N_
+from app.scoring.models import Answer
 
 REVIEWED_FIELDS = ("requirement", "levels", "applies_if", "critical")
 """A criterion kept under its id whose one of these changed needs its answer reviewed."""

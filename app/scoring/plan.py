@@ -15,7 +15,8 @@ from types import MappingProxyType
 from typing import NamedTuple
 
 from app.catalog.models import AREA_IDS, AllOf, AnyOf, Condition, CriteriaVersion, Criterion, Equals
-from app.scoring.models import NO_PARAMS, Action, CriterionResult, Finding, Params, Profile, Reason
+from app.scoring.codes import NO_PARAMS, Action, Finding, Params, Reason
+from app.scoring.models import CriterionResult, Profile
 
 SEVERITY_RANK = {Finding.ECART_MAJEUR: 0, Finding.NON_RENSEIGNE: 1, Finding.ECART_MINEUR: 2}
 """Gaps come by severity first: major, then unanswered, then minor."""

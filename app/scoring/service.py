@@ -12,20 +12,9 @@ from datetime import date
 from typing import NamedTuple
 
 from app.catalog.models import AREA_IDS, CriteriaVersion
+from app.scoring.codes import Finding, Params, Reason, Verdict
 from app.scoring.evidence import Proof, proof, shortfall
-from app.scoring.models import (
-    Answer,
-    AreaScore,
-    CriterionResult,
-    Finding,
-    Gap,
-    Params,
-    Profile,
-    Progress,
-    Reason,
-    Result,
-    Verdict,
-)
+from app.scoring.models import Answer, AreaScore, CriterionResult, Gap, Profile, Progress, Result
 from app.scoring.plan import GapParts, Item, Plan, at_level, gap_parts, plan
 
 # Re-exported: the structures and assessments domains import them from here.

@@ -9,7 +9,8 @@ catalogs instead, so this one module of the domain reads the request's language.
 from __future__ import annotations
 
 from app.locale import gettext
-from app.scoring.models import Action, CriterionResult, Gap
+from app.scoring.codes import Action
+from app.scoring.models import CriterionResult, Gap
 
 
 def reason(found: CriterionResult | Gap) -> str:

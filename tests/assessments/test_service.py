@@ -13,7 +13,7 @@ from app.assessments.models import Answer, Assessment, AssessmentStatus
 from app.assessments.snapshot import canonical_bytes, load_or_create_signer, verify
 from app.catalog.service import Catalog
 from app.db import AuditEntry
-from app.scoring.models import Finding, Verdict
+from app.scoring.codes import Finding, Verdict
 from tests.factories import director_with_structure
 
 

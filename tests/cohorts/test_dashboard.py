@@ -20,7 +20,7 @@ from app.assessments.snapshot import Signer, load_or_create_signer, submit
 from app.catalog.service import Catalog
 from app.cohorts.dashboard import Dashboard, dashboard
 from app.reviews.results import ReviewState
-from app.scoring.models import Finding, Verdict
+from app.scoring.codes import Finding, Verdict
 from app.structures.models import Structure
 from tests.factories import make_cohort, make_structure, make_user
 

@@ -15,6 +15,7 @@ from app.assessments.snapshot import Signer, load_or_create_signer, submit
 from app.catalog.service import Catalog
 from app.reviews import decisions, results, service
 from app.reviews.models import Decision, EvidenceRating, ReviewItem
+from app.scoring import codes
 from app.scoring import models as scoring
 from app.structures.models import Structure
 from tests.cohorts.test_dashboard import answered
@@ -81,9 +82,9 @@ def test_the_review_is_scored_by_the_core_like_the_self_assessment(
             finding="",
         )
     compared = results.compare(session, catalog=mini_catalog, assessment=assessment, structure=structure)
-    assert (compared.own.verdict, compared.own.majors, compared.own.minors) == (scoring.Verdict.PRET, 0, 0)
+    assert (compared.own.verdict, compared.own.majors, compared.own.minors) == (codes.Verdict.PRET, 0, 0)
     assert (compared.reviewed.majors, compared.reviewed.minors) == (1, 1)
-    assert compared.reviewed.verdict is scoring.Verdict.PRESQUE_PRET
+    assert compared.reviewed.verdict is codes.Verdict.PRESQUE_PRET
     assert [a.score for a in compared.reviewed.areas] == [88.9, 33.3, None, 100.0]
     own = assessments.evaluate(session, catalog=mini_catalog, assessment=assessment, structure=structure)
     assert compared.own == own  # the same inputs, the same core

@@ -10,7 +10,8 @@ from hypothesis import strategies as st
 
 from app.catalog.models import CriteriaVersion
 from app.catalog.service import Catalog
-from app.scoring.models import Answer, Evidence, Finding
+from app.scoring.codes import Finding
+from app.scoring.models import Answer, Evidence
 from app.scoring.plan import plan
 from app.scoring.service import area_scores, score
 from tests.scoring.test_properties import DAY, FIXTURE, MINI_V2, scenario

@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 
 from app.catalog.models import CriteriaVersion
 from app.catalog.service import Catalog
-from app.scoring.models import Answer, Evidence, Finding, Reason, Result, Verdict
+from app.scoring.codes import Finding, Reason, Verdict
+from app.scoring.models import Answer, Evidence, Result
 from app.scoring.service import score
 from tests.scoring.v2_mini import mini_v2
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from app.catalog.models import CriteriaVersion
-from app.scoring.models import Action, Answer, Evidence, Finding, Reason, Verdict
+from app.scoring.codes import Action, Finding, Reason, Verdict
+from app.scoring.models import Answer, Evidence
 from app.scoring.plan import holds
 from app.scoring.service import score
 

@@ -11,8 +11,9 @@ from datetime import date
 import pytest
 
 from app.catalog.models import CriteriaVersion
+from app.scoring.codes import Finding, Reason, Verdict
 from app.scoring.evidence import months_before
-from app.scoring.models import Answer, Evidence, Finding, Reason, Verdict
+from app.scoring.models import Answer, Evidence
 from app.scoring.service import score
 from tests.scoring.v2_mini import mini_v2
 

@@ -12,7 +12,8 @@ from app.catalog.models import CriteriaVersion
 from app.config import PROJECT_ROOT
 from app.locale import gettext, language
 from app.scoring import views
-from app.scoring.models import ACTION_MSGIDS, REASON_MSGIDS, Action, Answer, Reason
+from app.scoring.codes import ACTION_MSGIDS, REASON_MSGIDS, Action, Reason
+from app.scoring.models import Answer
 from app.scoring.service import score
 from app.scoring.views import gap_action, reason
 
