@@ -20,6 +20,7 @@ from tests.browser.test_director import (
     FULL_NAME,
     describe,
     first_unanswered,
+    follow,
     heading,
     is_answer_post,
     question,
@@ -60,7 +61,7 @@ def assert_accessible(page: Page, axe: Axe) -> None:
 def test_director_works_in_english_and_switches_back_to_french(english: Page, axe: Axe) -> None:
     page = english
     sign_in(page, DIRECTOR)
-    page.get_by_role("navigation", name="Main navigation").get_by_role("link", name="My structures").click()
+    follow(page.get_by_role("navigation", name="Main navigation").get_by_role("link", name="My structures"))
     expect(heading(page)).to_have_text("My structures")
     assert_accessible(page, axe)
 
@@ -105,7 +106,7 @@ def test_director_works_in_english_and_switches_back_to_french(english: Page, ax
 def test_trainer_reads_the_cohort_and_a_review_in_english(english: Page, axe: Axe) -> None:
     page = english
     sign_in(page, TRAINER)
-    page.get_by_role("navigation", name="Main navigation").get_by_role("link", name="My cohorts").click()
+    follow(page.get_by_role("navigation", name="Main navigation").get_by_role("link", name="My cohorts"))
     expect(heading(page)).to_have_text("My cohorts")
     assert_accessible(page, axe)
 

@@ -17,7 +17,7 @@ from playwright.sync_api import Browser, Page, Response, expect
 
 from app import demo
 from app.accounts.models import Role
-from tests.browser.test_director import describe, heading
+from tests.browser.test_director import describe, follow, heading
 from tests.browser.test_director import sign_in as director_signs_in
 
 EMAIL, NAME, _, PASSWORD = next(account for account in demo.ACCOUNTS if account[2] == Role.TRAINER)
@@ -33,9 +33,9 @@ def sign_in(page: Page) -> None:
 
 
 def open_cohort(page: Page) -> None:
-    page.get_by_role("navigation", name="Navigation principale").get_by_role(
-        "link", name="Mes cohortes"
-    ).click()
+    follow(
+        page.get_by_role("navigation", name="Navigation principale").get_by_role("link", name="Mes cohortes")
+    )
     expect(heading(page)).to_have_text("Mes cohortes")
     page.get_by_role("link", name=COHORT).click()
     expect(heading(page)).to_have_text(COHORT)
