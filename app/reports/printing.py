@@ -1,5 +1,6 @@
 """WeasyPrint's side of printing: the offline URL fetcher, the stylesheets (parsed once per process) and
-the document's tree lightened for paper (ids nothing links to, `<time>` wrappers).
+the document's tree lightened for paper (ids nothing links to, `<time>` wrappers, badges after the
+first of a row).
 
 Imported by `pdf.print_pdf` at the first document only (WeasyPrint is slow to import).
 """
@@ -72,6 +73,7 @@ class PrintedHTML(HTML):  # type: ignore[misc]
         super().__init__(**kwargs)
         drop_unlinked_ids(self.etree_element)
         unwrap_times(self.etree_element)
+        merge_badges(self.etree_element)
 
     def _ua_stylesheets(self, forms: bool = False) -> list[CSS]:  # noqa: ARG002 (no form fields printed)
         return [USER_AGENT]
@@ -105,13 +107,33 @@ def unwrap_times(root: Any) -> None:
                 _replace_by_text(parent, child, (child.text or "") + (child.tail or ""))
 
 
-def _replace_by_text(parent: Any, child: Any, text: str) -> None:
+def merge_badges(root: Any) -> None:
+    """Print the badges after the first of a row as text: « [Écart majeur] · À lever avant l'audit ».
+
+    The first badge (a gap's severity) keeps its box and colours; the others' words follow it,
+    separated by « · ». Each badge is an inline box of its own, laid out and drawn apart, and unable
+    to break: a tenth of a report's work, and a narrow table column (the plan's « Gravité ») overflowed.
+    """
+    for parent in root.iter():
+        badges = [child for child in parent if _is_badge(child)]
+        for badge in badges[1:]:
+            _replace_by_text(parent, badge, f" · {badge.text or ''}{badge.tail or ''}", strip=True)
+
+
+def _is_badge(element: Any) -> bool:
+    return element.tag == "span" and len(element) == 0 and "badge" in element.get("class", "").split()
+
+
+def _replace_by_text(parent: Any, child: Any, text: str, *, strip: bool = False) -> None:
+    """Put `text` where `child` was; `strip` drops the whitespace before it first."""
     index = list(parent).index(child)
     if index:
         previous = parent[index - 1]
-        previous.tail = (previous.tail or "") + text
+        before = previous.tail or ""
+        previous.tail = (before.rstrip() if strip else before) + text
     else:
-        parent.text = (parent.text or "") + text
+        before = parent.text or ""
+        parent.text = (before.rstrip() if strip else before) + text
     parent.remove(child)
 
 

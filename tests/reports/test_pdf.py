@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 from pathlib import Path
 
 import pypdf
@@ -10,7 +11,7 @@ import pytest
 
 from app.config import PROJECT_ROOT
 from app.reports.pdf import BASE_URL, RefusedURLError, print_pdf
-from app.reports.printing import StaticFetcher
+from app.reports.printing import PrintedHTML, StaticFetcher
 from tests.reports.documents import pdf_pages
 
 STATIC = PROJECT_ROOT / "app" / "static"
@@ -60,3 +61,27 @@ def test_list_items_keep_their_bullets_with_the_trimmed_user_agent_stylesheet() 
     text = pdf_pages(print_pdf(html, static_dir=STATIC))[0]
     assert "• Charte signée" in text
     assert "• Registre" in text
+
+
+def test_a_rows_badges_after_the_first_print_as_its_words() -> None:
+    """The severity keeps its badge; the other badges of its row follow it as « · » separated words,
+    in a table cell too, and a row of one badge is left alone."""
+    html = (
+        '<html lang="fr"><body><p class="badges"><span class="badge badge-severity-ecart_majeur">Écart majeur</span>'
+        ' <span class="badge badge-blocking">À lever avant l\'audit</span><span class="badge badge-critical">'
+        'Critique</span><span class="badge badge-priority">Priorité 2</span></p>'
+        '<table><tr><td><span class="badge">Écart mineur</span> <span class="badge">Critère déduit</span>'
+        ' après</td><td><span class="badge">Seul</span></td></tr></table></body></html>'
+    )
+    tree = PrintedHTML(string=html, base_url=BASE_URL).etree_element
+    rows = [element for element in tree.iter() if element.tag in {"p", "td"}]
+    printed = [
+        ([badge.text for badge in row if badge.tag == "span"], "".join(row.itertext())) for row in rows
+    ]
+    assert printed == [
+        (["Écart majeur"], "Écart majeur · À lever avant l'audit · Critique · Priorité 2"),
+        (["Écart mineur"], "Écart mineur · Critère déduit après"),
+        (["Seul"], "Seul"),
+    ]
+    text = pdf_pages(print_pdf(html, static_dir=STATIC))[0]
+    assert re.search(r"Écart majeur +· À lever avant l'audit · Critique · Priorité 2\n", text), text
