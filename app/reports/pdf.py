@@ -50,7 +50,15 @@ def french_spacing(html: str) -> str:
 
 
 def print_pdf(html: str, *, static_dir: Path) -> bytes:
-    """Print `html` (its links relative to the site's root) with `report.css` to PDF bytes, offline.
+    """Print `html` (its links relative to the site's root) with `report.css` to PDF bytes, offline,
+    in the worker's printer process (`printer`)."""
+    from app.reports import printer
+
+    return printer.print_document(html, static_dir)
+
+
+def render_pdf(html: str, *, static_dir: Path) -> bytes:
+    """`print_pdf`'s work, in the printer.
 
     WeasyPrint is imported here, at the first document, not at start-up: importing it costs about
     1.5 s of CPU, a third of a worker's start, for a feature most requests never use.

@@ -2,7 +2,7 @@
 the document's tree lightened for paper (ids nothing links to, `<time>` wrappers, badges after the
 first of a row).
 
-Imported by `pdf.print_pdf` at the first document only (WeasyPrint is slow to import).
+Imported by `pdf.render_pdf`, in the printer process, at its first document only (WeasyPrint is slow to import).
 """
 
 from __future__ import annotations
