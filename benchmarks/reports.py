@@ -198,11 +198,15 @@ def main() -> None:
         for name, memory in zip(("first (starts the printer)", "second"), renders, strict=True):
             print(
                 f"PDF memory, {name} render: printer peak {memory['printer_after_kb'] / 1024:.0f} MB"
-                f" (resident just before {memory['printer_before_kb'] / 1024:.0f} MB); worker peak"
+                f" ({before_printer(memory['printer_before_kb'])}); worker peak"
                 f" {memory['after_kb'] / 1024:.0f} MB (resident just before {memory['before_kb'] / 1024:.0f} MB,"
                 f" Python allocations peak {memory['python_peak'] / 2**20:.1f} MB)"
             )
     print(uptime())
+
+
+def before_printer(kilobytes: int) -> str:
+    return f"resident just before {kilobytes / 1024:.0f} MB" if kilobytes else "started by this render"
 
 
 def uptime() -> str:
