@@ -10,7 +10,9 @@ One printer per worker, started at the first document (WeasyPrint takes about 1.
 import, a cost most workers never pay), so documents of one worker print one at a time. It is
 started with `spawn`, never `fork`: the worker has threads and open database connections. A printer
 that died is replaced and the document printed again, once; a printer whose worker died (killed, with
-no time to stop it) exits within a second rather than wait for documents that cannot come.
+no time to stop it) exits within a second rather than wait for documents that cannot come. As in any
+`spawn` child, the main module of the worker's process is imported in the printer first: a script that
+prints PDFs keeps its work under `if __name__ == "__main__":` (uvicorn's and `autodiag`'s do).
 """
 
 from __future__ import annotations
