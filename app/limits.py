@@ -24,7 +24,7 @@ from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.errors import NO_SUCH_PAGE, error_page
-from app.locale import N_, format_size
+from app.locale import N_, current_language, format_size
 from app.locale import gettext as _
 from app.web import CSRF_FAILED, CSRF_HEADER, CSRF_KEY, UNSAFE_METHODS
 
@@ -55,12 +55,29 @@ async def plain_refusal(scope: Scope, send: Send, status: int, message: str, hea
         body = json.dumps({"error": {"code": code, "message": message, "problems": []}}).encode()
         kind = "application/json"
     else:
-        body = f"<!doctype html><title>{status}</title><p>{escape(message)}</p>\n".encode()
+        body = _refusal_page(status, message).encode()
         kind = "text/html; charset=utf-8"
     raw = [(b"content-type", kind.encode()), (b"content-length", str(len(body)).encode())]
     raw += [(name.lower().encode(), value.encode()) for name, value in headers.items()]
     await send({"type": "http.response.start", "status": status, "headers": raw})
     await send({"type": "http.response.body", "body": body})
+
+
+REFUSAL_HEADINGS = {413: N_("Envoi trop volumineux"), 503: N_("Service très sollicité")}
+REFUSED = N_("Requête refusée")
+
+
+def _refusal_page(status: int, message: str) -> str:
+    """A small page of its own, in the request's language and the site's stylesheet: it is written
+    before the app (and its templates) is reached, and must cost next to nothing past capacity."""
+    heading = escape(_(REFUSAL_HEADINGS.get(status, REFUSED)))
+    return (
+        f'<!doctype html>\n<html lang="{current_language()}"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f'<title>{heading} · {escape(_("Autodiag Médiation"))}</title><link rel="stylesheet" href="/static/app.css"></head>'
+        f'<body><main class="container"><h1>{heading}</h1><p>{escape(message)}</p>'
+        f'<p><a href="/">{escape(_("Accueil"))}</a></p></main></body></html>\n'
+    )
 
 
 class BodyTooLargeError(HTTPException):

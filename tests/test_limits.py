@@ -133,8 +133,21 @@ def head(path: str, *, cookie: str = "", length: int | None = None) -> str:
 def test_a_declared_huge_body_is_refused_413_before_any_of_it_is_sent(served: str) -> None:
     answer, sent = send_until_answered(served, head("/connexion", length=300 * MiB), iter(()))
     assert answer.startswith(b"HTTP/1.1 413")
-    assert "dépasse la taille permise (1 Mo)".encode() in answer
+    page = answer.partition(b"\r\n\r\n")[2].decode()
+    assert '<html lang="fr">' in page
+    assert "<h1>Envoi trop volumineux</h1>" in page
+    assert "dépasse la taille permise (1 Mo)" in page
+    assert '<link rel="stylesheet" href="/static/app.css">' in page
     assert sent == 0
+
+
+def test_the_refusal_page_speaks_the_visitors_language(served: str) -> None:
+    request = head("/connexion", length=300 * MiB).replace("\r\n\r\n", "\r\nAccept-Language: en\r\n\r\n")
+    answer, _ = send_until_answered(served, request, iter(()))
+    page = answer.partition(b"\r\n\r\n")[2].decode()
+    assert '<html lang="en">' in page
+    assert "<h1>Request too large</h1>" in page
+    assert '<a href="/">Home</a>' in page
 
 
 def test_an_anonymous_post_without_a_session_is_refused_403_unread(served: str) -> None:
@@ -254,6 +267,9 @@ def test_past_capacity_the_guard_answers_503_with_retry_after_at_once() -> None:
     assert (first.status_code, second.status_code) == (204, 204)
     assert refused.status_code == 503
     assert refused.headers["Retry-After"] == "2"
+    assert refused.headers["content-type"] == "text/html; charset=utf-8"
+    assert "<h1>Service très sollicité</h1>" in refused.text
+    assert "Réessayez dans quelques secondes : rien n&#39;a été enregistré." in refused.text
     assert started == ["/a", "/b"]
 
 
