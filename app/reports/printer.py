@@ -34,15 +34,12 @@ _printer: ProcessPoolExecutor | None = None
 
 def print_document(html: str, static_dir: Path) -> bytes:
     """`html` printed to PDF bytes by the printer (`pdf.render_pdf` there)."""
-    for attempt in range(2):
-        printer = _running_printer()
-        try:
-            return printer.submit(_render, html, str(static_dir)).result()
-        except BrokenProcessPool:
-            _discard(printer)
-            if attempt:
-                raise
-    raise AssertionError("unreachable")
+    printer = _running_printer()
+    try:
+        return printer.submit(_render, html, str(static_dir)).result()
+    except BrokenProcessPool:  # it died (killed, out of memory): once more, with a new printer
+        _discard(printer)
+    return _running_printer().submit(_render, html, str(static_dir)).result()
 
 
 def _render(html: str, static_dir: str) -> bytes:
