@@ -101,29 +101,36 @@ def structure_ids(
     return found
 
 
+ACCESS_CACHE = "autodiag.accesses"
+"""`session.info` key of what each user may do to each structure, resolved once per transaction."""
+GRANTS_CACHE = "autodiag.grants"
+"""`session.info` key of each auditor's running grants, read once per transaction: an API read
+checks its grant, then notes it in the audit entry."""
+KEPT = "autodiag.kept"
+
+
 def running_grants(session: Session, *, auditor_id: int, today: date | None = None) -> dict[int, int]:
     """The grants an auditor reads under: structure id → grant id (the latest if several).
 
     A grant runs while it is not revoked and `expires_on` (inclusive, UTC calendar day) has not passed.
     """
     today = today or datetime.now(UTC).date()
-    query = select(AuditorGrant.structure_id, AuditorGrant.id).where(
-        AuditorGrant.auditor_id == auditor_id,
-        col(AuditorGrant.revoked_at).is_(None),
-        col(AuditorGrant.expires_on) >= today,
-    )
-    rows = session.exec(query.order_by(col(AuditorGrant.id)))
-    return {structure_id: grant_id for structure_id, grant_id in rows if grant_id is not None}
+    cache: dict[tuple[int, date], dict[int, int]] = session.info.setdefault(GRANTS_CACHE, {})
+    key = (auditor_id, today)
+    if key not in cache:
+        query = select(AuditorGrant.structure_id, AuditorGrant.id).where(
+            AuditorGrant.auditor_id == auditor_id,
+            col(AuditorGrant.revoked_at).is_(None),
+            col(AuditorGrant.expires_on) >= today,
+        )
+        rows = session.exec(query.order_by(col(AuditorGrant.id)))
+        cache[key] = {structure_id: grant_id for structure_id, grant_id in rows if grant_id is not None}
+    return dict(cache[key])
 
 
 def can(session: Session, user: User, access: Access, structure_id: int) -> bool:
     """Whether `user` may access structure `structure_id` this way."""
     return access in accesses(session, user, structure_id)
-
-
-ACCESS_CACHE = "autodiag.accesses"
-"""`session.info` key of what each user may do to each structure, resolved once per transaction."""
-KEPT = "autodiag.kept"
 
 
 def accesses(session: Session, user: User, structure_id: int) -> frozenset[Access]:
@@ -202,6 +209,7 @@ def _enrolled(session: Session, user: User, structure_id: int) -> bool:
 def _forget_accesses(session: OrmSession) -> None:
     # Memberships, roles and grants may have changed with what was committed or rolled back.
     session.info.pop(ACCESS_CACHE, None)
+    session.info.pop(GRANTS_CACHE, None)
 
 
 def refusal(session: Session, user: User, structure_id: int) -> int:

@@ -15,7 +15,7 @@ from sqlmodel import Session, SQLModel, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
 from app.accounts.models import ApiToken, Role, User
-from app.accounts.permissions import Access, can, running_grants, structure_ids
+from app.accounts.permissions import Access, can, owned_assessment, running_grants, structure_ids
 from app.api import views
 from app.api.models import (
     AnswerOut,
@@ -63,7 +63,7 @@ def submitted_assessments(
 
 def visible_assessment(session: Session, *, user: User, assessment_id: int) -> Assessment | None:
     """A submitted assessment `user` may see; drafts never are, whoever asks."""
-    found = session.get(Assessment, assessment_id)
+    found = owned_assessment(session, user, assessment_id)  # with the access, in one query
     if found is None or found.status != AssessmentStatus.SUBMITTED:
         return None
     return found if can(session, user, Access.SUBMITTED, found.structure_id) else None

@@ -10,7 +10,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any, NamedTuple
 
-from sqlalchemy import JSON, UniqueConstraint
+from sqlalchemy import JSON, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel, col
 
 from app.db import stored_enum, utcnow
@@ -137,7 +137,22 @@ class Snapshot(SQLModel, table=True):
     """
 
     __tablename__ = "snapshot"
-    __table_args__ = (UniqueConstraint("assessment_id", "revision"),)
+    __table_args__ = (
+        UniqueConstraint("assessment_id", "revision"),
+        # Every column a listing shows (`app.api.service.SNAPSHOT_LISTED`), so that SQLite answers
+        # a listing from the index alone: in the table, each row's later columns sit after its tens
+        # of KB of canonical JSON, in overflow pages that reading them walks through.
+        Index(
+            "ix_snapshot_listed",
+            "assessment_id",
+            "id",
+            "revision",
+            "sha256",
+            "signature",
+            "key_id",
+            "created_at",
+        ),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     assessment_id: int = Field(foreign_key="assessment.id", index=True)

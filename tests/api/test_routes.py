@@ -9,12 +9,13 @@ import json
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import update
+from sqlalchemy import event, update
 from sqlmodel import Session, col, func, select
 from starlette.datastructures import State
 
@@ -300,6 +301,37 @@ def test_snapshot_bytes_verify_with_the_published_key(app: FastAPI, world: World
     key = Ed25519PublicKey.from_public_bytes(base64.b64decode(keys["keys"][0]["public_key"]))
     key.verify(base64.b64decode(latest["signature"]), content.content)  # raises if it does not verify
     assert json.loads(content.content)["assessment"]["id"] == world.submitted_id
+
+
+def test_a_snapshot_listing_reads_the_grant_once_and_the_snapshots_from_their_index(
+    app: FastAPI, world: World, client: TestClient
+) -> None:
+    """Auditor's listing: the token; the rate count; the assessment with its structure and the
+    auditor's membership; the running grants (once, for the access and for the audit entry); the
+    audit entry; the page of snapshots, read from the covering index (not through each row's JSON)."""
+    headers = bearer(token_for(app, world.auditor))
+    client.get(f"/api/v1/assessments/{world.submitted_id}/snapshots", headers=headers)  # token's last use
+    statements: list[tuple[str, Any]] = []
+
+    def executing(_connection: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        statements.append((statement, parameters))
+
+    event.listen(app.state.engine, "before_cursor_execute", executing)
+    try:
+        response = client.get(f"/api/v1/assessments/{world.submitted_id}/snapshots", headers=headers)
+    finally:
+        event.remove(app.state.engine, "before_cursor_execute", executing)
+    assert response.status_code == 200
+    assert len(response.json()["items"]) == 1
+    sql = [statement for statement, _ in statements]
+    assert len([s for s in sql if "FROM auditor_grant" in s]) == 1, sql
+    assert len([s for s in sql if not s.startswith(("BEGIN", "COMMIT"))]) <= 7, sql
+    listing, parameters = next((s, p) for s, p in statements if s.startswith("SELECT snapshot.id"))
+    assert "canonical_json" not in listing
+    if app.state.engine.dialect.name == "sqlite":
+        with app.state.engine.connect() as connection:
+            plan = connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {listing}", parameters).all()
+        assert any("COVERING INDEX ix_snapshot_listed" in row[-1] for row in plan), plan
 
 
 def test_score_answers_like_the_cli(app: FastAPI, world: World, client: TestClient) -> None:
