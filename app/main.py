@@ -22,7 +22,7 @@ from app.admin.routes import router as admin_router
 from app.admin.structure_routes import router as admin_structures_router
 from app.api.auth import MESSAGES, error_response
 from app.api.routes import create_api, well_known
-from app.assessments import cards
+from app.assessments import cards as question_cards
 from app.assessments.routes import router as assessments_router
 from app.assessments.snapshot import load_or_create_signer
 from app.assessments.version_routes import router as versions_router
@@ -43,6 +43,7 @@ from app.mail.service import pending_count
 from app.members.routes import router as members_router
 from app.observability import RequestObserver, configure_logging, metrics_endpoint, watch_outbox, watch_pool
 from app.privacy.routes import router as privacy_router
+from app.reports import cards as gap_cards
 from app.reports.document_routes import router as documents_router
 from app.reports.routes import router as reports_router
 from app.reviews.routes import router as reviews_router
@@ -104,7 +105,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         administers=administers,
         reason=reason,
         gap_action=gap_action,
-        question_part=cards.question_part,
+        question_part=question_cards.question_part,
+        gap_card=gap_cards.gap_card,
     )
     app.state.signer = load_or_create_signer(settings.data_dir, settings.snapshot_signing_key)
     # Routes are tried in order, each included router route by route: the cheapest answers and the
