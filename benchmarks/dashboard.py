@@ -42,6 +42,7 @@ from app.config import Settings
 from app.db import pk
 from app.main import create_app
 from app.structures.models import Structure
+from benchmarks.served import quiet_requests
 
 BUDGET_MS = 150.0
 BUDGET_RATIO = 1.5
@@ -223,6 +224,7 @@ def main() -> None:
     parser.add_argument("--structures", type=int, default=2000)
     parser.add_argument("--rounds", type=int, default=15)
     args = parser.parse_args()
+    quiet_requests()
     with tempfile.TemporaryDirectory(prefix="autodiag-bench-") as folder:
         run(Path(folder), args.structures, args.rounds)
 

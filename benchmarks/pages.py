@@ -31,6 +31,7 @@ from app.accounts.models import Role, User
 from app.accounts.tokens import create_token
 from app.config import Settings
 from app.main import create_app
+from benchmarks.served import quiet_requests
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 REVISION = re.compile(r'name="revision" value="(\d+)"')
@@ -100,6 +101,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=40)
     args = parser.parse_args()
+    quiet_requests()
     app = create_app(Settings(data_dir=tempfile.mkdtemp(), environment="test"))
     with Session(app.state.engine) as session:
         demo.seed(session, catalog=app.state.catalog, signer=app.state.signer)

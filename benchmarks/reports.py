@@ -41,6 +41,7 @@ from app.assessments import service as assessments
 from app.config import Settings
 from app.main import create_app
 from app.structures import service as structures
+from benchmarks.served import quiet_requests
 
 EMAIL, PASSWORD = "directrice@bench.example.org", "une phrase de passe solide"
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -165,6 +166,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
+    quiet_requests()
     print(uptime())
     with tempfile.TemporaryDirectory() as temporary:
         folder = Path(temporary)

@@ -33,6 +33,7 @@ from app.assessments import answering, service, workbook
 from app.config import Settings
 from app.main import create_app
 from app.structures import service as structures
+from benchmarks.served import quiet_requests
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 DIGEST = re.compile(r'name="empreinte" value="([^"]+)"')
@@ -91,6 +92,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=15)
     args = parser.parse_args()
+    quiet_requests()
     client, assessment, rows = seeded()
     base = f"/autoevaluations/{assessment}"
     csrf = CSRF.search(client.get(base).text).group(1)  # type: ignore[union-attr]
