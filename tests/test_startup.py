@@ -76,3 +76,34 @@ def test_the_catalog_is_parsed_once_for_the_same_files_and_again_when_one_change
     translation = tmp_path / "questionnaires" / "full" / "1.0.0.en.yaml"
     translation.write_text(translation.read_text(encoding="utf-8") + "\n# edited\n", encoding="utf-8")
     assert load_catalog(tmp_path) is not first
+
+
+FREEZING = """
+import gc, sys
+from fastapi.testclient import TestClient
+from app.config import Settings
+from app.main import create_app
+for environment in ("test", "development"):
+    settings = Settings(data_dir=sys.argv[1] + "/" + environment, environment=environment, mail_worker=False)
+    with TestClient(create_app(settings)) as client:
+        assert client.get("/healthz").status_code == 200
+        print(environment, gc.get_freeze_count())
+"""
+
+
+@pytest.mark.sqlite_only
+def test_a_served_worker_leaves_what_start_up_built_out_of_full_collections(tmp_path: Path) -> None:
+    """A full collection walked the catalog, templates and routes each time (about 200 ms of a
+    stalled worker); a served app freezes them once started (`gc.freeze`), tests' apps do not."""
+    done = subprocess.run(
+        [sys.executable, "-c", FREEZING, str(tmp_path)],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    counts = dict(line.split() for line in done.stdout.splitlines())
+    assert counts["test"] == "0"
+    assert int(counts["development"]) > 100_000  # the start-up's objects, frozen
