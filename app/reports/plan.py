@@ -56,11 +56,29 @@ def action_plan(session: Session, *, assessment: Assessment) -> list[ActionItem]
     return list(session.exec(query.execution_options(populate_existing=True)))
 
 
+@dataclass(frozen=True, slots=True)
+class Suggested:
+    """A gap's action nobody has saved yet, as the plan shows it: the fields of an `ActionItem`.
+
+    A plain value rather than an unsaved `ActionItem`: building an ORM object cost 0.14 ms, and a
+    plan shows one suggestion per gap not yet planned (a tenth of the plan page's CPU for 76 gaps).
+    """
+
+    assessment_id: int
+    criterion_id: str
+    title: str
+    due_on: date | None
+    owner: str = ""
+    status: ActionStatus = ActionStatus.TODO
+    revision: int = 0
+    id: None = None
+
+
 @dataclass(frozen=True)
 class PlanRow:
     """An action with the gap it answers now (None once closed); an unsaved suggestion has no id."""
 
-    item: ActionItem
+    item: ActionItem | Suggested
     gap: Gap | None
     action: str
     """The criterion's own suggested action, as its criteria file words it."""
@@ -87,21 +105,21 @@ def plan_rows(
     gaps = {gap.criterion: gap for gap in result.gaps}
     planned = {item.criterion_id for item in items}
     suggested = [
-        ActionItem(
+        Suggested(
             assessment_id=pk(assessment),
             criterion_id=gap.criterion,
             title=gap.criterion_action[:TITLE_MAX_LENGTH],
             due_on=due_date(assessment, gap, before_audit=before_audit),
-            revision=0,
         )
         for gap in result.gaps
         if gap.criterion not in planned
     ]
-    rows = [_row(item, gaps.get(item.criterion_id), version) for item in [*items, *suggested]]
+    listed: list[ActionItem | Suggested] = [*items, *suggested]
+    rows = [_row(item, gaps.get(item.criterion_id), version) for item in listed]
     return sorted(rows, key=lambda r: (r.gap is None, r.gap.priority if r.gap else 0, r.item.id or 0))
 
 
-def _row(item: ActionItem, gap: Gap | None, version: CriteriaVersion) -> PlanRow:
+def _row(item: ActionItem | Suggested, gap: Gap | None, version: CriteriaVersion) -> PlanRow:
     criterion = version.by_id.get(item.criterion_id)
     if criterion is None:  # a criterion the version no longer has: the saved words stay
         return PlanRow(item, gap, item.title, "")
@@ -210,7 +228,7 @@ def save_action_item(
     status: str,
     base_revision: int,
     user: User,
-) -> ActionItem:
+) -> ActionItem | Suggested:
     """Save a row's owner, due date and status (form text, checked), creating its item on first write.
 
     Submitted plans stay editable. Posting the values already shown writes nothing, whatever the

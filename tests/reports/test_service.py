@@ -54,7 +54,9 @@ def plan_of(
     return plan.plan_rows(items, result, assessment=assessment, version=version)
 
 
-def save(session: Session, row: PlanRow, user: User, *, base_revision: int, **values: str) -> ActionItem:
+def save(
+    session: Session, row: PlanRow, user: User, *, base_revision: int, **values: str
+) -> ActionItem | plan.Suggested:
     fields = {"owner": "", "due_on": "", "status": "a_faire"} | values
     assessment = session.get(Assessment, row.item.assessment_id)
     assert assessment is not None
