@@ -106,6 +106,8 @@ ACCESS_CACHE = "autodiag.accesses"
 GRANTS_CACHE = "autodiag.grants"
 """`session.info` key of each auditor's running grants, read once per transaction: an API read
 checks its grant, then notes it in the audit entry."""
+ROLES_CACHE = "autodiag.roles"
+"""`session.info` key of the membership roles `owned_assessment` read with an assessment."""
 KEPT = "autodiag.kept"
 
 
@@ -176,6 +178,8 @@ def owned_assessment(session: Session, user: User, assessment_id: int) -> Assess
     archived = structure.archived_at is not None
     resolved = _resolve(session, user, assessment.structure_id, archived=archived, role=role)
     cache[(user.id, user.role, user.is_active, assessment.structure_id)] = resolved
+    roles: dict[tuple[Any, int], MemberRole | None] = session.info.setdefault(ROLES_CACHE, {})
+    roles[(user.id, assessment.structure_id)] = MemberRole(role) if role else None
     return assessment
 
 
@@ -210,6 +214,7 @@ def _forget_accesses(session: OrmSession) -> None:
     # Memberships, roles and grants may have changed with what was committed or rolled back.
     session.info.pop(ACCESS_CACHE, None)
     session.info.pop(GRANTS_CACHE, None)
+    session.info.pop(ROLES_CACHE, None)
 
 
 def refusal(session: Session, user: User, structure_id: int) -> int:
@@ -222,6 +227,9 @@ def refusal(session: Session, user: User, structure_id: int) -> int:
 
 def member_role(session: Session, user: User, structure_id: int) -> MemberRole | None:
     """The role `user` has in the structure, or None when they are not one of its members."""
+    roles: dict[tuple[Any, int], MemberRole | None] = session.info.get(ROLES_CACHE, {})
+    if (user.id, structure_id) in roles:  # read with the assessment, in this transaction
+        return roles[(user.id, structure_id)]
     query = select(Membership).where(Membership.user_id == user.id, Membership.structure_id == structure_id)
     found = session.exec(query).first()
     return found.role if found else None

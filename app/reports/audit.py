@@ -27,13 +27,19 @@ from app.catalog.service import Catalog
 from app.reviews import results
 from app.reviews.models import AuditFinding, EvidenceRating, ReviewDecision, ReviewItem
 
+NOT_READ: Any = object()
+"""`may_read`'s `summary` when the caller has not read the review."""
 
-def may_read(session: Session, user: User, assessment: Assessment) -> bool:
-    """Whether `user` may read the assessment's mock-audit report (see the module's docstring)."""
+
+def may_read(session: Session, user: User, assessment: Assessment, *, summary: Any = NOT_READ) -> bool:
+    """Whether `user` may read the assessment's mock-audit report (see the module's docstring).
+
+    `summary`: the review's summary (`results.summary`) when the caller has read it already."""
     if can(session, user, Access.REVIEW, assessment.structure_id):
         return True
-    readable = can(session, user, Access.READ, assessment.structure_id)
-    return readable and results.summary(session, assessment) is not None
+    if not can(session, user, Access.READ, assessment.structure_id):
+        return False
+    return (results.summary(session, assessment) if summary is NOT_READ else summary) is not None
 
 
 @dataclass(frozen=True)

@@ -84,7 +84,9 @@ def results(
     context["member"] = member_role(session, user, assessment.structure_id) is not None
     # The trainer's review is the structure's business: auditors reading under a grant do not see it.
     context |= exports.review_context(session, user, assessment)
-    context["show_audit_report"] = audit.may_read(session, user, assessment)
+    context["show_audit_report"] = audit.may_read(
+        session, user, assessment, summary=context["review_summary"]
+    )
     status_code = 422 if context["gap_errors"] else 200
     partial = "reports/partials/gaps.html"
     return render(request, "reports/results.html", context, partial=partial, status_code=status_code)

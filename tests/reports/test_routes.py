@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import html
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from fastapi import FastAPI
+from sqlalchemy import event
 
 from app.accounts.models import User
 from app.structures.models import Structure
@@ -104,3 +106,30 @@ def test_results_and_plan_list_blocking_criteria_inferred_gaps_and_unanswered_ap
     row = plan[plan.index('id="action-') :]
     assert "À lever avant l'audit" in row
     assert "Critère déduit, à vérifier (confiance L)" in plan
+
+
+def test_the_results_page_reads_the_membership_and_the_review_once(
+    app: FastAPI, director: tuple[User, Structure]
+) -> None:
+    user, structure = director
+    draft = assessment_with_answers(app, user=user, structure=structure, levels=LEVELS)
+    client = signed_in(app, "directrice@example.org")
+    client.get(f"/autoevaluations/{draft.id}/resultats")  # the session's last use noted
+    statements: list[str] = []
+
+    def executing(_connection: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        statements.append(statement)
+
+    event.listen(app.state.engine, "before_cursor_execute", executing)
+    try:
+        response = client.get(f"/autoevaluations/{draft.id}/resultats")
+    finally:
+        event.remove(app.state.engine, "before_cursor_execute", executing)
+    assert response.status_code == 200
+    assert "changeront avec elles" in response.text
+    assert "suivent vos réponses" in html.unescape(response.text)  # read as the structure's member
+    # The session; the assessment with its structure and the membership; the answers; the
+    # evidence; the certification record; the review's decisions.
+    assert not [s for s in statements if "FROM membership" in s and "JOIN" not in s], statements
+    assert len([s for s in statements if "FROM review_decision" in s]) == 1, statements
+    assert len(statements) <= 6, statements
