@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import shutil
+import socket
 import subprocess
 import sys
+import time
+import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
@@ -470,3 +474,38 @@ def test_score_json_of_1_1_0_gives_blocking_criteria_confidence_and_separate_cou
     assert "DEO-01" in data["blocking"]
     assert "PRO-12" not in data["blocking"]
     assert data["verdict"] == "pas_pret"
+
+
+@pytest.mark.sqlite_only
+def test_serve_logs_each_request_once_as_json(tmp_path: Path) -> None:
+    """uvicorn's access line would repeat the app's own JSON line (id, route, status, duration)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {**os.environ, "AUTODIAG_DATA_DIR": str(tmp_path), "AUTODIAG_MAIL_WORKER": "false"}
+    autodiag = str(Path(sys.executable).with_name("autodiag"))
+    server = subprocess.Popen(
+        [autodiag, "serve", "--port", str(port)],
+        cwd=PROJECT_ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as answer:
+                    assert answer.status == 200
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "the server did not answer"
+                assert server.poll() is None, server.communicate()[1][-2000:]
+                time.sleep(0.2)
+    finally:
+        server.terminate()
+        out, err = server.communicate(timeout=30)
+    lines = [line for line in (out + err).splitlines() if "/healthz" in line]
+    assert len(lines) == 1, lines
+    assert json.loads(lines[0])["route"] == "/healthz"

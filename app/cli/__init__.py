@@ -104,7 +104,8 @@ def serve(
     typer.echo(where_mail_goes())
     if reload:
         os.environ["AUTODIAG_RELOAD_TEMPLATES"] = "true"  # read by the Settings of the reloaded process
-    uvicorn.run("app.main:create_app", factory=True, host=host, port=port, reload=reload)
+    # The app logs each request itself, as JSON with its id (`app.observability`): no second line.
+    uvicorn.run("app.main:create_app", factory=True, host=host, port=port, reload=reload, access_log=False)
 
 
 def main() -> None:
