@@ -185,8 +185,9 @@ def _freeze_start_up() -> None:
     The catalog and its translations, the templates, the routes and the models are some 200,000
     objects that live as long as the worker. Each full collection walked them all: about 200 ms of
     a stalled worker on a 2-core machine, every 25 s or so under load, added to every request in
-    flight. In `benchmarks.capacity` with 100 directors, the p95 of the 5 s around such a pass went
-    from about 70 ms to 300–1,000 ms. Frozen, a full pass walks only what was made since: 35 ms.
+    flight: in `benchmarks.capacity` with 100 directors, the p95 of a 5 s stretch holding such a pass
+    reached 150–410 ms, against 60–90 ms in the others. Frozen, a full pass walks only what was
+    made since: 35 ms.
     """
     gc.collect()
     gc.freeze()

@@ -107,7 +107,7 @@ GRANTS_CACHE = "autodiag.grants"
 """`session.info` key of each auditor's running grants, read once per transaction: an API read
 checks its grant, then notes it in the audit entry."""
 ROLES_CACHE = "autodiag.roles"
-"""`session.info` key of the membership roles `owned_assessment` read with an assessment."""
+"""`session.info` key of the membership roles read with the accesses, once per transaction."""
 KEPT = "autodiag.kept"
 
 
@@ -152,7 +152,7 @@ def accesses(session: Session, user: User, structure_id: int) -> frozenset[Acces
         )
         row = session.exec(query).first()
         archived, role = (row[0] is not None, row[1]) if row else (False, None)
-        cache[key] = _resolve(session, user, structure_id, archived=archived, role=role)
+        _remember(session, user, structure_id, archived=archived, role=role)
     return cache[key]
 
 
@@ -174,13 +174,18 @@ def owned_assessment(session: Session, user: User, assessment_id: int) -> Assess
     assessment, structure, role = row
     # The session holds its objects weakly: keep the structure for the request, which shows it.
     session.info.setdefault(KEPT, []).append(structure)
-    cache: dict[Any, frozenset[Access]] = session.info.setdefault(ACCESS_CACHE, {})
-    archived = structure.archived_at is not None
-    resolved = _resolve(session, user, assessment.structure_id, archived=archived, role=role)
-    cache[(user.id, user.role, user.is_active, assessment.structure_id)] = resolved
-    roles: dict[tuple[Any, int], MemberRole | None] = session.info.setdefault(ROLES_CACHE, {})
-    roles[(user.id, assessment.structure_id)] = MemberRole(role) if role else None
+    _remember(session, user, assessment.structure_id, archived=structure.archived_at is not None, role=role)
     return assessment
+
+
+def _remember(session: Session, user: User, structure_id: int, *, archived: bool, role: str | None) -> None:
+    """Keep for the transaction what `user` may do to the structure, and their membership's role
+    (`member_role`), from its archived flag and that role as a query read them."""
+    accessed: dict[Any, frozenset[Access]] = session.info.setdefault(ACCESS_CACHE, {})
+    resolved = _resolve(session, user, structure_id, archived=archived, role=role)
+    accessed[(user.id, user.role, user.is_active, structure_id)] = resolved
+    roles: dict[tuple[Any, int], MemberRole | None] = session.info.setdefault(ROLES_CACHE, {})
+    roles[(user.id, structure_id)] = MemberRole(role) if role else None
 
 
 def _resolve(

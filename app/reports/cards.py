@@ -44,8 +44,7 @@ def gap_card(context: Context, gap: Gap, due: date) -> Markup:
     """The card of `gap`, due on `due`, for the page being rendered (its `assessment`, `printing`,
     `before_audit`, `audit_on` and `today`)."""
     before_audit = bool(context.get("before_audit"))
-    values = {
-        "gap": gap,
+    shown = {  # what the card shows besides the gap: the key is these and the gap
         "due": due,
         "before_audit": before_audit,
         "audit_on": context.get("audit_on") if before_audit else None,
@@ -53,14 +52,14 @@ def gap_card(context: Context, gap: Gap, due: date) -> Markup:
         "printing": bool(context.get("printing")),
         "assessment_id": context["assessment"].id,
     }
-    key = (locale.current_language(), _gap_key(gap), *(v for k, v in values.items() if k != "gap"))
+    key = (locale.current_language(), _gap_key(gap), *shown.values())
     with _lock:
         cached = _rendered.get(key)
         if cached is not None:
             _rendered.move_to_end(key)
             return cached
     template = context.environment.get_template("reports/partials/gap.html")
-    html = Markup(template.render(values))  # noqa: S704 - the output of an autoescaping template
+    html = Markup(template.render(gap=gap, **shown))  # noqa: S704 - an autoescaping template's output
     if not context.environment.auto_reload:  # while templates are being edited, render afresh
         with _lock:
             _rendered[key] = html

@@ -20,6 +20,9 @@ from tests.accounts.test_routes import PASSWORD, csrf_from, sign_in
 
 __all__ = ["PASSWORD", "csrf_from"]
 
+LEVELS = {"DEO-01": 3, "DEO-02": 0, "DEO-04": 3}
+"""DEO-01 declared in place with no evidence (capped), DEO-02 absent although critical (major gap)."""
+
 
 def member(
     app: FastAPI, email: str, *, structure_name: str = "", role: Role = Role.DIRECTOR

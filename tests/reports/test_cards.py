@@ -16,16 +16,7 @@ from app.accounts.models import User
 from app.assessments.models import Assessment
 from app.reports import cards
 from app.structures.models import Structure
-from tests.reports.helpers import answer, assessment_with_answers, member, signed_in
-
-LEVELS = {"DEO-01": 3, "DEO-02": 0, "DEO-04": 3}
-
-
-@pytest.fixture
-def director(app: FastAPI) -> tuple[User, Structure]:
-    user, structure = member(app, "directrice@example.org", structure_name="Médiation du Nord")
-    assert structure is not None
-    return user, structure
+from tests.reports.helpers import LEVELS, answer, assessment_with_answers, signed_in
 
 
 def card(page: str, criterion: str) -> str:

@@ -15,18 +15,9 @@ from app.accounts.models import User
 from app.assessments.models import ActionItem, ActionStatus, Assessment
 from app.db import AuditEntry
 from app.structures.models import Structure
-from tests.reports.helpers import assessment_with_answers, audit_count, csrf_from, member, signed_in
+from tests.reports.helpers import LEVELS, assessment_with_answers, audit_count, csrf_from, member, signed_in
 
-# DEO-01 declared in place with no evidence (capped), DEO-02 absent although critical (major gap).
-LEVELS = {"DEO-01": 3, "DEO-02": 0, "DEO-04": 3}
 HTMX = {"HX-Request": "true"}
-
-
-@pytest.fixture
-def director(app: FastAPI) -> tuple[User, Structure]:
-    user, structure = member(app, "directrice@example.org", structure_name="Médiation du Nord")
-    assert structure is not None
-    return user, structure
 
 
 def items_of(app: FastAPI, assessment: Assessment) -> list[ActionItem]:

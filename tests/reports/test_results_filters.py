@@ -12,10 +12,9 @@ from sqlmodel import Session, select
 from app.accounts.models import Role
 from app.structures.models import Structure
 from tests.factories import make_cohort
-from tests.reports.helpers import assessment_with_answers, member, signed_in
+from tests.reports.helpers import LEVELS, assessment_with_answers, member, signed_in
 
 pytestmark = pytest.mark.sqlite_only
-LEVELS = {"DEO-01": 3, "DEO-02": 0, "DEO-04": 3}
 HTMX = {"HX-Request": "true"}
 
 

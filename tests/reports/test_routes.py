@@ -6,13 +6,12 @@ import html
 from datetime import timedelta
 from typing import Any
 
-import pytest
 from fastapi import FastAPI
 from sqlalchemy import event
 
 from app.accounts.models import User
 from app.structures.models import Structure
-from tests.reports.helpers import assessment_with_answers, member, signed_in
+from tests.reports.helpers import LEVELS, assessment_with_answers, signed_in
 
 WORKSHOPS = (
     "Politique Qualité",
@@ -20,15 +19,6 @@ WORKSHOPS = (
     "Formation des équipes",
     "Évaluation de l'utilité sociale",
 )
-# DEO-01 declared in place with no evidence (capped), DEO-02 absent although critical (major gap).
-LEVELS = {"DEO-01": 3, "DEO-02": 0, "DEO-04": 3}
-
-
-@pytest.fixture
-def director(app: FastAPI) -> tuple[User, Structure]:
-    user, structure = member(app, "directrice@example.org", structure_name="Médiation du Nord")
-    assert structure is not None
-    return user, structure
 
 
 def test_the_results_page_shows_the_verdict_radar_and_gaps_by_workshop(
