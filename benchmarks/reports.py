@@ -8,10 +8,10 @@ action plan as suggested (one row per gap, built on every read). One request at 
 TestClient, signed in as its director: the results page (the baseline), the PDF report, the XLSX
 workbook, the CSV of the gaps. Medians of wall-clock and CPU time (`time.process_time`, plus the
 printer process's own CPU time for the PDF: `app.reports.printer` renders it there; its share is
-printed apart, since the worker's HTML and WeasyPrint's layout call for different remedies). The PDF's memory
-is measured in a child process that prints it twice (the first start the printer, which imports
-WeasyPrint): for the worker and for its printer, the resident set just before and the peak during
-each render (`VmHWM`, reset through `/proc/<pid>/clear_refs` first, so the sign-in's password
+printed apart, since the worker's HTML and WeasyPrint's layout call for different remedies). The
+PDF's memory is measured in a child process that prints it twice (the first start the printer,
+which imports WeasyPrint): for the worker and for its printer, the resident set just before and the
+peak during each render (`VmHWM`, reset through `/proc/<pid>/clear_refs` first, so the sign-in's password
 hashing does not count), and the peak of the worker's Python allocations (`tracemalloc`).
 Budgets (issue 11): PDF ≤ 2 s and ≤ 150 MB, XLSX ≤ 0.5 s; printed, never asserted.
 """
@@ -107,14 +107,14 @@ def timed(request: Callable[[], object], repeat: int) -> tuple[float, float, flo
     """Median wall-clock and CPU seconds of `request` (this process's and its printer's together),
     and the median of the printer's part alone, after one warm-up call."""
     request()
-    walls, cpus, printed = [], [], []
+    walls, cpus, printer_cpus = [], [], []
     for _ in range(repeat):
         wall, own, printer = time.perf_counter(), time.process_time(), children_cpu()
         request()
         walls.append(time.perf_counter() - wall)
-        printed.append(children_cpu() - printer)
-        cpus.append(time.process_time() - own + printed[-1])
-    return statistics.median(walls), statistics.median(cpus), statistics.median(printed)
+        printer_cpus.append(children_cpu() - printer)
+        cpus.append(time.process_time() - own + printer_cpus[-1])
+    return statistics.median(walls), statistics.median(cpus), statistics.median(printer_cpus)
 
 
 def children_cpu() -> float:
